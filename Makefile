@@ -1,0 +1,70 @@
+# Front door for every build and test. Each target sets up what it needs, so on a
+# fresh Debian 12 machine `make test` (or `npm test`) is a single command.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+# emcc 3.1.6 from Debian needs Node to find its own acorn.
+export NODE_PATH := /usr/share/nodejs
+JOBS ?= 2
+NATIVE := build/native
+WASM := build/wasm
+TSAN := build/native-tsan
+ASAN := build/native-asan
+BENCH_NATIVE := build/native-bench
+
+.PHONY: demo-prereqs bench-prereqs setup build build-native build-wasm test test-native test-sanitizers test-tsan test-asan \
+        test-wasm test-js demo bench clean format
+
+setup:
+	@scripts/setup.sh
+
+build: setup build-native build-wasm
+
+build-native:
+	cmake -S . -B $(NATIVE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(NATIVE) -j$(JOBS)
+
+build-wasm:
+	emcmake cmake -S . -B $(WASM) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(WASM) -j$(JOBS)
+
+test: build test-native test-sanitizers test-wasm test-js
+
+test-native:
+	$(NATIVE)/tests/cpp/pool_tests
+
+test-sanitizers: test-tsan test-asan
+
+test-tsan:
+	cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=Debug -DWASMPOOL_SANITIZER=thread >/dev/null
+	cmake --build $(TSAN) -j$(JOBS) --target pool_tests
+	TSAN_OPTIONS=halt_on_error=1 $(TSAN)/tests/cpp/pool_tests
+
+test-asan:
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DWASMPOOL_SANITIZER=address >/dev/null
+	cmake --build $(ASAN) -j$(JOBS) --target pool_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 $(ASAN)/tests/cpp/pool_tests
+
+test-wasm:
+	node $(WASM)/tests/cpp/pool_tests_wasm.js
+
+test-js:
+	node --test --test-concurrency=1 tests/js/ tests/patch/
+
+demo-prereqs: setup build-wasm
+
+demo: demo-prereqs
+	node demo/main.js $(ARGS)
+
+bench-prereqs: setup build-wasm
+	cmake -S . -B $(BENCH_NATIVE) -DCMAKE_BUILD_TYPE=Release -DWASMPOOL_BUILD_BENCH=ON -DWASMPOOL_BUILD_TESTS=OFF >/dev/null
+	cmake --build $(BENCH_NATIVE) -j$(JOBS)
+
+bench: bench-prereqs
+	node bench/run.js $(ARGS)
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp' '*.h')
+
+clean:
+	rm -rf build

@@ -1,0 +1,251 @@
+// ThreadPoolManager: the main-thread face of the pool.
+//
+// It never runs code of the pool's wasm instance: it compiles the module once, makes a
+// fresh shared memory and a fresh host worker for each session, routes the export calls
+// made inside execute() to that host, watches it, and replaces it after a crash or hang.
+// A crashed pool thread may die holding a lock in the shared heap; because main never
+// enters that heap's code, it can never block on it.
+import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
+import { WasmAbortError, WasmShutdownError, WasmTimeoutError } from './errors.js';
+import { HostSession } from './host-session.js';
+import { loadModule } from './module-loader.js';
+import { validateOptions, validateExecuteOptions } from './options.js';
+import { enclosingRoutes, runRouted } from './proxy.js';
+import { CallTimings } from './call-timings.js';
+import { defaultLogSink } from './log-sink.js';
+
+export class ThreadPoolManager extends EventEmitter {
+  #options;
+  #loaded = null; // Promise<LoadedModule>, compiled once per manager
+  #session = null;
+  #starting = null; // Promise<HostSession> while a session starts
+  #active = 0; // execute() calls whose callback has not settled
+  #idleTimer = null;
+  #shutdown = false;
+  #timings = new CallTimings();
+  #stats = { calls: 0, completed: 0, failed: 0, crashes: 0, hangs: 0, starts: 0, restarts: 0, executes: 0 };
+  #lastStartMs = undefined;
+
+  /**
+   * @param {object} options see README "ThreadPoolManager options"
+   */
+  constructor(options) {
+    super();
+    this.#options = validateOptions(options, availableParallelism());
+  }
+
+  /** The options in force, defaults filled in. */
+  get options() {
+    return { ...this.#options };
+  }
+
+  /**
+   * Runs `fn`. Every call it makes into the patched module, directly or through other
+   * libraries, in its async context, goes to the pool's host and returns a Promise.
+   * @template T
+   * @param {() => T | Promise<T>} fn
+   * @param {{signal?: AbortSignal, timeoutMs?: number}} [options]
+   * @returns {Promise<Awaited<T>>}
+   */
+  async execute(fn, options = {}) {
+    if (typeof fn !== 'function') {
+      throw new TypeError(`execute(fn) needs a function, got ${fn === null ? 'null' : typeof fn}`);
+    }
+    const { signal, timeoutMs } = validateExecuteOptions(options);
+    if (this.#shutdown) throw new WasmShutdownError();
+    for (const route of enclosingRoutes()) {
+      if (route.manager === this) {
+        throw new Error(
+          'execute() was called inside execute() of the same ThreadPoolManager; call the module ' +
+            'directly instead, its calls are already routed to the pool',
+        );
+      }
+    }
+    if (signal?.aborted) throw new WasmAbortError(signal.reason);
+
+    this.#active++;
+    this.#stats.executes++;
+    this.#cancelIdleTimer();
+    const route = { manager: this, moduleId: null, session: null, call: null, closed: false };
+    let cleanup = () => {};
+    try {
+      const stopper = new Promise((_, reject) => {
+        const onAbort = () => reject(new WasmAbortError(signal.reason));
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const timer = timeoutMs === undefined ? null : setTimeout(() => reject(new WasmTimeoutError(timeoutMs)), timeoutMs);
+        cleanup = () => {
+          signal?.removeEventListener('abort', onAbort);
+          if (timer) clearTimeout(timer);
+        };
+      });
+      stopper.catch(() => {});
+      const work = (async () => {
+        const session = await this.#ensureSession();
+        const loaded = await this.#loaded;
+        route.moduleId = loaded.moduleId;
+        route.session = session;
+        route.call = (name, args) => this.#call(route, name, args);
+        return runRouted(route, fn);
+      })();
+      try {
+        return await Promise.race([work, stopper]);
+      } catch (error) {
+        if (error instanceof WasmAbortError || error instanceof WasmTimeoutError) {
+          route.closed = true;
+          route.session?.abandon(route, error);
+          work.catch(() => {});
+        }
+        throw error;
+      }
+    } finally {
+      route.closed = true;
+      cleanup();
+      this.#active--;
+      this.#maybeIdle();
+    }
+  }
+
+  /**
+   * Stops the pool. Calls still pending reject with WasmShutdownError; later execute()
+   * calls throw it. Resolves when the host and all its threads are gone.
+   */
+  async shutdown() {
+    this.#shutdown = true;
+    this.#cancelIdleTimer();
+    const session = this.#session ?? (this.#starting ? await this.#starting.catch(() => null) : null);
+    this.#session = null;
+    if (session) {
+      if (session.pendingCount > 0) session.fail(new WasmShutdownError('the ThreadPoolManager was shut down while this call was pending'));
+      else await session.stop({ keepAlive: true });
+      await session.exited();
+    }
+  }
+
+  /** Counters and timings, for monitoring. */
+  stats() {
+    return {
+      ...this.#stats,
+      active: this.#active,
+      pending: this.#session?.pendingCount ?? 0,
+      running: this.#session?.state === 'ready',
+      threads: this.#options.threads,
+      lastStartMs: this.#lastStartMs,
+      callTimings: this.#timings.summary(),
+    };
+  }
+
+  /** The shared memory of the running host, or null: read and write its heap directly. */
+  get memory() {
+    return this.#session?.state === 'ready' ? this.#session.memory : null;
+  }
+
+  /**
+   * A typed-array view of the running host's heap (no copy). Valid until the host stops;
+   * take views inside execute(), after the call that allocated the memory.
+   */
+  view(Type, byteOffset, length) {
+    const session = this.#session;
+    if (!session || session.state !== 'ready') {
+      throw new Error('view() needs a running pool: call it inside execute()');
+    }
+    if (typeof Type !== 'function' || !('BYTES_PER_ELEMENT' in Type)) {
+      throw new TypeError('view(Type, byteOffset, length): Type must be a typed array constructor such as Float64Array');
+    }
+    return session.view(Type, byteOffset, length);
+  }
+
+  async #ensureSession() {
+    if (this.#session && this.#session.state === 'ready') return this.#session;
+    if (this.#starting) return this.#starting;
+    this.#starting = this.#startSession().finally(() => {
+      this.#starting = null;
+    });
+    return this.#starting;
+  }
+
+  async #startSession() {
+    const began = performance.now();
+    this.#loaded ??= loadModule(this.#options.module, this.#options.wasm);
+    let loaded;
+    try {
+      loaded = await this.#loaded;
+    } catch (error) {
+      this.#loaded = null; // let the user fix the file and retry
+      throw error;
+    }
+    if (this.#shutdown) throw new WasmShutdownError();
+    const restart = this.#stats.starts > 0;
+    const session = new HostSession({
+      loaded,
+      threads: this.#options.threads,
+      heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
+      heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs,
+      events: {
+        log: (entry) => this.#log(entry),
+        output: (stream, text) => this.#log({ level: stream === 'stdout' ? 'stdout' : 'stderr', message: text, thread: -1, time: Date.now() }),
+        failed: (failed, error) => this.#onSessionFailed(failed, error),
+        settled: () => this.#maybeIdle(),
+        timing: (ms) => this.#timings.add(ms),
+      },
+    });
+    this.#session = session;
+    this.#stats.starts++;
+    if (restart) this.#stats.restarts++;
+    await session.ready();
+    this.#lastStartMs = performance.now() - began;
+    this.emit(restart ? 'restart' : 'start', { threads: session.threads, startMs: this.#lastStartMs });
+    return session;
+  }
+
+  #call(route, name, args) {
+    if (route.closed) {
+      return Promise.reject(new Error(`${name}() was called after its execute() finished; keep calls inside the callback`));
+    }
+    this.#stats.calls++;
+    const session = this.#session?.state === 'ready' ? this.#session : route.session;
+    return session.call(name, args, route).then(
+      (value) => {
+        this.#stats.completed++;
+        return value;
+      },
+      (error) => {
+        this.#stats.failed++;
+        throw error;
+      },
+    );
+  }
+
+  #onSessionFailed(session, error) {
+    if (this.#session === session) this.#session = null;
+    if (error.code === 'ERR_WASM_HANG') this.#stats.hangs++;
+    else if (error.code === 'ERR_WASM_PANIC') this.#stats.crashes++;
+    else return; // shut down on purpose
+    if (this.listenerCount('crash') > 0) this.emit('crash', error);
+  }
+
+  #log(entry) {
+    const sink = this.#options.log;
+    if (this.listenerCount('log') > 0) this.emit('log', entry);
+    if (sink === false) return;
+    (sink ?? defaultLogSink)(entry);
+  }
+
+  #cancelIdleTimer() {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+  }
+
+  #maybeIdle() {
+    const session = this.#session;
+    if (!session || this.#active > 0 || session.pendingCount > 0 || this.#idleTimer) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = null;
+      if (this.#session === session && this.#active === 0 && session.pendingCount === 0) {
+        this.#session = null;
+        session.stop().then(() => this.emit('idle'), () => {});
+      }
+    }, this.#options.idleTimeoutMs);
+    this.#idleTimer.unref();
+  }
+}

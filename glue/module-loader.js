@@ -1,0 +1,59 @@
+// Finds, checks and compiles the pool's wasm module, once per manager. The manager runs
+// no code of the module: it only needs the compiled WebAssembly.Module (cloned to each
+// host for free) and the limits of the shared memory the module imports.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { readPatchMarker } from '../patch/index.js';
+import { WasmHostStartError } from './errors.js';
+import { readMemoryImport } from './wasm-memory-import.js';
+
+function toFileUrl(location, what) {
+  if (location instanceof URL) return location;
+  if (typeof location === 'string') {
+    return /^file:/.test(location) ? new URL(location) : pathToFileURL(location);
+  }
+  throw new TypeError(`${what} must be a file path or a file: URL, got ${typeof location}`);
+}
+
+async function readOrExplain(url, what, hint) {
+  try {
+    return await readFile(url);
+  } catch (error) {
+    throw new WasmHostStartError(`cannot read ${what} ${fileURLToPath(url)}: ${error.code ?? error.message}. ${hint}`, error);
+  }
+}
+
+/**
+ * @param {string | URL} module the patched Emscripten glue (.mjs)
+ * @param {string | URL} [wasm] the .wasm file, when it is not where the glue says
+ */
+export async function loadModule(module, wasm) {
+  const glueUrl = toFileUrl(module, 'options.module');
+  const glue = await readOrExplain(glueUrl, 'the module glue', 'Build it first (npm run build).');
+  const marker = readPatchMarker(glue.toString('utf8'));
+  if (!marker) {
+    throw new WasmHostStartError(
+      `${fileURLToPath(glueUrl)} is not patched for wasm-threadpool: run ` +
+        `\`npx wasm-threadpool-patch ${fileURLToPath(glueUrl)}\` after linking, or build it with add_wasm_threadpool_module()`,
+    );
+  }
+  if (!marker.pthreads) {
+    throw new WasmHostStartError(`${fileURLToPath(glueUrl)} was built without -pthread: the pool needs it`);
+  }
+  const wasmUrl = wasm === undefined ? new URL(marker.wasm, glueUrl) : toFileUrl(wasm, 'options.wasm');
+  const bytes = await readOrExplain(wasmUrl, 'the wasm binary', 'It is built next to the glue.');
+  const moduleId = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  if (moduleId !== marker.moduleId) {
+    throw new WasmHostStartError(
+      `${fileURLToPath(wasmUrl)} is not the binary the glue was patched for (hash ${moduleId}, ` +
+        `glue expects ${marker.moduleId}): re-run the patch after every link`,
+    );
+  }
+  const memoryLimits = readMemoryImport(bytes);
+  if (!memoryLimits || !memoryLimits.shared) {
+    throw new WasmHostStartError(`${fileURLToPath(wasmUrl)} does not import a shared memory: link it with -pthread`);
+  }
+  const compiled = await WebAssembly.compile(bytes);
+  return { glueUrl: glueUrl.href, module: compiled, memoryLimits, moduleId };
+}

@@ -1,0 +1,68 @@
+// Option checking: a bad option is a RangeError/TypeError that names the option, the
+// value and what is allowed, thrown before anything starts.
+const MAX_THREADS = 64; // kMaxWorkers in src/wasmpool/runtime_hooks.hpp
+
+const DEFAULTS = Object.freeze({
+  heartbeatIntervalMs: 250,
+  heartbeatTimeoutMs: 5000,
+  idleTimeoutMs: 1000,
+});
+
+const KNOWN = new Set(['module', 'wasm', 'threads', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'idleTimeoutMs', 'log']);
+
+function integer(name, value, min, max) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`options.${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function validateOptions(options, defaultThreads) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('new ThreadPoolManager(options) needs an options object with at least `module`');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      throw new RangeError(`unknown option ${JSON.stringify(key)}; known options: ${[...KNOWN].join(', ')}`);
+    }
+  }
+  const { module, wasm, log } = options;
+  if (!(module instanceof URL) && typeof module !== 'string') {
+    throw new TypeError('options.module must be the path or file: URL of the patched Emscripten glue (.mjs)');
+  }
+  if (wasm !== undefined && !(wasm instanceof URL) && typeof wasm !== 'string') {
+    throw new TypeError('options.wasm must be the path or file: URL of the .wasm file');
+  }
+  if (log !== undefined && log !== false && typeof log !== 'function') {
+    throw new TypeError('options.log must be a function (entry) => void, or false to drop logs');
+  }
+  const threads = integer('threads', options.threads ?? Math.min(defaultThreads, MAX_THREADS), 1, MAX_THREADS);
+  const heartbeatIntervalMs = integer('heartbeatIntervalMs', options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs, 1, 60_000);
+  const heartbeatTimeoutMs = integer('heartbeatTimeoutMs', options.heartbeatTimeoutMs ?? DEFAULTS.heartbeatTimeoutMs, 10, 3_600_000);
+  if (heartbeatTimeoutMs <= heartbeatIntervalMs) {
+    throw new RangeError(
+      `options.heartbeatTimeoutMs (${heartbeatTimeoutMs}) must be greater than options.heartbeatIntervalMs (${heartbeatIntervalMs})`,
+    );
+  }
+  const idleTimeoutMs = integer('idleTimeoutMs', options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs, 0, 2 ** 31 - 1);
+  return Object.freeze({ module, wasm, threads, heartbeatIntervalMs, heartbeatTimeoutMs, idleTimeoutMs, log });
+}
+
+export function validateExecuteOptions(options) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('execute(fn, options): options must be an object');
+  }
+  const { signal, timeoutMs } = options;
+  for (const key of Object.keys(options)) {
+    if (key !== 'signal' && key !== 'timeoutMs') {
+      throw new RangeError(`unknown execute() option ${JSON.stringify(key)}; known options: signal, timeoutMs`);
+    }
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError('execute() option `signal` must be an AbortSignal');
+  }
+  if (timeoutMs !== undefined) integer('timeoutMs', timeoutMs, 1, 2 ** 31 - 1);
+  return { signal, timeoutMs };
+}
+
+export { DEFAULTS };

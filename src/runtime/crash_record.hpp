@@ -1,0 +1,55 @@
+// The crash record: one fixed-size slot in the module's shared memory where the first
+// fatal error of any thread is written before the thread dies. Main keeps the memory of
+// every host it created, so it can read the record even after the host and all its
+// threads are gone (glue/crash-record.js). JavaScript writes it too (glue/pthread-hooks.js)
+// for faults C++ never sees (traps); the layout below is shared with both files.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace wasmpool::runtime {
+
+// Values are shared with glue/pthread-hooks.js and glue/crash-record.js.
+enum class CrashKind : uint32_t {
+  unknown = 0,
+  trap = 1,
+  abort = 2,
+  oob = 3,
+  stack_overflow = 4,
+  exception = 5,
+  terminate = 6,
+  out_of_memory = 7,
+};
+
+inline constexpr std::size_t kCrashMessageCapacity = 2048;
+
+struct CrashRecord {
+  // 0 empty, 1 being written, 2 complete. The writer that moves it 0 -> 1 owns the
+  // record (first crash wins); readers trust the other fields only after seeing 2, which
+  // is stored with release order after them.
+  std::atomic<uint32_t> state;
+  std::atomic<int32_t> thread;  // pool worker index, -1 for a thread outside the pool
+  std::atomic<uint32_t> kind;   // CrashKind
+  std::atomic<uint32_t> length; // bytes of message, without terminator
+  char message[kCrashMessageCapacity];
+};
+
+static_assert(offsetof(CrashRecord, state) == 0);
+static_assert(offsetof(CrashRecord, thread) == 4);
+static_assert(offsetof(CrashRecord, kind) == 8);
+static_assert(offsetof(CrashRecord, length) == 12);
+static_assert(offsetof(CrashRecord, message) == 16);
+
+CrashRecord& crash_record() noexcept;
+
+// Writes the record unless another crash already did. Returns whether it wrote.
+bool record_crash(CrashKind kind, std::string_view message) noexcept;
+
+// std::terminate and operator new failures become crash records with a precise kind and
+// message (the JS hook would otherwise only see "Aborted(...)"), then abort().
+void install_fatal_handlers() noexcept;
+
+}  // namespace wasmpool::runtime

@@ -1,0 +1,96 @@
+// The JS-facing lifecycle of the pool, exported through embind:
+//   initThreadPool(n)   start the process-wide pool (the host calls it once at start-up)
+//   exitThreadPool()    drain or cancel outstanding work and join every thread
+//   runtimeInfo()       shared-heap addresses the manager's watchdog and crash reader use
+// plus wasmpoolDescribeException(ptr), which turns the bare number Emscripten throws for
+// a C++ exception escaping an export into "type\nwhat()".
+#include <emscripten/bind.h>
+#include <emscripten/emscripten.h>
+
+#include <cxxabi.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+#include <exception>
+#include <string>
+#include <typeinfo>
+
+#include <wasmpool/pool.hpp>
+#include <wasmpool/runtime_hooks.hpp>
+
+#include "runtime/crash_record.hpp"
+
+// Each pool thread tells its pthread hooks who it is and where the shared records are,
+// which also announces its channel to main ({type: 'bind'}).
+EM_JS(void, wasmpool_js_bind_thread, (int thread, uintptr_t crash_record, uintptr_t hooks), {
+  if (typeof __wasmpoolHooks !== 'undefined') __wasmpoolHooks.bindThread(thread, crash_record, hooks);
+});
+
+// Provided by libc++abi for Emscripten's JS-based exceptions.
+extern "C" bool __cxa_can_catch(const std::type_info* catch_type, const std::type_info* thrown_type,
+                                void** adjusted);
+
+namespace {
+
+// Pool threads that have started running, for the host: it must not take calls (and so
+// block its event loop) before every pthread has started, or Emscripten could never
+// finish creating the rest (thread creation needs the host's event loop).
+std::atomic<uint32_t> g_started_workers{0};
+
+void on_worker_start(std::size_t index) {
+  g_started_workers.fetch_add(1, std::memory_order_release);
+  wasmpool_js_bind_thread(static_cast<int>(index),
+                          reinterpret_cast<uintptr_t>(&wasmpool::runtime::crash_record()),
+                          reinterpret_cast<uintptr_t>(&wasmpool::runtime_hooks()));
+}
+
+void init_thread_pool(int threads) {
+  if (threads < 1) throw std::invalid_argument("initThreadPool(n): n must be at least 1");
+  wasmpool::runtime::install_fatal_handlers();
+  wasmpool::set_worker_start_callback(on_worker_start);
+  g_started_workers.store(0, std::memory_order_relaxed);
+  wasmpool::init_global_pool(static_cast<std::size_t>(threads));
+}
+
+void exit_thread_pool() { wasmpool::exit_global_pool(); }
+
+emscripten::val runtime_info() {
+  emscripten::val info = emscripten::val::object();
+  info.set("hooks", reinterpret_cast<uintptr_t>(&wasmpool::runtime_hooks()));
+  info.set("crashRecord", reinterpret_cast<uintptr_t>(&wasmpool::runtime::crash_record()));
+  info.set("maxWorkers", static_cast<int>(wasmpool::kMaxWorkers));
+  info.set("startedWorkers", reinterpret_cast<uintptr_t>(&g_started_workers));
+  return info;
+}
+
+std::string demangle(const char* name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> text(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
+  return status == 0 && text ? std::string(text.get()) : std::string(name);
+}
+
+// Emscripten 3.1.6 keeps a 16-byte header before a thrown object: refcount, then the
+// std::type_info* of the thrown type at offset 4.
+std::string describe_exception(uintptr_t thrown) {
+  void* object = reinterpret_cast<void*>(thrown);
+  auto* type = *reinterpret_cast<const std::type_info* const*>(thrown - 12);
+  if (type == nullptr) return "C++ exception\nunknown exception";
+  void* adjusted = object;
+  if (__cxa_can_catch(&typeid(std::exception), type, &adjusted)) {
+    return demangle(type->name()) + "\n" + static_cast<const std::exception*>(adjusted)->what();
+  }
+  const std::string name = demangle(type->name());
+  return name + "\nC++ exception of type " + name;
+}
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(wasmpool_lifecycle) {
+  emscripten::function("initThreadPool", &init_thread_pool);
+  emscripten::function("exitThreadPool", &exit_thread_pool);
+  emscripten::function("runtimeInfo", &runtime_info);
+  emscripten::function("wasmpoolDescribeException", &describe_exception);
+}

@@ -1,0 +1,136 @@
+// Real faults, provoked for real: each must become a clear error on main, with no call
+// left pending, main responsive throughout, and a working pool on the next call.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { WasmHangError, WasmPanicError } from '../../glue/index.js';
+import { loadDemo, measureLag, newManager, osThreadCount, track, waitForThreadCount } from './helpers.js';
+
+// fault kind -> [the kind the error reports, what its message says]
+const CRASHES = {
+  trap: ['trap', /unreachable/],
+  abort: ['abort', /Aborted/],
+  oob: ['oob', /out of bounds/],
+  'stack-overflow': ['stack-overflow', /stack overflow/i],
+  terminate: ['terminate', /std::terminate\(\) was called/],
+  uncaught: ['exception', /uncaught C\+\+ exception: exception escaped a noexcept pool task/],
+  oom: ['out-of-memory', /memory allocation failed/],
+};
+const MAX_LAG_MS = 250; // generous: a blocked main thread would show seconds
+
+const baseline = osThreadCount();
+
+function assertPanic(error, kind, pattern, { pool }) {
+  assert.ok(error instanceof WasmPanicError, `expected WasmPanicError, got ${error?.stack ?? error}`);
+  assert.equal(error.code, 'ERR_WASM_PANIC');
+  assert.equal(error.kind, kind);
+  assert.match(error.panicMessage, pattern);
+  assert.match(error.message, new RegExp(`WebAssembly ${kind} in (pool thread \\d|the host thread)`));
+  if (pool) assert.ok(error.thread >= 0 && error.thread < 2, `pool thread index, got ${error.thread}`);
+  else assert.equal(error.thread, -1);
+}
+
+for (const [fault, [kind, pattern]] of Object.entries(CRASHES)) {
+  for (const where of ['pool', 'host']) {
+    test(`${fault} on ${where === 'pool' ? 'a pool thread while the host waits' : 'the host thread'}: panic, then a fresh pool`, async (t) => {
+      const demo = await loadDemo();
+      const manager = newManager(t);
+      await manager.execute(() => demo.noop());
+      const call = track(manager.execute(() => demo.fault(fault, where, 0)));
+      const { maxLagMs } = await measureLag(() => call.promise);
+      assert.equal(call.settled, 1);
+      assertPanic(call.error, kind, pattern, { pool: where === 'pool' });
+      if (where === 'pool') assert.match(call.error.wasmStack, /fault_now|wasm-function/, 'the stack names wasm functions');
+      assert.ok(maxLagMs < MAX_LAG_MS, `main stayed responsive (max lag ${maxLagMs.toFixed(1)} ms)`);
+      assert.equal(manager.stats().pending, 0, 'no call left pending');
+      assert.equal(await manager.execute(() => demo.parallelSum(1000)), 499500, 'the next call works');
+      assert.equal(manager.stats().crashes, 1);
+      assert.equal(manager.stats().restarts, 1);
+    });
+  }
+
+  test(`${fault} on a pool thread while the host is idle: crash event, then a fresh pool`, async (t) => {
+    const demo = await loadDemo();
+    const manager = newManager(t);
+    const crashed = once(manager, 'crash');
+    assert.equal(await manager.execute(() => demo.fault(fault, 'idle', 30)), undefined);
+    const [error] = await crashed;
+    assertPanic(error, kind, pattern, { pool: true });
+    assert.equal(await manager.execute(() => demo.add(2, 2)), 4);
+  });
+}
+
+for (const fault of ['trap', 'abort', 'oob', 'stack-overflow']) {
+  test(`${fault} under 8 concurrent execute() calls: every one rejects exactly once`, async (t) => {
+    const demo = await loadDemo();
+    const manager = newManager(t);
+    const calls = Array.from({ length: 8 }, () => track(manager.execute(() => demo.fault(fault, 'pool', 0))));
+    const { maxLagMs } = await measureLag(() => Promise.all(calls.map((c) => c.promise)));
+    for (const call of calls) {
+      assert.equal(call.settled, 1);
+      assert.ok(call.error instanceof WasmPanicError);
+      assert.equal(call.error.kind, CRASHES[fault][0]);
+    }
+    assert.equal(new Set(calls.map((c) => c.error)).size, 1, 'one crash, one error for all');
+    assert.ok(maxLagMs < MAX_LAG_MS, `max lag ${maxLagMs.toFixed(1)} ms`);
+    assert.equal(await manager.execute(() => demo.add(1, 1)), 2);
+  });
+}
+
+for (const fault of ['hang', 'deadlock']) {
+  for (const where of ['pool', 'host']) {
+    test(`${fault} on ${where}: the watchdog rejects with a hang error and the next call works`, async (t) => {
+      const demo = await loadDemo();
+      const manager = newManager(t, { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 300 });
+      await manager.execute(() => demo.noop());
+      const started = performance.now();
+      const call = track(manager.execute(() => demo.fault(fault, where, 0)));
+      const { maxLagMs } = await measureLag(() => call.promise);
+      const detectedMs = performance.now() - started;
+      assert.equal(call.settled, 1);
+      assert.ok(call.error instanceof WasmHangError, String(call.error));
+      assert.equal(call.error.code, 'ERR_WASM_HANG');
+      assert.match(call.error.message, /no progress and sent no heartbeat for \d+ ms/);
+      assert.ok(detectedMs >= 300, `not before the timeout (${detectedMs.toFixed(0)} ms)`);
+      assert.ok(maxLagMs < MAX_LAG_MS, `max lag ${maxLagMs.toFixed(1)} ms`);
+      assert.equal(await manager.execute(() => demo.add(3, 4)), 7);
+      assert.equal(manager.stats().hangs, 1);
+    });
+  }
+}
+
+test('hang under 8 concurrent execute() calls: all reject with the hang error', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t, { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 300 });
+  const calls = Array.from({ length: 8 }, () => track(manager.execute(() => demo.fault('hang', 'pool', 0))));
+  await Promise.all(calls.map((c) => c.promise));
+  for (const call of calls) {
+    assert.equal(call.settled, 1);
+    assert.ok(call.error instanceof WasmHangError);
+  }
+  assert.equal(await manager.execute(() => demo.add(1, 1)), 2);
+});
+
+test('a long computation that makes progress is never declared hung', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t, { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 200 });
+  const done = await manager.execute(() => demo.slowProgress(1500));
+  assert.ok(done > 0);
+  assert.equal(manager.stats().hangs, 0);
+});
+
+test('the host process itself exiting is a crash of the host', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await assert.rejects(manager.execute(() => demo.fault('host-exit', 'host', 0)), (error) => {
+    assert.ok(error instanceof WasmPanicError);
+    assert.equal(error.kind, 'host-exit');
+    assert.match(error.message, /exited unexpectedly with code 7/);
+    return true;
+  });
+  assert.equal(await manager.execute(() => demo.add(5, 5)), 10);
+});
+
+test('after every fault test shuts down, no worker thread is left', async () => {
+  assert.equal(await waitForThreadCount(baseline, 5000), baseline);
+});

@@ -1,0 +1,72 @@
+// Shared fixtures for the runtime tests: the demo module, managers that are always shut
+// down, an event-loop lag probe, and the process's OS thread count.
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ThreadPoolManager } from '../../glue/index.js';
+
+export const DEMO_GLUE = new URL('../../build/wasm/src/demo/demo.mjs', import.meta.url);
+export const DEMO_GLUE_PATH = fileURLToPath(DEMO_GLUE);
+
+let demoPromise;
+/** The ordinary main-thread instance of the demo module (direct calls, no pool). */
+export function loadDemo() {
+  demoPromise ??= import(DEMO_GLUE.href).then((m) => m.default());
+  return demoPromise;
+}
+
+/** A manager for the demo module; `t.after` shuts it down. */
+export function newManager(t, options = {}) {
+  const manager = new ThreadPoolManager({ module: DEMO_GLUE, threads: 2, log: false, ...options });
+  t.after(() => manager.shutdown());
+  return manager;
+}
+
+/** OS threads of this process (Node worker threads are OS threads). */
+export function osThreadCount() {
+  return readdirSync('/proc/self/task').length;
+}
+
+/** Waits until the OS thread count drops to at most `target`, or the timeout passes. */
+export async function waitForThreadCount(target, timeoutMs = 3000) {
+  const deadline = Date.now() + timeoutMs;
+  while (osThreadCount() > target && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return osThreadCount();
+}
+
+/**
+ * Measures main's event-loop responsiveness while `work` runs: the longest delay of a
+ * 5 ms timer (ms). A blocked main thread shows up as a delay of the fault's duration.
+ */
+export async function measureLag(work) {
+  let maxGap = 0;
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last - 5);
+    last = now;
+  }, 5);
+  try {
+    const result = await work();
+    return { result, maxLagMs: maxGap };
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+/** Wraps a promise so the test can assert it settled exactly once. */
+export function track(promise) {
+  const record = { settled: 0, value: undefined, error: undefined };
+  record.promise = promise.then(
+    (value) => {
+      record.settled++;
+      record.value = value;
+    },
+    (error) => {
+      record.settled++;
+      record.error = error;
+    },
+  );
+  return record;
+}

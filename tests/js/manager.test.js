@@ -1,0 +1,236 @@
+// ThreadPoolManager: routing, results, data, logs, lifecycle and bad input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { ThreadPoolManager, WasmCallError, WasmShutdownError } from '../../glue/index.js';
+import { DEMO_GLUE, loadDemo, newManager, osThreadCount, waitForThreadCount } from './helpers.js';
+
+test('calls inside execute() run in the pool host and return Promises; calls outside run locally', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  // Outside execute(): the ordinary instance, synchronous, no pool (serial fallback).
+  assert.equal(demo.add(2, 3), 5);
+  assert.equal(demo.threadCount(), 0);
+  const local = demo.parallelSum(1e6);
+  const routed = await manager.execute(async () => {
+    const pending = demo.parallelSum(1e6);
+    assert.ok(pending instanceof Promise, 'a routed call returns a Promise');
+    return { sum: await pending, threads: await demo.threadCount(), raw: await demo._malloc(16) };
+  });
+  assert.equal(routed.sum, local);
+  assert.equal(routed.sum, (1e6 * (1e6 - 1)) / 2);
+  assert.equal(routed.threads, 2, 'the host runs a pool of the requested size');
+  assert.equal(typeof routed.raw, 'number', 'raw _exports are routed too');
+  assert.equal(demo.add(1, 1), 2, 'after execute() calls are local again');
+});
+
+test('concurrent execute() calls keep their own routing; code outside stays local', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  const results = await Promise.all([
+    manager.execute(async () => [await demo.fib(20), await demo.echo('a')]),
+    manager.execute(async () => [await demo.fib(21), await demo.echo('b')]),
+    (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return [demo.fib(15), demo.echo('local')]; // not inside execute(): synchronous
+    })(),
+  ]);
+  assert.deepEqual(results, [[6765, 'a'], [10946, 'b'], [610, 'local']]);
+});
+
+test('typed arrays go in and come back as copies', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  const input = Float64Array.from({ length: 100_000 }, (_, i) => i * 0.5);
+  const { sum, scaled } = await manager.execute(async () => ({
+    sum: await demo.sumFloat64(input),
+    scaled: await demo.scaleFloat64(input.subarray(0, 10), 2),
+  }));
+  assert.equal(sum, input.reduce((a, b) => a + b, 0));
+  assert.ok(scaled instanceof Float64Array);
+  assert.deepEqual([...scaled], [...input.subarray(0, 10)].map((x) => x * 2));
+  assert.ok(!(scaled.buffer instanceof SharedArrayBuffer), 'results do not alias the host heap');
+});
+
+test('main reads and writes the host heap directly through view()', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  const n = 1 << 20;
+  const sum = await manager.execute(async () => {
+    const address = await demo._malloc(n * 8);
+    const heap = manager.view(Float64Array, address, n);
+    for (let i = 0; i < n; i++) heap[i] = i;
+    const result = await demo.sumFloat64At(address, n);
+    await demo._free(address);
+    return result;
+  });
+  assert.equal(sum, (n * (n - 1)) / 2);
+  assert.throws(() => manager.view(Float64Array, 0, 1), /inside execute/);
+});
+
+test('pool threads log over their own ports with thread, level and time; printf reaches the user', async (t) => {
+  const demo = await loadDemo();
+  const entries = [];
+  const manager = newManager(t, { log: (entry) => entries.push(entry) });
+  await manager.execute(async () => {
+    await demo.logFromThreads(16);
+    await demo.printFromThreads(4);
+  });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const logs = entries.filter((e) => e.level === 'info');
+  assert.equal(logs.length, 16);
+  for (const entry of logs) {
+    assert.ok(entry.thread >= 0 && entry.thread < 2, `thread index ${entry.thread}`);
+    assert.equal(typeof entry.time, 'number');
+    assert.match(entry.message, /^log line \d+ from worker \d$/);
+  }
+  const stdout = entries.filter((e) => e.level === 'stdout').map((e) => e.message);
+  assert.equal(stdout.filter((line) => line.startsWith('printf line')).length, 4);
+  assert.equal(stdout.filter((line) => line.startsWith('cout line')).length, 4);
+});
+
+test('a C++ exception rejects only its own call and the host stays up', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.execute(() => demo.noop());
+  await assert.rejects(
+    manager.execute(() => demo.fault('exception', 'pool', 0)),
+    (error) => {
+      assert.ok(error instanceof WasmCallError);
+      assert.equal(error.code, 'ERR_WASM_CPP_EXCEPTION');
+      assert.equal(error.originalName, 'std::runtime_error');
+      assert.match(error.message, /deliberate failure deep inside nested joins/);
+      return true;
+    },
+  );
+  assert.equal(await manager.execute(() => demo.add(40, 2)), 42);
+  assert.equal(manager.stats().restarts, 0, 'no restart after a recoverable exception');
+});
+
+test('bad input gets a clear error and the host survives', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.execute(async () => {
+    await assert.rejects(async () => demo.add(1, () => 2), (error) => {
+      assert.ok(error instanceof TypeError);
+      assert.match(error.message, /argument 2 of add\(\) cannot be sent to the pool host \(a function\)/);
+      return true;
+    });
+    await assert.rejects(demo.add(1), (error) => {
+      assert.ok(error instanceof WasmCallError);
+      assert.equal(error.originalName, 'BindingError');
+      assert.match(error.message, /add\(\) failed: function add called with 1 arguments, expected 2/);
+      return true;
+    });
+    await assert.rejects(demo.fault('trap', 'nowhere', 0), /where must be 'pool', 'host' or 'idle'/);
+    assert.equal(await demo.add(2, 2), 4, 'the same host answers afterwards');
+  });
+  assert.equal(manager.stats().restarts, 0);
+  assert.equal(manager.stats().crashes, 0);
+});
+
+test('invalid options and arguments are rejected before anything starts', async (t) => {
+  assert.throws(() => new ThreadPoolManager(), TypeError);
+  assert.throws(() => new ThreadPoolManager({ module: DEMO_GLUE, threads: 0 }), RangeError);
+  assert.throws(() => new ThreadPoolManager({ module: DEMO_GLUE, threads: 65 }), /threads must be an integer from 1 to 64/);
+  assert.throws(() => new ThreadPoolManager({ module: DEMO_GLUE, threads: 1.5 }), RangeError);
+  assert.throws(() => new ThreadPoolManager({ module: DEMO_GLUE, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 50 }), RangeError);
+  assert.throws(() => new ThreadPoolManager({ module: DEMO_GLUE, idleTimeoutMs: -1 }), RangeError);
+  assert.throws(() => new ThreadPoolManager({ module: DEMO_GLUE, thread: 2 }), /unknown option "thread"/);
+  assert.throws(() => new ThreadPoolManager({ module: 42 }), TypeError);
+  const manager = newManager(t);
+  await assert.rejects(manager.execute('not a function'), TypeError);
+  await assert.rejects(manager.execute(() => 1, { timeoutMs: 0 }), RangeError);
+  await assert.rejects(manager.execute(() => 1, { signal: {} }), TypeError);
+  await assert.rejects(manager.execute(() => 1, { retries: 3 }), /unknown execute\(\) option "retries"/);
+  assert.equal(manager.stats().starts, 0, 'nothing was started');
+});
+
+test('execute() nested in execute() of the same manager is refused', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.execute(async () => {
+    await assert.rejects(manager.execute(() => demo.noop()), /execute\(\) was called inside execute\(\)/);
+    assert.equal(await demo.add(1, 2), 3);
+  });
+});
+
+test('an unpatched or missing module gives a start error naming the file', async (t) => {
+  const manager = new ThreadPoolManager({ module: new URL('./no-such-glue.mjs', import.meta.url), log: false });
+  t.after(() => manager.shutdown());
+  await assert.rejects(manager.execute(() => 1), (error) => {
+    assert.equal(error.code, 'ERR_WASM_HOST_START');
+    assert.match(error.message, /no-such-glue\.mjs/);
+    return true;
+  });
+  const unpatched = new ThreadPoolManager({ module: new URL('./helpers.js', import.meta.url), log: false });
+  await assert.rejects(unpatched.execute(() => 1), /is not patched for wasm-threadpool/);
+});
+
+test('shutdown() rejects pending calls, later execute() says the manager is shut down, no thread is left', async (t) => {
+  const demo = await loadDemo();
+  const baseline = osThreadCount();
+  const manager = newManager(t);
+  await manager.execute(() => demo.noop());
+  assert.ok(osThreadCount() > baseline, 'the host and its pool threads are running');
+  const pending = manager.execute(() => demo.slowProgress(2000));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await manager.shutdown();
+  await assert.rejects(pending, (error) => error instanceof WasmShutdownError && error.code === 'ERR_WASM_POOL_SHUT_DOWN');
+  await assert.rejects(manager.execute(() => demo.noop()), /shut down/);
+  assert.equal(await waitForThreadCount(baseline), baseline, 'every worker thread is gone');
+});
+
+test('the host stops after idleTimeoutMs and restarts lazily', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t, { idleTimeoutMs: 20 });
+  await manager.execute(() => demo.noop());
+  // The idle timer and the stopping host are unref'd by design; hold the loop open here.
+  const keepAlive = setInterval(() => {}, 1000);
+  await once(manager, 'idle');
+  clearInterval(keepAlive);
+  assert.equal(manager.stats().running, false);
+  assert.equal(await manager.execute(() => demo.add(1, 1)), 2);
+  assert.equal(manager.stats().starts, 2);
+});
+
+test('an idle manager never keeps the process alive', () => {
+  const script = `
+    import { ThreadPoolManager } from ${JSON.stringify(new URL('../../glue/index.js', import.meta.url).href)};
+    const demo = await (await import(${JSON.stringify(DEMO_GLUE.href)})).default();
+    const manager = new ThreadPoolManager({ module: new URL(${JSON.stringify(DEMO_GLUE.href)}), threads: 2, idleTimeoutMs: 60000 });
+    console.log(await manager.execute(() => demo.add(20, 22)));
+  `;
+  const started = Date.now();
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout.trim(), '42');
+  assert.ok(Date.now() - started < 15000, 'exited without waiting for the 60 s idle timeout');
+});
+
+test('timeoutMs and AbortSignal reject the execute() and its pending calls', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await assert.rejects(manager.execute(() => demo.slowProgress(1500), { timeoutMs: 100 }), (e) => e.code === 'ERR_WASM_TIMEOUT');
+  const controller = new AbortController();
+  const aborted = manager.execute(() => demo.slowProgress(1500), { signal: controller.signal });
+  setTimeout(() => controller.abort(new Error('user gave up')), 50);
+  await assert.rejects(aborted, (e) => e.name === 'AbortError' && e.code === 'ABORT_ERR');
+  assert.equal(await manager.execute(() => demo.add(1, 2)), 3);
+});
+
+test('stats() counts calls and timings', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.execute(async () => {
+    for (let i = 0; i < 10; i++) await demo.noop();
+  });
+  const stats = manager.stats();
+  assert.equal(stats.calls, 10);
+  assert.equal(stats.completed, 10);
+  assert.equal(stats.starts, 1);
+  assert.equal(stats.callTimings.count, 10);
+  assert.ok(stats.callTimings.medianMs > 0);
+  assert.ok(stats.lastStartMs > 0);
+});

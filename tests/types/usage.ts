@@ -1,0 +1,47 @@
+// Compiled with `tsc --noEmit` in the test suite: the declarations must accept real usage
+// and reject misuse (the @ts-expect-error lines fail the build if they stop being errors).
+import {
+  ThreadPoolManager,
+  WasmPanicError,
+  WasmHangError,
+  WasmCallError,
+  type LogEntry,
+  type ThreadPoolStats,
+} from 'wasm-threadpool';
+
+const manager = new ThreadPoolManager({
+  module: new URL('./demo.mjs', import.meta.url),
+  threads: 4,
+  heartbeatTimeoutMs: 2000,
+  idleTimeoutMs: 0,
+  log: (entry: LogEntry) => console.log(entry.thread, entry.level, entry.message),
+});
+
+// @ts-expect-error module is required
+new ThreadPoolManager({ threads: 2 });
+// @ts-expect-error threads is a number
+new ThreadPoolManager({ module: 'x.mjs', threads: '2' });
+
+async function main(): Promise<number> {
+  const sum: number = await manager.execute(async () => 40 + 2, { timeoutMs: 1000 });
+  const controller = new AbortController();
+  await manager.execute(() => 'x', { signal: controller.signal });
+  // @ts-expect-error execute needs a function
+  await manager.execute(42);
+  manager.on('crash', (error) => {
+    if (error instanceof WasmPanicError) console.log(error.kind, error.thread, error.wasmStack);
+    if (error instanceof WasmHangError) console.log(error.silentMs);
+  });
+  manager.on('log', (entry) => console.log(entry.time));
+  try {
+    await manager.execute(() => 1);
+  } catch (error) {
+    if (error instanceof WasmCallError) console.log(error.exportName, error.originalName, error.code);
+  }
+  const view: Float64Array = manager.view(Float64Array, 0, 8);
+  const stats: ThreadPoolStats = manager.stats();
+  await manager.shutdown();
+  return sum + view.length + stats.calls;
+}
+
+void main();
