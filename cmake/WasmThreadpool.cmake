@@ -25,6 +25,7 @@ find_program(WASMPOOL_NODE node REQUIRED)
 if(NOT TARGET wasmpool_runtime)
   add_library(wasmpool_runtime OBJECT
     "${WASMPOOL_ROOT}/src/runtime/crash_record.cpp"
+    "${WASMPOOL_ROOT}/src/runtime/exception_text.cpp"
     "${WASMPOOL_ROOT}/src/runtime/thread_log.cpp"
     "${WASMPOOL_ROOT}/src/runtime/lifecycle_bindings.cpp")
   target_link_libraries(wasmpool_runtime PUBLIC wasmpool)
@@ -68,6 +69,9 @@ function(add_wasm_threadpool_module target)
     "--pre-js=${WASMPOOL_ROOT}/glue/pthread-hooks.js"
     ${ARG_LINK_OPTIONS})
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${WASMPOOL_ROOT}/glue/pthread-hooks.js")
+  # The patch only runs after a link: relink when the patch itself changes.
+  file(GLOB _wasmpool_patch_sources "${WASMPOOL_ROOT}/patch/*.js" "${WASMPOOL_ROOT}/patch/rewrites/*.js")
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${_wasmpool_patch_sources})
 
   # The patch rewrites the glue in place, atomically, and is idempotent.
   add_custom_command(TARGET ${target} POST_BUILD

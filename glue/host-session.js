@@ -43,8 +43,9 @@ export class HostSession {
    * @param {number} o.heartbeatTimeoutMs
    * @param {{log: Function, output: Function, failed: Function, settled: Function}} o.events
    */
-  constructor({ loaded, threads, heartbeatIntervalMs, heartbeatTimeoutMs, events }) {
+  constructor({ loaded, threads, heartbeatIntervalMs, heartbeatTimeoutMs, crashDetection = 'fast', events }) {
     this.threads = threads;
+    this.#failFast = crashDetection === 'fast';
     this.#events = events;
     this.memory = new WebAssembly.Memory({
       initial: loaded.memoryLimits.initial,
@@ -67,6 +68,7 @@ export class HostSession {
         threads,
         channels: hostEnds,
         heartbeatIntervalMs,
+        failFast: crashDetection === 'fast',
       },
       transferList: hostEnds,
       // The host's own console goes through main's streams, but module output and logs
@@ -99,6 +101,9 @@ export class HostSession {
   #readyResolve;
   #readyReject;
   #deferredCrash = null;
+  // 'heartbeat-only' ignores crash notices and leaves detection to the watchdog: the
+  // original design, kept so benchmarks can measure what fail-fast detection buys.
+  #failFast = true;
 
   /** Resolves once the pool is up; rejects with the error that ended the session. */
   ready() {
@@ -279,6 +284,7 @@ export class HostSession {
   }
 
   #crashed({ thread, kind, message, stack, source, deferred }) {
+    if (!this.#failFast) return;
     if (deferred) {
       // The host only knows that a pool thread died; the thread's own notice is on its
       // way over its port (or already in the crash record). Give it a moment to win.

@@ -26,6 +26,11 @@ export interface ThreadPoolManagerOptions {
   heartbeatTimeoutMs?: number;
   /** Stop the host after this long without an active call; 0 = as soon as none is active. Default 1000. */
   idleTimeoutMs?: number;
+  /**
+   * 'fast' (default): crash notices from pool threads fail calls at once. 'heartbeat-only':
+   * ignore them and rely on the watchdog, as the original design did (for benchmarks).
+   */
+  crashDetection?: 'fast' | 'heartbeat-only';
   /** Log sink for per-thread logs and module output; false drops them. Default: stdout/stderr. */
   log?: ((entry: LogEntry) => void) | false;
 }

@@ -181,6 +181,7 @@ export class ThreadPoolManager extends EventEmitter {
       threads: this.#options.threads,
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
       heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs,
+      crashDetection: this.#options.crashDetection,
       events: {
         log: (entry) => this.#log(entry),
         output: (stream, text) => this.#log({ level: stream === 'stdout' ? 'stdout' : 'stderr', message: text, thread: -1, time: Date.now() }),

@@ -8,7 +8,10 @@ const DEFAULTS = Object.freeze({
   idleTimeoutMs: 1000,
 });
 
-const KNOWN = new Set(['module', 'wasm', 'threads', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'idleTimeoutMs', 'log']);
+const KNOWN = new Set([
+  'module', 'wasm', 'threads', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'idleTimeoutMs', 'log', 'crashDetection',
+]);
+const CRASH_DETECTION = ['fast', 'heartbeat-only'];
 
 function integer(name, value, min, max) {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -44,8 +47,12 @@ export function validateOptions(options, defaultThreads) {
       `options.heartbeatTimeoutMs (${heartbeatTimeoutMs}) must be greater than options.heartbeatIntervalMs (${heartbeatIntervalMs})`,
     );
   }
+  const crashDetection = options.crashDetection ?? 'fast';
+  if (!CRASH_DETECTION.includes(crashDetection)) {
+    throw new RangeError(`options.crashDetection must be one of ${CRASH_DETECTION.join(', ')}, got ${String(crashDetection)}`);
+  }
   const idleTimeoutMs = integer('idleTimeoutMs', options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs, 0, 2 ** 31 - 1);
-  return Object.freeze({ module, wasm, threads, heartbeatIntervalMs, heartbeatTimeoutMs, idleTimeoutMs, log });
+  return Object.freeze({ module, wasm, threads, heartbeatIntervalMs, heartbeatTimeoutMs, idleTimeoutMs, log, crashDetection });
 }
 
 export function validateExecuteOptions(options) {

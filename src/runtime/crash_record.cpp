@@ -1,5 +1,7 @@
 #include "runtime/crash_record.hpp"
 
+#include "runtime/exception_text.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -33,19 +35,12 @@ bool record_crash(CrashKind kind, std::string_view message) noexcept {
 namespace {
 
 [[noreturn]] void on_terminate() noexcept {
-  // An exception escaping a noexcept boundary (or a thread entry) lands here with the
-  // exception still current: report it as an uncaught exception with its what().
-  if (std::exception_ptr current = std::current_exception()) {
-    std::string text = "uncaught C++ exception";
-    try {
-      std::rethrow_exception(current);
-    } catch (const std::exception& e) {
-      text += ": ";
-      text += e.what();
-    } catch (...) {
-      text += " (not derived from std::exception)";
-    }
-    record_crash(CrashKind::exception, text);
+  // An exception escaping a noexcept boundary (or a thread entry) lands here while it is
+  // being handled: report it as an uncaught exception with its type and what().
+  // (std::current_exception() cannot see it: Emscripten keeps that state in JS.)
+  if (const uintptr_t thrown = current_caught_exception()) {
+    const ExceptionText text = describe_thrown_exception(thrown);
+    record_crash(CrashKind::exception, "uncaught C++ exception: " + text.what + " (" + text.type + ")");
   } else {
     record_crash(CrashKind::terminate, "std::terminate() was called");
   }

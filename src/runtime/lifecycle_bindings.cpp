@@ -7,8 +7,6 @@
 #include <emscripten/bind.h>
 #include <emscripten/emscripten.h>
 
-#include <cxxabi.h>
-
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -22,16 +20,13 @@
 #include <wasmpool/runtime_hooks.hpp>
 
 #include "runtime/crash_record.hpp"
+#include "runtime/exception_text.hpp"
 
 // Each pool thread tells its pthread hooks who it is and where the shared records are,
 // which also announces its channel to main ({type: 'bind'}).
 EM_JS(void, wasmpool_js_bind_thread, (int thread, uintptr_t crash_record, uintptr_t hooks), {
   if (typeof __wasmpoolHooks !== 'undefined') __wasmpoolHooks.bindThread(thread, crash_record, hooks);
 });
-
-// Provided by libc++abi for Emscripten's JS-based exceptions.
-extern "C" bool __cxa_can_catch(const std::type_info* catch_type, const std::type_info* thrown_type,
-                                void** adjusted);
 
 namespace {
 
@@ -66,24 +61,10 @@ emscripten::val runtime_info() {
   return info;
 }
 
-std::string demangle(const char* name) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> text(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
-  return status == 0 && text ? std::string(text.get()) : std::string(name);
-}
-
-// Emscripten 3.1.6 keeps a 16-byte header before a thrown object: refcount, then the
-// std::type_info* of the thrown type at offset 4.
+// "type\nwhat()" for the number Emscripten throws when a C++ exception escapes an export.
 std::string describe_exception(uintptr_t thrown) {
-  void* object = reinterpret_cast<void*>(thrown);
-  auto* type = *reinterpret_cast<const std::type_info* const*>(thrown - 12);
-  if (type == nullptr) return "C++ exception\nunknown exception";
-  void* adjusted = object;
-  if (__cxa_can_catch(&typeid(std::exception), type, &adjusted)) {
-    return demangle(type->name()) + "\n" + static_cast<const std::exception*>(adjusted)->what();
-  }
-  const std::string name = demangle(type->name());
-  return name + "\nC++ exception of type " + name;
+  const wasmpool::runtime::ExceptionText text = wasmpool::runtime::describe_thrown_exception(thrown);
+  return text.type + "\n" + text.what;
 }
 
 }  // namespace

@@ -70,3 +70,17 @@ export function track(promise) {
   );
   return record;
 }
+
+/**
+ * Awaits `promise` while holding the event loop open: an idle pool is unref'd by design,
+ * so a test waiting for an event from it (an idle-time crash, 'idle') must keep the
+ * process alive itself.
+ */
+export async function holdingLoop(promise) {
+  const timer = setInterval(() => {}, 1000);
+  try {
+    return await promise;
+  } finally {
+    clearInterval(timer);
+  }
+}

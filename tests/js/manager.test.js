@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { ThreadPoolManager, WasmCallError, WasmShutdownError } from '../../glue/index.js';
-import { DEMO_GLUE, loadDemo, newManager, osThreadCount, waitForThreadCount } from './helpers.js';
+import { DEMO_GLUE, holdingLoop, loadDemo, newManager, osThreadCount, waitForThreadCount } from './helpers.js';
 
 test('calls inside execute() run in the pool host and return Promises; calls outside run locally', async (t) => {
   const demo = await loadDemo();
@@ -186,10 +186,7 @@ test('the host stops after idleTimeoutMs and restarts lazily', async (t) => {
   const demo = await loadDemo();
   const manager = newManager(t, { idleTimeoutMs: 20 });
   await manager.execute(() => demo.noop());
-  // The idle timer and the stopping host are unref'd by design; hold the loop open here.
-  const keepAlive = setInterval(() => {}, 1000);
-  await once(manager, 'idle');
-  clearInterval(keepAlive);
+  await holdingLoop(once(manager, 'idle'));
   assert.equal(manager.stats().running, false);
   assert.equal(await manager.execute(() => demo.add(1, 1)), 2);
   assert.equal(manager.stats().starts, 2);
