@@ -71,6 +71,8 @@ export class HostSession {
         failFast: crashDetection === 'fast',
       },
       transferList: hostEnds,
+      // Flags only valid for the main script (e.g. --input-type with -e) break workers.
+      execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
       // The host's own console goes through main's streams, but module output and logs
       // come as messages so they can be routed to the user's log sink.
       stdout: false,

@@ -16,12 +16,14 @@ test('calls inside execute() run in the pool host and return Promises; calls out
   const routed = await manager.execute(async () => {
     const pending = demo.parallelSum(1e6);
     assert.ok(pending instanceof Promise, 'a routed call returns a Promise');
-    return { sum: await pending, threads: await demo.threadCount(), raw: await demo._malloc(16) };
+    const raw = demo._malloc(16);
+    assert.ok(raw instanceof Promise, 'raw _exports (EXPORTED_FUNCTIONS) are routed too');
+    return { sum: await pending, threads: await demo.threadCount(), raw: await raw };
   });
   assert.equal(routed.sum, local);
   assert.equal(routed.sum, (1e6 * (1e6 - 1)) / 2);
   assert.equal(routed.threads, 2, 'the host runs a pool of the requested size');
-  assert.equal(typeof routed.raw, 'number', 'raw _exports are routed too');
+  assert.equal(typeof routed.raw, 'number');
   assert.equal(demo.add(1, 1), 2, 'after execute() calls are local again');
 });
 
