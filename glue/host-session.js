@@ -43,7 +43,7 @@ export class HostSession {
    * @param {number} o.heartbeatTimeoutMs
    * @param {{log: Function, output: Function, failed: Function, settled: Function}} o.events
    */
-  constructor({ loaded, threads, heartbeatIntervalMs, heartbeatTimeoutMs, crashDetection = 'fast', events }) {
+  constructor({ loaded, threads, heartbeatIntervalMs, heartbeatTimeoutMs, crashDetection = 'fast', background = false, events }) {
     this.threads = threads;
     this.#failFast = crashDetection === 'fast';
     this.#events = events;
@@ -78,6 +78,9 @@ export class HostSession {
       stdout: false,
       stderr: false,
     });
+    // A host started in the background (a replacement after a crash) must not keep the
+    // process alive; hold() refs it as soon as someone waits for it.
+    if (background) this.#worker.unref();
     this.#worker.on('message', (message) => this.#onHostMessage(message));
     this.#worker.on('error', (error) => this.#onHostError(error));
     this.#exited = new Promise((resolve) => this.#worker.once('exit', (code) => {
@@ -110,6 +113,16 @@ export class HostSession {
   /** Resolves once the pool is up; rejects with the error that ended the session. */
   ready() {
     return this.#ready;
+  }
+
+  /** Keeps the process alive until the host is ready: someone is waiting for it. */
+  hold() {
+    if (this.state === 'starting') this.#worker.ref();
+  }
+
+  /** Whether the host ever became ready (a start failure is not a crash worth a restart). */
+  get wasReady() {
+    return this.startMs !== undefined;
   }
 
   get pendingCount() {

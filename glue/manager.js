@@ -26,6 +26,7 @@ export class ThreadPoolManager extends EventEmitter {
   #timings = new CallTimings();
   #stats = { calls: 0, completed: 0, failed: 0, crashes: 0, hangs: 0, starts: 0, restarts: 0, executes: 0 };
   #lastStartMs = undefined;
+  #waitedFor = false; // an execute() waits for the session being started
 
   /**
    * @param {object} options see README "ThreadPoolManager options"
@@ -155,17 +156,24 @@ export class ThreadPoolManager extends EventEmitter {
     return session.view(Type, byteOffset, length);
   }
 
-  async #ensureSession() {
+  /** The running session, starting one if needed; `background` starts without waiting. */
+  async #ensureSession({ background = false } = {}) {
     if (this.#session && this.#session.state === 'ready') return this.#session;
-    if (this.#starting) return this.#starting;
-    this.#starting = this.#startSession().finally(() => {
-      this.#starting = null;
-    });
+    if (!this.#starting) {
+      this.#starting = this.#startSession(background).finally(() => {
+        this.#starting = null;
+      });
+    }
+    if (!background) {
+      this.#waitedFor = true;
+      this.#session?.hold();
+    }
     return this.#starting;
   }
 
-  async #startSession() {
+  async #startSession(background) {
     const began = performance.now();
+    this.#waitedFor = !background;
     this.#loaded ??= loadModule(this.#options.module, this.#options.wasm);
     let loaded;
     try {
@@ -182,6 +190,7 @@ export class ThreadPoolManager extends EventEmitter {
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
       heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs,
       crashDetection: this.#options.crashDetection,
+      background,
       events: {
         log: (entry) => this.#log(entry),
         output: (stream, text) => this.#log({ level: stream === 'stdout' ? 'stdout' : 'stderr', message: text, thread: -1, time: Date.now() }),
@@ -191,11 +200,13 @@ export class ThreadPoolManager extends EventEmitter {
       },
     });
     this.#session = session;
+    if (this.#waitedFor) session.hold();
     this.#stats.starts++;
     if (restart) this.#stats.restarts++;
     await session.ready();
     this.#lastStartMs = performance.now() - began;
     this.emit(restart ? 'restart' : 'start', { threads: session.threads, startMs: this.#lastStartMs });
+    if (background) this.#maybeIdle();
     return session;
   }
 
@@ -223,6 +234,10 @@ export class ThreadPoolManager extends EventEmitter {
     else if (error.code === 'ERR_WASM_PANIC') this.#stats.crashes++;
     else return; // shut down on purpose
     if (this.listenerCount('crash') > 0) this.emit('crash', error);
+    // Start the replacement now, off the caller's path: the next execute() finds it ready
+    // or nearly so. Only for a host that had worked (no restart loop on a start failure);
+    // it is unref'd, and the idle timer stops it if nobody comes back.
+    if (!this.#shutdown && session.wasReady) this.#ensureSession({ background: true }).catch(() => {});
   }
 
   #log(entry) {
