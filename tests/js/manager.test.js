@@ -68,7 +68,8 @@ test('main reads and writes the host heap directly through view()', async (t) =>
     return result;
   });
   assert.equal(sum, (n * (n - 1)) / 2);
-  assert.throws(() => manager.view(Float64Array, 0, 1), /inside execute/);
+  assert.throws(() => newManager(t).view(Float64Array, 0, 1), /needs a running pool: call it inside execute/);
+  assert.throws(() => manager.view(Array, 0, 1), /Type must be a typed array constructor/);
 });
 
 test('pool threads log over their own ports with thread, level and time; printf reaches the user', async (t) => {

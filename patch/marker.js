@@ -1,0 +1,28 @@
+// The first line of patched glue: `// wasm-threadpool-patch v1 {json}`. The runtime reads
+// it (readPatchMarker) to learn the module id and the file names; the patch reads it to
+// stay idempotent.
+export const MARKER_PREFIX = '// wasm-threadpool-patch v1 ';
+const MARKER_KEYS = ['moduleId', 'wasm', 'worker', 'es6', 'pthreads'];
+
+export function formatPatchMarker(marker) {
+  const ordered = {};
+  for (const key of MARKER_KEYS) ordered[key] = marker[key] === undefined ? null : marker[key];
+  return MARKER_PREFIX + JSON.stringify(ordered);
+}
+
+// Returns the marker object of patched glue text (or of its first line), or null.
+export function readPatchMarker(text) {
+  if (typeof text !== 'string') {
+    if (text && typeof text.toString === 'function') text = text.toString('utf8');
+    else return null;
+  }
+  const firstLine = text.slice(0, Math.max(0, text.indexOf('\n') + 1) || text.length).replace(/\r?\n$/, '');
+  if (!firstLine.startsWith(MARKER_PREFIX)) return null;
+  try {
+    const value = JSON.parse(firstLine.slice(MARKER_PREFIX.length));
+    if (!value || typeof value !== 'object' || typeof value.moduleId !== 'string') return null;
+    return value;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,31 @@
+// Prewarmed pthread workers are chosen at run time. PThread.initMainThread() has
+//   var pthreadPoolSize = N;            (-sPTHREAD_POOL_SIZE=N)
+// which becomes Module.pthreadPoolSize when that is a number, else 0 on Node's main
+// thread (an instance there starts no worker), else N. With 0 workers the stock
+// receiveInstance() would wait forever for `--numWorkersToLoad` to reach 0, so the run
+// dependency is released at once when there is nothing to load.
+import { PatchError } from '../ast.js';
+
+export const name = 'pthread-pool-size';
+
+export function apply(ctx) {
+  const { glue, s, text } = ctx;
+  if (!glue.pthread) return { applied: false, detail: 'not a -pthread build' };
+  const decl = glue.pthread.poolSize;
+  if (!decl) return { applied: false, detail: 'built without -sPTHREAD_POOL_SIZE: no prewarmed workers, Module.pthreadPoolSize is ignored' };
+  if (!glue.pthread.workersToLoad) {
+    throw new PatchError('cannot patch: the prewarmed-worker wait (var numWorkersToLoad = PThread.unusedWorkers.length ' +
+      'with removeRunDependency) was not found in receiveInstance', { missing: 'numWorkersToLoad' });
+  }
+  const original = text.slice(decl.init.start, decl.init.end);
+  s.overwrite(decl.init.start, decl.init.end,
+    `typeof Module["pthreadPoolSize"] == "number" ? Module["pthreadPoolSize"] : __wasmpoolIsNodeMainThread() ? 0 : (${original})`);
+  const details = [`pthreadPoolSize = Module.pthreadPoolSize | 0 on Node's main thread | ${original}`];
+  const load = glue.pthread.workersToLoad;
+  {
+    const sep = /[;}]/.test(text[load.stmt.end - 1]) ? '' : ';';
+    s.appendLeft(load.stmt.end, `${sep}if (!numWorkersToLoad) removeRunDependency(${load.dependency.raw});`);
+    details.push('no wait when there are no workers to load');
+  }
+  return { applied: true, detail: details.join('; ') };
+}
