@@ -289,6 +289,9 @@ export class HostSession {
       case 'crash':
         this.#crashed({ ...message, source: 'port' });
         break;
+      case 'output':
+        this.#events.output(message.stream, message.text, message.thread);
+        break;
       case 'log':
         this.#watchdog.alive();
         this.#events.log({ ...message, level: LOG_LEVELS[message.level] ?? String(message.level) });

@@ -193,7 +193,8 @@ export class ThreadPoolManager extends EventEmitter {
       background,
       events: {
         log: (entry) => this.#log(entry),
-        output: (stream, text) => this.#log({ level: stream === 'stdout' ? 'stdout' : 'stderr', message: text, thread: -1, time: Date.now() }),
+        output: (stream, text, thread = -1) =>
+          this.#log({ level: stream === 'stdout' ? 'stdout' : 'stderr', message: text, thread, time: Date.now() }),
         failed: (failed, error) => this.#onSessionFailed(failed, error),
         settled: () => this.#maybeIdle(),
         timing: (ms) => this.#timings.add(ms),

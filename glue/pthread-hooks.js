@@ -121,7 +121,27 @@ var __wasmpoolHooks = (function () {
     }
   }
 
+  // Text the pthread prints from JS (abort's "Aborted(...)", worker.js's own report of the
+  // fault) goes to main's log sink with the thread's index, not straight to fd 2.
+  function forwardOutput(stream) {
+    return function (text) {
+      if (state.port) {
+        try {
+          state.port.postMessage({ type: 'output', channel: state.channel, thread: state.thread, stream: stream,
+            text: String(text), time: Date.now() });
+          return;
+        } catch (e) {
+          // fall through to the console
+        }
+      }
+      (stream === 'stdout' ? console.log : console.error)(String(text));
+    };
+  }
+
   function installPthreadSide() {
+    Module['print'] = forwardOutput('stdout');
+    Module['printErr'] = forwardOutput('stderr');
+    Module['__wasmpoolPrintErr'] = Module['printErr'];
     var original = self.onmessage;
     self.onmessage = function (e) {
       var data = e && e.data;

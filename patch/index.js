@@ -129,7 +129,10 @@ export function patchGlue(options) {
 
   const entries = [];
   for (const file of result.files) {
-    if (file.kind === 'worker') entries.push({ path: path.join(outputDir, file.name), data: fs.readFileSync(file.from) });
+    if (file.kind === 'worker') {
+      const worker = workerFile.rewriteWorkerSource(fs.readFileSync(file.from, 'utf8'));
+      entries.push({ path: path.join(outputDir, file.name), data: worker.code });
+    }
   }
   if (outputDir !== inputDir) {
     entries.push({ path: path.join(outputDir, wasmName), data: fs.readFileSync(wasmPath) });

@@ -4,7 +4,8 @@
 // is rewritten. The marker records the new name.
 import fs from 'node:fs';
 import path from 'node:path';
-import { PatchError } from '../ast.js';
+import MagicString from 'magic-string';
+import { PatchError, parseGlue, walk, isIdentifier } from '../ast.js';
 
 export const name = 'pthread-worker-cjs';
 
@@ -29,4 +30,29 @@ export function apply(ctx) {
   ctx.workerName = to;
   if (ctx.inputDir) ctx.files.push({ kind: 'worker', from: source, name: to });
   return { applied: true, detail: `${from} -> ${to}` };
+}
+
+// The worker prints its own last words ("worker.js onmessage() captured an uncaught
+// exception: ...") with threadPrintErr, straight to fd 2, bypassing the user's log sink.
+// The pthread hooks define Module.__wasmpoolPrintErr (forwarding to main over the
+// thread's port); threadPrintErr defers to it when present. Worker files without that
+// function are copied unchanged.
+export function rewriteWorkerSource(text) {
+  let ast;
+  try {
+    ({ ast } = parseGlue(text));
+  } catch {
+    return { code: text, applied: false };
+  }
+  let body = null;
+  walk(ast, (node) => {
+    if (body) return false;
+    if (node.type === 'FunctionDeclaration' && isIdentifier(node.id, 'threadPrintErr')) body = node.body;
+  });
+  if (!body || text.includes('__wasmpoolPrintErr')) return { code: text, applied: false };
+  const s = new MagicString(text);
+  s.appendLeft(body.start + 1,
+    'if(typeof Module=="object"&&Module&&Module["__wasmpoolPrintErr"]){' +
+      'Module["__wasmpoolPrintErr"](Array.prototype.slice.call(arguments).join(" "));return}');
+  return { code: s.toString(), applied: true };
 }

@@ -177,10 +177,13 @@ test('shutdown() rejects pending calls, later execute() says the manager is shut
   const manager = newManager(t);
   await manager.execute(() => demo.noop());
   assert.ok(osThreadCount() > baseline, 'the host and its pool threads are running');
-  const pending = manager.execute(() => demo.slowProgress(2000));
+  const pending = assert.rejects(
+    manager.execute(() => demo.slowProgress(2000)),
+    (error) => error instanceof WasmShutdownError && error.code === 'ERR_WASM_POOL_SHUT_DOWN',
+  );
   await new Promise((resolve) => setTimeout(resolve, 100));
   await manager.shutdown();
-  await assert.rejects(pending, (error) => error instanceof WasmShutdownError && error.code === 'ERR_WASM_POOL_SHUT_DOWN');
+  await pending;
   await assert.rejects(manager.execute(() => demo.noop()), /shut down/);
   assert.equal(await waitForThreadCount(baseline), baseline, 'every worker thread is gone');
 });
