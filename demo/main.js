@@ -84,23 +84,35 @@ async function render(manager, demo, { width, height, iterations, log, fault = '
     let shown = -1;
     const timer = setInterval(() => {
       const done = manager.memory ? manager.view(Uint32Array, counterAddress, 1)[0] : 0;
-      const percent = Math.floor((done / tiles) * 100);
-      if (percent === shown) return;
-      shown = percent;
+      // A terminal gets a live bar; a log gets a line per quarter.
+      const step = interactive ? Math.floor((done / tiles) * 100) : Math.floor((done / tiles) * 4);
+      if (step <= shown || done >= tiles) return;
+      shown = step;
       if (interactive) process.stderr.write(`\r${progressBar(label, done / tiles)}`);
-      else if (percent % 25 === 0) process.stderr.write(`${progressBar(label, done / tiles)}\n`);
-    }, 40);
+      else process.stderr.write(`${progressBar(label, done / tiles)}\n`);
+    }, 20);
     const started = performance.now();
     try {
       const pixels = await demo.renderMandelbrot(width, height, iterations, TILE, log, fault);
       const ms = performance.now() - started;
-      if (interactive) process.stderr.write(`\r${progressBar(label, 1)}\n`);
+      clearInterval(timer);
+      process.stderr.write(`${interactive ? '\r' : ''}${progressBar(label, 1)} in ${ms.toFixed(0)} ms\n`);
       return { pixels, ms };
     } finally {
       clearInterval(timer);
-      if (interactive && shown >= 0) process.stderr.write('\n');
     }
   });
+}
+
+// "at ns::f<int, ...>(std::string const&) (wasm://...)" -> "ns::f<…>(…)": C++ names with
+// their template and parameter lists are too long for a terminal line.
+function shortFrame(line) {
+  let name = line.trim().replace(/^at /, '').replace(/ \(wasm:\/\/.*\)$/, '');
+  for (let previous = ''; previous !== name; ) {
+    previous = name;
+    name = name.replace(/<[^<>]*>/g, '<…>').replace(/\([^()]*\)/g, '(…)');
+  }
+  return name.length > 110 ? `${name.slice(0, 109)}…` : name;
 }
 
 function writePng(path, width, height, pixels) {
@@ -162,8 +174,8 @@ async function main() {
       console.log(`  rejected after ${ms.toFixed(0)} ms with ${error.name} [${error.code}]:`);
       console.log(`    ${error.message}`);
       if (error.wasmStack) {
-        const frames = error.wasmStack.split('\n').filter((l) => l.includes('wasm')).slice(0, 4);
-        if (frames.length) console.log(`    wasm stack:\n${frames.map((f) => `      ${f.trim()}`).join('\n')}`);
+        const frames = error.wasmStack.split('\n').filter((l) => l.includes('wasm-function')).slice(0, 4);
+        if (frames.length) console.log(`    wasm stack (innermost first):\n${frames.map((f) => `      ${shortFrame(f)}`).join('\n')}`);
       }
     }
     console.log('\nThe process is still running; rendering again on a fresh pool...');
