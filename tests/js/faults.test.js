@@ -60,7 +60,7 @@ for (const [fault, [kind, pattern]] of Object.entries(CRASHES)) {
   });
 }
 
-for (const fault of ['trap', 'abort', 'oob', 'stack-overflow']) {
+for (const fault of Object.keys(CRASHES)) {
   test(`${fault} under 8 concurrent execute() calls: every one rejects exactly once`, async (t) => {
     const demo = await loadDemo();
     const manager = newManager(t);
@@ -68,14 +68,43 @@ for (const fault of ['trap', 'abort', 'oob', 'stack-overflow']) {
     const { maxLagMs } = await measureLag(() => Promise.all(calls.map((c) => c.promise)));
     for (const call of calls) {
       assert.equal(call.settled, 1);
-      assert.ok(call.error instanceof WasmPanicError);
+      assert.ok(call.error instanceof WasmPanicError, String(call.error));
       assert.equal(call.error.kind, CRASHES[fault][0]);
     }
     assert.equal(new Set(calls.map((c) => c.error)).size, 1, 'one crash, one error for all');
     assert.ok(maxLagMs < MAX_LAG_MS, `max lag ${maxLagMs.toFixed(1)} ms`);
+    assert.equal(manager.stats().pending, 0);
     assert.equal(await manager.execute(() => demo.add(1, 1)), 2);
   });
 }
+
+test('a recoverable C++ exception under 8 concurrent execute() calls rejects each call alone', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  const calls = Array.from({ length: 8 }, (_, i) =>
+    track(manager.execute(() => (i % 2 ? demo.fault('exception', 'pool', 0) : demo.parallelSum(1000)))));
+  await Promise.all(calls.map((c) => c.promise));
+  calls.forEach((call, i) => {
+    assert.equal(call.settled, 1);
+    if (i % 2) assert.equal(call.error?.code, 'ERR_WASM_CPP_EXCEPTION');
+    else assert.equal(call.value, 499500);
+  });
+  assert.equal(manager.stats().crashes, 0);
+  assert.equal(manager.stats().starts, 1, 'the same host served them all');
+});
+
+test('a host crash under 8 concurrent execute() calls rejects them all', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  const calls = Array.from({ length: 8 }, (_, i) =>
+    track(manager.execute(() => (i === 0 ? demo.fault('host-exit', 'host', 0) : demo.add(i, i)))));
+  await Promise.all(calls.map((c) => c.promise));
+  for (const call of calls) {
+    assert.equal(call.settled, 1);
+    assert.equal(call.error?.kind, 'host-exit');
+  }
+  assert.equal(await manager.execute(() => demo.add(1, 1)), 2);
+});
 
 for (const fault of ['hang', 'deadlock']) {
   for (const where of ['pool', 'host']) {
@@ -99,17 +128,20 @@ for (const fault of ['hang', 'deadlock']) {
   }
 }
 
-test('hang under 8 concurrent execute() calls: all reject with the hang error', async (t) => {
-  const demo = await loadDemo();
-  const manager = newManager(t, { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 300 });
-  const calls = Array.from({ length: 8 }, () => track(manager.execute(() => demo.fault('hang', 'pool', 0))));
-  await Promise.all(calls.map((c) => c.promise));
-  for (const call of calls) {
-    assert.equal(call.settled, 1);
-    assert.ok(call.error instanceof WasmHangError);
-  }
-  assert.equal(await manager.execute(() => demo.add(1, 1)), 2);
-});
+for (const fault of ['hang', 'deadlock']) {
+  test(`${fault} under 8 concurrent execute() calls: all reject with the hang error`, async (t) => {
+    const demo = await loadDemo();
+    const manager = newManager(t, { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 300 });
+    const calls = Array.from({ length: 8 }, () => track(manager.execute(() => demo.fault(fault, 'pool', 0))));
+    await Promise.all(calls.map((c) => c.promise));
+    for (const call of calls) {
+      assert.equal(call.settled, 1);
+      assert.ok(call.error instanceof WasmHangError);
+    }
+    assert.equal(new Set(calls.map((c) => c.error)).size, 1);
+    assert.equal(await manager.execute(() => demo.add(1, 1)), 2);
+  });
+}
 
 test('a long computation that makes progress is never declared hung', async (t) => {
   const demo = await loadDemo();

@@ -93,6 +93,36 @@ test('pool threads log over their own ports with thread, level and time; printf 
   assert.equal(stdout.filter((line) => line.startsWith('cout line')).length, 4);
 });
 
+test('logs arrive while the host is still blocked in the call that makes them', async (t) => {
+  const demo = await loadDemo();
+  const arrivals = [];
+  const manager = newManager(t, { log: (entry) => entry.level === 'info' && arrivals.push(performance.now()) });
+  const finished = await manager.execute(async () => {
+    await demo.renderMandelbrot(640, 640, 2000, 32, true, '');
+    return performance.now();
+  });
+  // Ports and the host's channel are not ordered with each other: give stragglers a moment.
+  for (let i = 0; i < 100 && arrivals.length < 400; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(arrivals.length, 400, 'one line per tile');
+  assert.ok(arrivals[0] < finished, 'the first tile was logged before the render returned');
+});
+
+test('the host refuses names that are not exports of the module', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.execute(async () => {
+    const moduleId = demo.__wasmProxyModuleId;
+    for (const name of ['__proto__', 'constructor', 'PThread', 'asm', 'initThreadPoolX']) {
+      await assert.rejects(globalThis.__wasmProxy.call(moduleId, name, []), (error) => {
+        assert.equal(error.code, 'ERR_WASM_UNKNOWN_EXPORT');
+        assert.match(error.message, /is not an export of this module/);
+        return true;
+      });
+    }
+    assert.equal(await demo.add(2, 2), 4);
+  });
+});
+
 test('a C++ exception rejects only its own call and the host stays up', async (t) => {
   const demo = await loadDemo();
   const manager = newManager(t);
