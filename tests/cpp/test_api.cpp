@@ -171,11 +171,12 @@ TEST_CASE("many external threads submit at once", "[pool]") {
         const int n = 1000 + t * 100 + rep;
         // explicit pool
         const long a = pool.install([n] {
-          return parallel_map_reduce(0, n, 0, 0L, [](int i) { return long{i}; }, std::plus<>{});
+          return parallel_map_reduce(
+              0, n, 0, 0L, [](int i) { return long{i}; }, std::plus<>{});
         });
         // global pool, no install
-        const long b =
-            parallel_map_reduce(0, n, 7, 0L, [](int i) { return long{i}; }, std::plus<>{});
+        const long b = parallel_map_reduce(
+            0, n, 7, 0L, [](int i) { return long{i}; }, std::plus<>{});
         if (a == long{n} * (n - 1) / 2 && b == a) ok.fetch_add(1);
       }
     });

@@ -34,8 +34,7 @@ int tree(int depth, int id, const std::vector<int>& throwers, std::atomic<int>& 
 
 }  // namespace
 
-TEST_CASE("exceptions from deep inside nested joins propagate, pool stays usable",
-          "[exceptions]") {
+TEST_CASE("exceptions from deep inside nested joins propagate, pool stays usable", "[exceptions]") {
   for (std::size_t threads : {1u, 2u, 4u}) {
     ThreadPool pool(threads);
     for (int rep = 0; rep < 20; ++rep) {
@@ -60,15 +59,15 @@ TEST_CASE("exceptions from deep inside nested joins propagate, pool stays usable
 TEST_CASE("join: if a throws before b starts, b is skipped", "[exceptions]") {
   ThreadPool pool(1);  // one worker: nobody can steal b
   bool b_ran = false;
-  CHECK_THROWS_AS(pool.install([&] {
-                    join([] { throw std::logic_error("a"); }, [&] { b_ran = true; });
-                  }),
-                  std::logic_error);
+  CHECK_THROWS_AS(
+      pool.install([&] { join([] { throw std::logic_error("a"); }, [&] { b_ran = true; }); }),
+      std::logic_error);
   CHECK_FALSE(b_ran);
   // b throws: a's result is discarded and b's exception comes out
-  CHECK_THROWS_WITH(
-      pool.install([] { return join([] { return 1; }, []() -> int { throw std::runtime_error("b"); }); }),
-      "b");
+  CHECK_THROWS_WITH(pool.install([] {
+    return join([] { return 1; }, []() -> int { throw std::runtime_error("b"); });
+  }),
+                    "b");
 }
 
 TEST_CASE("first exception wins: exactly one of many is rethrown", "[exceptions]") {
@@ -94,21 +93,21 @@ TEST_CASE("cancellation: work not yet started is skipped after a failure", "[exc
   ThreadPool pool(1);  // deterministic: one worker, nothing runs behind our back
   std::atomic<int> ran{0};
   CHECK_THROWS_AS(pool.install([&] {
-                    parallel_for(0, 1000, 1, [&](int i) {
-                      ran.fetch_add(1);
-                      if (i == 0) throw std::runtime_error("first");
-                    });
-                  }),
+    parallel_for(0, 1000, 1, [&](int i) {
+      ran.fetch_add(1);
+      if (i == 0) throw std::runtime_error("first");
+    });
+  }),
                   std::runtime_error);
   CHECK(ran == 1);
 
   std::atomic<int> spawned_ran{0};
   CHECK_THROWS_AS(pool.install([&] {
-                    scope([&](Scope& s) {
-                      for (int i = 0; i < 100; ++i) s.spawn([&] { spawned_ran.fetch_add(1); });
-                      throw std::runtime_error("body");
-                    });
-                  }),
+    scope([&](Scope& s) {
+      for (int i = 0; i < 100; ++i) s.spawn([&] { spawned_ran.fetch_add(1); });
+      throw std::runtime_error("body");
+    });
+  }),
                   std::runtime_error);
   CHECK(spawned_ran == 0);
 
@@ -117,11 +116,11 @@ TEST_CASE("cancellation: work not yet started is skipped after a failure", "[exc
   for (auto& x : v) x = static_cast<int>(test::rng()() % 1000);
   ThreadPool two(2);
   CHECK_THROWS_AS(two.install([&] {
-                    parallel_sort(v.begin(), v.end(), [&](int a, int b) {
-                      if (sorted_calls.fetch_add(1) == 5000) throw std::out_of_range("comp");
-                      return a < b;
-                    });
-                  }),
+    parallel_sort(v.begin(), v.end(), [&](int a, int b) {
+      if (sorted_calls.fetch_add(1) == 5000) throw std::out_of_range("comp");
+      return a < b;
+    });
+  }),
                   std::out_of_range);
   CHECK(two.install([] { return test::fib_join(12); }) == 144);
 }
@@ -144,5 +143,6 @@ TEST_CASE("exceptions in scope tasks and reduce, with the global pool", "[except
                         },
                         std::plus<>{}),
                     "fold");
-  CHECK(parallel_map_reduce(0, 1000, 10, 0, [](int) { return 1; }, std::plus<>{}) == 1000);
+  CHECK(parallel_map_reduce(
+            0, 1000, 10, 0, [](int) { return 1; }, std::plus<>{}) == 1000);
 }

@@ -35,7 +35,7 @@ TEST_CASE("init/exit semantics", "[lifecycle]") {
 
   exit_global_pool();
   CHECK(global_pool() == nullptr);
-  exit_global_pool();  // twice: no-op
+  exit_global_pool();   // twice: no-op
   init_global_pool(3);  // re-init with another size after exit
   CHECK(global_pool()->num_threads() == 3);
   CHECK(test::fib_join(18) == test::fib_serial(18));
@@ -60,7 +60,8 @@ TEST_CASE("shutdown while idle joins every thread", "[lifecycle]") {
   set_worker_start_callback([](std::size_t) {});
   for (int rep = 0; rep < 5; ++rep) {
     init_global_pool(4);
-    CHECK(parallel_map_reduce(0, 1000, 1, 0, [](int) { return 1; }, std::plus<>{}) == 1000);
+    CHECK(parallel_map_reduce(
+              0, 1000, 1, 0, [](int) { return 1; }, std::plus<>{}) == 1000);
     std::this_thread::sleep_for(5ms);  // let workers fall asleep
     exit_global_pool();
   }
@@ -97,7 +98,8 @@ TEST_CASE("shutdown while busy: waiters get the result or cancelled_error, never
     CHECK(global_pool() == nullptr);
   }
   // After the shutdown, calls run serially.
-  CHECK(parallel_map_reduce(0, 100, 1, 0, [](int) { return 1; }, std::plus<>{}) == 100);
+  CHECK(parallel_map_reduce(
+            0, 100, 1, 0, [](int) { return 1; }, std::plus<>{}) == 100);
 }
 
 TEST_CASE("ThreadPool destructor with queued scope tasks from outside", "[lifecycle]") {

@@ -81,8 +81,8 @@ void check_all_algorithms() {
   parallel_sort(empty.begin(), empty.end());
   parallel_for(5, 5, 1, [](int) { FAIL("must not run"); });
   parallel_for(5, 3, 1, [](int) { FAIL("must not run"); });
-  CHECK(parallel_reduce(3, 3, 1, 42, [](int, int, int acc) { return acc + 1; }, std::plus<>{}) ==
-        42);
+  CHECK(parallel_reduce(
+            3, 3, 1, 42, [](int, int, int acc) { return acc + 1; }, std::plus<>{}) == 42);
 }
 
 }  // namespace

@@ -44,7 +44,8 @@ TEST_CASE("stress: many tiny parallel calls (sleep/wake protocol)", "[stress]") 
   for (int rep = 0; rep < test::kRepeat * 30; ++rep) {
     const int n = static_cast<int>(test::random_size(64));
     const long r = pool.install([n] {
-      return parallel_map_reduce(0, n, 1, 0L, [](int i) { return long{i}; }, std::plus<>{});
+      return parallel_map_reduce(
+          0, n, 1, 0L, [](int i) { return long{i}; }, std::plus<>{});
     });
     REQUIRE(r == long{n} * (n - 1) / 2 + (n == 0 ? 0 : 0));
   }

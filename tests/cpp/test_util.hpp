@@ -42,7 +42,9 @@ inline std::size_t random_size(std::size_t max) {
   return std::uniform_int_distribution<std::size_t>(0, max)(rng());
 }
 
-inline std::uint64_t fib_serial(int n) { return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2); }
+inline std::uint64_t fib_serial(int n) {
+  return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
+}
 
 inline std::uint64_t fib_join(int n) {
   if (n < 2) return n;

@@ -1,0 +1,156 @@
+// Google Benchmark: serial vs wasmpool vs oneTBB on fork-join overhead (fib), a reduction
+// and a sort. Run on an otherwise idle machine; the pool uses every hardware thread.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <thread>
+
+#include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_invoke.h>
+#include <tbb/parallel_reduce.h>
+#include <tbb/parallel_sort.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
+
+#include "workloads.hpp"
+
+namespace {
+
+std::size_t threads() {
+  const unsigned hc = std::thread::hardware_concurrency();
+  return hc == 0 ? 2 : hc;
+}
+
+wasmpool::ThreadPool& pool() {
+  static wasmpool::ThreadPool p(threads());
+  return p;
+}
+
+tbb::task_arena& arena() {
+  static tbb::task_arena a(static_cast<int>(threads()));
+  return a;
+}
+
+std::uint64_t fib_tbb(int n) {
+  if (n < 2) return n;
+  std::uint64_t a = 0, b = 0;
+  tbb::parallel_invoke([&] { a = fib_tbb(n - 1); }, [&] { b = fib_tbb(n - 2); });
+  return a + b;
+}
+
+std::uint64_t fib_tbb_task_group(int n) {
+  if (n < 2) return n;
+  std::uint64_t a = 0, b = 0;
+  tbb::task_group g;
+  g.run([&] { a = fib_tbb_task_group(n - 1); });
+  b = fib_tbb_task_group(n - 2);
+  g.wait();
+  return a + b;
+}
+
+std::uint64_t fib_tbb_cutoff(int n) {
+  if (n < bench::kFibCutoff) return bench::fib_serial(n);
+  std::uint64_t a = 0, b = 0;
+  tbb::parallel_invoke([&] { a = fib_tbb_cutoff(n - 1); }, [&] { b = fib_tbb_cutoff(n - 2); });
+  return a + b;
+}
+
+// ---- fib -----------------------------------------------------------------------------
+void BM_fib_serial(benchmark::State& s) {
+  for (auto _ : s) benchmark::DoNotOptimize(bench::fib_serial(bench::kFibN));
+}
+void BM_fib_pool(benchmark::State& s) {
+  for (auto _ : s)
+    benchmark::DoNotOptimize(pool().install([] { return bench::fib_pool(bench::kFibN); }));
+}
+void BM_fib_tbb_invoke(benchmark::State& s) {
+  for (auto _ : s) benchmark::DoNotOptimize(arena().execute([] { return fib_tbb(bench::kFibN); }));
+}
+void BM_fib_tbb_task_group(benchmark::State& s) {
+  for (auto _ : s)
+    benchmark::DoNotOptimize(arena().execute([] { return fib_tbb_task_group(bench::kFibN); }));
+}
+void BM_fib_cutoff_pool(benchmark::State& s) {
+  for (auto _ : s)
+    benchmark::DoNotOptimize(pool().install([] { return bench::fib_pool_cutoff(bench::kFibN); }));
+}
+void BM_fib_cutoff_tbb(benchmark::State& s) {
+  for (auto _ : s)
+    benchmark::DoNotOptimize(arena().execute([] { return fib_tbb_cutoff(bench::kFibN); }));
+}
+
+// ---- reduce ----------------------------------------------------------------------------
+const std::vector<std::uint32_t>& reduce_data() {
+  static const std::vector<std::uint32_t> v = bench::reduce_input(bench::kReduceN);
+  return v;
+}
+void BM_reduce_serial(benchmark::State& s) {
+  const auto& v = reduce_data();
+  for (auto _ : s) benchmark::DoNotOptimize(bench::reduce_serial(v));
+}
+void BM_reduce_pool(benchmark::State& s) {
+  const auto& v = reduce_data();
+  for (auto _ : s) benchmark::DoNotOptimize(pool().install([&] { return bench::reduce_pool(v); }));
+}
+void BM_reduce_tbb(benchmark::State& s) {
+  const auto& v = reduce_data();
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(arena().execute([&] {
+      return tbb::parallel_reduce(
+          tbb::blocked_range<std::size_t>(0, v.size()), std::uint64_t{0},
+          [&](const tbb::blocked_range<std::size_t>& r, std::uint64_t acc) {
+            for (std::size_t i = r.begin(); i < r.end(); ++i) acc += v[i];
+            return acc;
+          },
+          std::plus<>{});
+    }));
+  }
+}
+
+// ---- sort ------------------------------------------------------------------------------
+const std::vector<int>& sort_data() {
+  static const std::vector<int> v = bench::sort_input(bench::kSortN);
+  return v;
+}
+template <class Sort>
+void run_sort(benchmark::State& s, Sort sort) {
+  std::vector<int> v;
+  for (auto _ : s) {
+    s.PauseTiming();
+    v = sort_data();
+    s.ResumeTiming();
+    sort(v);
+    benchmark::ClobberMemory();
+  }
+}
+void BM_sort_serial(benchmark::State& s) {
+  run_sort(s, [](std::vector<int>& v) { std::sort(v.begin(), v.end()); });
+}
+void BM_sort_pool(benchmark::State& s) {
+  run_sort(s, [](std::vector<int>& v) {
+    pool().install([&] { wasmpool::parallel_sort(v.begin(), v.end()); });
+  });
+}
+void BM_sort_tbb(benchmark::State& s) {
+  run_sort(s, [](std::vector<int>& v) {
+    arena().execute([&] { tbb::parallel_sort(v.begin(), v.end()); });
+  });
+}
+
+}  // namespace
+
+BENCHMARK(BM_fib_serial)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_fib_pool)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_fib_tbb_invoke)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_fib_tbb_task_group)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_fib_cutoff_pool)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_fib_cutoff_tbb)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_reduce_serial)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_reduce_pool)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_reduce_tbb)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_sort_serial)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_sort_pool)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_sort_tbb)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK_MAIN();

@@ -1,0 +1,126 @@
+// A dependency-free timing harness: the same workloads as pool_bench (fib via join, reduce,
+// sort), serial and on the pool, N repetitions each, printed as JSON (median/min/max in ms).
+// Built natively and with Emscripten (pool_figures_wasm.js, run with node), so the two
+// builds of the same pool can be compared.
+//
+//   pool_figures [--reps N] [--threads T] [--reduce-n N] [--sort-n N] [--fib N]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "workloads.hpp"
+
+namespace {
+
+struct Stats {
+  double median, min, max;
+};
+
+template <class F>
+Stats measure(int reps, F&& run) {
+  std::vector<double> ms;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run();
+    const auto t1 = std::chrono::steady_clock::now();
+    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  const std::size_t n = ms.size();
+  const double median = n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
+  return {median, ms.front(), ms.back()};
+}
+
+std::string json(const Stats& s) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "{\"median\": %.3f, \"min\": %.3f, \"max\": %.3f}", s.median,
+                s.min, s.max);
+  return buf;
+}
+
+volatile std::uint64_t g_sink;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int reps = 5;
+  std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  std::size_t reduce_n = bench::kReduceN;
+  std::size_t sort_n = bench::kSortN;
+  int fib_n = bench::kFibN;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string key = argv[i];
+    const long long value = std::atoll(argv[i + 1]);
+    if (key == "--reps")
+      reps = static_cast<int>(value);
+    else if (key == "--threads")
+      threads = static_cast<std::size_t>(value);
+    else if (key == "--reduce-n")
+      reduce_n = static_cast<std::size_t>(value);
+    else if (key == "--sort-n")
+      sort_n = static_cast<std::size_t>(value);
+    else if (key == "--fib")
+      fib_n = static_cast<int>(value);
+    else {
+      std::fprintf(stderr, "unknown option %s\n", key.c_str());
+      return 2;
+    }
+  }
+
+  wasmpool::ThreadPool pool(threads);
+  pool.install([] {});  // make sure the workers are up before timing
+
+  const Stats fib_serial = measure(reps, [&] { g_sink = bench::fib_serial(fib_n); });
+  const Stats fib_pool =
+      measure(reps, [&] { g_sink = pool.install([&] { return bench::fib_pool(fib_n); }); });
+  const Stats fib_cutoff =
+      measure(reps, [&] { g_sink = pool.install([&] { return bench::fib_pool_cutoff(fib_n); }); });
+
+  std::vector<std::uint32_t> data = bench::reduce_input(reduce_n);
+  const Stats reduce_serial = measure(reps, [&] { g_sink = bench::reduce_serial(data); });
+  const Stats reduce_pool =
+      measure(reps, [&] { g_sink = pool.install([&] { return bench::reduce_pool(data); }); });
+  if (bench::reduce_serial(data) != pool.install([&] { return bench::reduce_pool(data); })) {
+    std::fprintf(stderr, "reduce mismatch\n");
+    return 1;
+  }
+  data.clear();
+  data.shrink_to_fit();
+
+  const std::vector<int> input = bench::sort_input(sort_n);
+  std::vector<int> v;
+  // Copying the input is part of each timed run for both variants (a few ms, identical).
+  const Stats sort_serial = measure(reps, [&] {
+    v = input;
+    std::sort(v.begin(), v.end());
+  });
+  const Stats sort_pool = measure(reps, [&] {
+    v = input;
+    pool.install([&] { wasmpool::parallel_sort(v.begin(), v.end()); });
+  });
+  if (!std::is_sorted(v.begin(), v.end())) {
+    std::fprintf(stderr, "sort failed\n");
+    return 1;
+  }
+
+#if defined(__EMSCRIPTEN__)
+  const char* platform = "wasm";
+#else
+  const char* platform = "native";
+#endif
+  std::printf("{\n  \"platform\": \"%s\", \"threads\": %zu, \"reps\": %d,\n", platform, threads,
+              reps);
+  std::printf("  \"fib\": {\"n\": %d, \"serial\": %s, \"pool\": %s, \"pool_cutoff%d\": %s},\n",
+              fib_n, json(fib_serial).c_str(), json(fib_pool).c_str(), bench::kFibCutoff,
+              json(fib_cutoff).c_str());
+  std::printf("  \"reduce\": {\"n\": %zu, \"serial\": %s, \"pool\": %s},\n", reduce_n,
+              json(reduce_serial).c_str(), json(reduce_pool).c_str());
+  std::printf("  \"sort\": {\"n\": %zu, \"serial\": %s, \"pool\": %s}\n}\n", sort_n,
+              json(sort_serial).c_str(), json(sort_pool).c_str());
+  return 0;
+}

@@ -1,0 +1,56 @@
+#include "wasmpool/global_pool.hpp"
+
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+namespace wasmpool {
+namespace {
+
+std::mutex g_mutex;
+std::shared_ptr<ThreadPool> g_pool;
+
+}  // namespace
+
+void init_global_pool(std::size_t threads) {
+  if (detail::WorkerThread::current() != nullptr) {
+    throw std::logic_error("wasmpool::init_global_pool called from a pool worker");
+  }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (g_pool) {
+    if (g_pool->num_threads() == threads) return;
+    throw std::logic_error("wasmpool::init_global_pool(" + std::to_string(threads) +
+                           "): a global pool of " + std::to_string(g_pool->num_threads()) +
+                           " threads exists; call exit_global_pool() first");
+  }
+  g_pool.reset(new ThreadPool(threads, /*publish_hooks=*/true));
+}
+
+void exit_global_pool() {
+  std::shared_ptr<ThreadPool> pool;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    detail::WorkerThread* worker = detail::WorkerThread::current();
+    if (worker != nullptr && g_pool && worker->registry() == &g_pool->registry()) {
+      throw std::logic_error("wasmpool::exit_global_pool called from a worker of the global pool");
+    }
+    pool = std::move(g_pool);
+  }
+  if (!pool) return;
+  pool->registry().terminate();  // cancel, drain, join; outside users still holding a
+                                 // reference keep the (now empty) object alive until they return
+}
+
+ThreadPool* global_pool() noexcept {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return g_pool.get();
+}
+
+namespace detail {
+std::shared_ptr<ThreadPool> acquire_global_pool() noexcept {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return g_pool;
+}
+}  // namespace detail
+
+}  // namespace wasmpool

@@ -1,0 +1,71 @@
+// Latches: "this job is done" signals that a waiter polls and may sleep on.
+//
+// Two kinds of waiter exist and the latch knows which one it has:
+//
+//  * a pool worker (registry != nullptr): it never blocks on the latch itself. It keeps
+//    running other jobs (WorkerThread::wait_until) and, when there are none, sleeps in the
+//    sleep module; set() therefore wakes that specific worker through the sleep module.
+//  * a thread outside the pool (registry == nullptr; e.g. Emscripten's main runtime thread
+//    calling install()): it waits on the latch word itself with futex waits in bounded
+//    slices (wait_outside). The slices matter under Emscripten: each emscripten_futex_wait
+//    call on the main runtime thread first runs proxied calls (pthread printf goes through
+//    them) and checks Emscripten's "a thread crashed" flag, so one unbounded wait could hang
+//    and a bare spin would starve them.
+//
+// Lifetime: the latch usually lives in the waiter's stack frame, and the waiter may return
+// the moment it observes the state change, so set() copies everything it needs before the
+// store and touches only the (longer-lived) registry or the bare address afterwards. A
+// futex wake on an address whose object is gone is harmless: at worst a spurious wake-up.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace wasmpool::detail {
+
+class Registry;
+
+class Latch {
+ public:
+  /// registry == nullptr: the waiter is outside any pool.
+  Latch(Registry* registry, std::size_t owner) noexcept : registry_(registry), owner_(owner) {}
+  Latch(const Latch& other) noexcept : registry_(other.registry_), owner_(other.owner_) {}
+
+  /// Acquire: everything written before set() is visible after probe() returns true.
+  bool probe() const noexcept { return state_.load(std::memory_order_acquire) != 0; }
+
+  /// Completes the latch and wakes its waiter. Defined in registry.cpp.
+  void set() noexcept;
+
+  /// Outside-thread wait in bounded slices; returns once set() happened.
+  void wait_outside() noexcept;
+
+  /// Milliseconds per outside wait slice.
+  static constexpr double kOutsideSliceMs = 2.0;
+
+ private:
+  std::atomic<std::uint32_t> state_{0};
+  Registry* registry_;
+  std::size_t owner_;
+};
+
+/// A counter latch for Scope: starts at 1 (the scope body itself), +1 per spawned job, and
+/// completes its latch when the count drops to zero.
+class CountLatch {
+ public:
+  CountLatch(Registry* registry, std::size_t owner) noexcept : latch_(registry, owner) {}
+  void increment() noexcept { count_.fetch_add(1, std::memory_order_relaxed); }
+  void decrement() noexcept {
+    // acq_rel: the last decrement must see (and publish through the latch) the effects of
+    // every earlier task.
+    if (count_.fetch_sub(1, std::memory_order_acq_rel) == 1) latch_.set();
+  }
+  Latch& latch() noexcept { return latch_; }
+
+ private:
+  std::atomic<std::size_t> count_{1};
+  Latch latch_;
+};
+
+}  // namespace wasmpool::detail
