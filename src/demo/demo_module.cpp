@@ -75,7 +75,9 @@ bool sort_check(int n, int seed) {
 // main reads directly while the call runs: see renderProgressAddress().
 std::atomic<uint32_t> g_tiles_done{0};
 
-uintptr_t render_progress_address() { return reinterpret_cast<uintptr_t>(&g_tiles_done); }
+uintptr_t render_progress_address() {
+  return reinterpret_cast<uintptr_t>(&g_tiles_done);
+}
 
 void fault_now(const std::string& kind);
 
@@ -156,9 +158,13 @@ val scale_float64(val array, double factor) {
   return val(emscripten::typed_memory_view(values.size(), values.data())).call<val>("slice");
 }
 
-int add(int a, int b) { return a + b; }
+int add(int a, int b) {
+  return a + b;
+}
 void noop() {}
-std::string echo(std::string text) { return text; }
+std::string echo(std::string text) {
+  return text;
+}
 
 int thread_count() {
   wasmpool::ThreadPool* pool = wasmpool::global_pool();
@@ -176,7 +182,8 @@ void print_from_threads(int lines) {
 
 void log_from_threads(int lines) {
   wasmpool::parallel_for(0, lines, 1, [](int i) {
-    wasmpool::logf(wasmpool::LogLevel::info, "log line %d from worker %d", i, wasmpool::current_worker_index());
+    wasmpool::logf(wasmpool::LogLevel::info, "log line %d from worker %d", i,
+                   wasmpool::current_worker_index());
   });
 }
 
@@ -284,13 +291,16 @@ void fault(std::string kind, std::string where, int delay_ms) {
       wasmpool::ThreadPool* pool = wasmpool::global_pool();
       if (pool == nullptr) return;
       pool->install([&] {
-        if (kind == "deadlock") deadlock_pair();
-        else fault_now(kind);
+        if (kind == "deadlock")
+          deadlock_pair();
+        else
+          fault_now(kind);
       });
     }).detach();
     return;
   }
-  throw std::invalid_argument("fault(kind, where): where must be 'pool', 'host' or 'idle', not '" + where + "'");
+  throw std::invalid_argument("fault(kind, where): where must be 'pool', 'host' or 'idle', not '" +
+                              where + "'");
 }
 
 }  // namespace

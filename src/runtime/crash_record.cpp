@@ -40,7 +40,8 @@ namespace {
   // (std::current_exception() cannot see it: Emscripten keeps that state in JS.)
   if (const uintptr_t thrown = current_caught_exception()) {
     const ExceptionText text = describe_thrown_exception(thrown);
-    record_crash(CrashKind::exception, "uncaught C++ exception: " + text.what + " (" + text.type + ")");
+    record_crash(CrashKind::exception,
+                 "uncaught C++ exception: " + text.what + " (" + text.type + ")");
   } else {
     record_crash(CrashKind::terminate, "std::terminate() was called");
   }
@@ -48,7 +49,8 @@ namespace {
 }
 
 [[noreturn]] void on_allocation_failure() {
-  record_crash(CrashKind::out_of_memory, "memory allocation failed (operator new): the heap cannot grow further");
+  record_crash(CrashKind::out_of_memory,
+               "memory allocation failed (operator new): the heap cannot grow further");
   std::abort();
 }
 

@@ -31,9 +31,9 @@ struct CrashRecord {
   // record (first crash wins); readers trust the other fields only after seeing 2, which
   // is stored with release order after them.
   std::atomic<uint32_t> state;
-  std::atomic<int32_t> thread;  // pool worker index, -1 for a thread outside the pool
-  std::atomic<uint32_t> kind;   // CrashKind
-  std::atomic<uint32_t> length; // bytes of message, without terminator
+  std::atomic<int32_t> thread;   // pool worker index, -1 for a thread outside the pool
+  std::atomic<uint32_t> kind;    // CrashKind
+  std::atomic<uint32_t> length;  // bytes of message, without terminator
   char message[kCrashMessageCapacity];
 };
 

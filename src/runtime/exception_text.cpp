@@ -17,12 +17,13 @@ extern "C" bool __cxa_can_catch(const std::type_info* catch_type, const std::typ
 // violation reaches std::terminate without a catch), `exceptionLast` with
 // `uncaughtExceptionCount`. Other versions may differ: then this answers 0.
 EM_JS(uintptr_t, wasmpool_js_current_caught_exception, (), {
-  if (typeof exceptionCaught !== 'undefined' && exceptionCaught.length) {
+  if (typeof exceptionCaught != = 'undefined' && exceptionCaught.length) {
     var info = exceptionCaught[exceptionCaught.length - 1];
-    if (info && typeof info.get_base_ptr === 'function') return info.get_base_ptr();
+    if (info&& typeof info.get_base_ptr == = 'function') return info.get_base_ptr();
   }
-  if (typeof uncaughtExceptionCount !== 'undefined' && uncaughtExceptionCount > 0 &&
-      typeof exceptionLast !== 'undefined' && exceptionLast) {
+  if (typeof uncaughtExceptionCount !=
+      = 'undefined' && uncaughtExceptionCount > 0 && typeof exceptionLast !=
+      = 'undefined' && exceptionLast) {
     return exceptionLast;
   }
   return 0;
@@ -54,6 +55,8 @@ ExceptionText describe_thrown_exception(uintptr_t thrown) {
   return {name, "C++ exception of type " + name};
 }
 
-uintptr_t current_caught_exception() noexcept { return wasmpool_js_current_caught_exception(); }
+uintptr_t current_caught_exception() noexcept {
+  return wasmpool_js_current_caught_exception();
+}
 
 }  // namespace wasmpool::runtime

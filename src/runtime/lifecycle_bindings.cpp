@@ -10,9 +10,9 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <exception>
 #include <memory>
 #include <stdexcept>
-#include <exception>
 #include <string>
 #include <typeinfo>
 
@@ -25,7 +25,8 @@
 // Each pool thread tells its pthread hooks who it is and where the shared records are,
 // which also announces its channel to main ({type: 'bind'}).
 EM_JS(void, wasmpool_js_bind_thread, (int thread, uintptr_t crash_record, uintptr_t hooks), {
-  if (typeof __wasmpoolHooks !== 'undefined') __wasmpoolHooks.bindThread(thread, crash_record, hooks);
+  if (typeof __wasmpoolHooks != = 'undefined')
+    __wasmpoolHooks.bindThread(thread, crash_record, hooks);
 });
 
 namespace {
@@ -50,7 +51,9 @@ void init_thread_pool(int threads) {
   wasmpool::init_global_pool(static_cast<std::size_t>(threads));
 }
 
-void exit_thread_pool() { wasmpool::exit_global_pool(); }
+void exit_thread_pool() {
+  wasmpool::exit_global_pool();
+}
 
 emscripten::val runtime_info() {
   emscripten::val info = emscripten::val::object();
@@ -63,7 +66,8 @@ emscripten::val runtime_info() {
 
 // "type\nwhat()" for the number Emscripten throws when a C++ exception escapes an export.
 std::string describe_exception(uintptr_t thrown) {
-  const wasmpool::runtime::ExceptionText text = wasmpool::runtime::describe_thrown_exception(thrown);
+  const wasmpool::runtime::ExceptionText text =
+      wasmpool::runtime::describe_thrown_exception(thrown);
   return text.type + "\n" + text.what;
 }
 

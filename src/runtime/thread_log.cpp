@@ -6,8 +6,10 @@
 // linked without the hooks still logs, to stderr.
 EM_JS(void, wasmpool_js_log, (int level, const char* text, int length), {
   var message = UTF8ToString(text, length);
-  if (typeof __wasmpoolHooks !== 'undefined') __wasmpoolHooks.log(level, message);
-  else err(message);
+  if (typeof __wasmpoolHooks != = 'undefined')
+    __wasmpoolHooks.log(level, message);
+  else
+    err(message);
 });
 
 namespace wasmpool {
