@@ -16,18 +16,20 @@ extern "C" bool __cxa_can_catch(const std::type_info* catch_type, const std::typ
 // for exceptions being handled) and, for one thrown but not caught yet (a noexcept
 // violation reaches std::terminate without a catch), `exceptionLast` with
 // `uncaughtExceptionCount`. Other versions may differ: then this answers 0.
+// The body is JavaScript: keep clang-format out of it.
+// clang-format off
 EM_JS(uintptr_t, wasmpool_js_current_caught_exception, (), {
-  if (typeof exceptionCaught != = 'undefined' && exceptionCaught.length) {
+  if (typeof exceptionCaught !== 'undefined' && exceptionCaught.length) {
     var info = exceptionCaught[exceptionCaught.length - 1];
-    if (info&& typeof info.get_base_ptr == = 'function') return info.get_base_ptr();
+    if (info && typeof info.get_base_ptr === 'function') return info.get_base_ptr();
   }
-  if (typeof uncaughtExceptionCount !=
-      = 'undefined' && uncaughtExceptionCount > 0 && typeof exceptionLast !=
-      = 'undefined' && exceptionLast) {
+  if (typeof uncaughtExceptionCount !== 'undefined' && uncaughtExceptionCount > 0 &&
+      typeof exceptionLast !== 'undefined' && exceptionLast) {
     return exceptionLast;
   }
   return 0;
 });
+// clang-format on
 
 namespace wasmpool::runtime {
 

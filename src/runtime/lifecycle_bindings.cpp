@@ -24,10 +24,12 @@
 
 // Each pool thread tells its pthread hooks who it is and where the shared records are,
 // which also announces its channel to main ({type: 'bind'}).
+// The body is JavaScript: keep clang-format out of it.
+// clang-format off
 EM_JS(void, wasmpool_js_bind_thread, (int thread, uintptr_t crash_record, uintptr_t hooks), {
-  if (typeof __wasmpoolHooks != = 'undefined')
-    __wasmpoolHooks.bindThread(thread, crash_record, hooks);
+  if (typeof __wasmpoolHooks !== 'undefined') __wasmpoolHooks.bindThread(thread, crash_record, hooks);
 });
+// clang-format on
 
 namespace {
 
