@@ -11,6 +11,7 @@ WASM := build/wasm
 TSAN := build/native-tsan
 ASAN := build/native-asan
 BENCH_NATIVE := build/native-bench
+WASM_BENCH := build/wasm-bench
 
 .PHONY: demo-prereqs bench-prereqs setup build build-native build-wasm test test-native test-sanitizers test-tsan test-asan \
         test-wasm test-js demo bench clean format
@@ -59,6 +60,8 @@ demo: demo-prereqs
 bench-prereqs: setup build-wasm
 	cmake -S . -B $(BENCH_NATIVE) -DCMAKE_BUILD_TYPE=Release -DWASMPOOL_BUILD_BENCH=ON -DWASMPOOL_BUILD_TESTS=OFF >/dev/null
 	cmake --build $(BENCH_NATIVE) -j$(JOBS)
+	emcmake cmake -S . -B $(WASM_BENCH) -DCMAKE_BUILD_TYPE=Release -DWASMPOOL_BUILD_BENCH=ON -DWASMPOOL_BUILD_TESTS=OFF >/dev/null
+	cmake --build $(WASM_BENCH) -j$(JOBS) --target pool_figures_wasm
 
 bench: bench-prereqs
 	node bench/run.js $(ARGS)

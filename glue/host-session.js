@@ -106,8 +106,9 @@ export class HostSession {
   #readyResolve;
   #readyReject;
   #deferredCrash = null;
-  // 'heartbeat-only' ignores crash notices and leaves detection to the watchdog: the
-  // original design, kept so benchmarks can measure what fail-fast detection buys.
+  // 'heartbeat-only' ignores crash notices and the host's death and leaves detection to
+  // the watchdog: the original design, kept so benchmarks can measure what fail-fast
+  // detection buys.
   #failFast = true;
 
   /** Resolves once the pool is up; rejects with the error that ended the session. */
@@ -320,6 +321,7 @@ export class HostSession {
   }
 
   #onHostError(error) {
+    if (!this.#failFast) return; // heartbeat-only: the silence will be noticed instead
     const record = readCrashRecord(this.memory, this.#runtime?.crashRecord);
     this.fail(new WasmPanicError({
       thread: record?.thread ?? -1,
@@ -332,6 +334,7 @@ export class HostSession {
   }
 
   #onHostExit(code) {
+    if (!this.#failFast) return; // heartbeat-only: the silence will be noticed instead
     if (this.state === 'stopping' || this.state === 'stopped' || this.state === 'failed') return;
     const record = readCrashRecord(this.memory, this.#runtime?.crashRecord);
     this.fail(new WasmPanicError({

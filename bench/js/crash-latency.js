@@ -1,0 +1,120 @@
+// Crash to rejected Promise: a pool thread traps, aborts or reads out of bounds inside a
+// parallel_for (demo.fault(kind, 'pool', 0)); we time from sending the call to its
+// rejection. The call is tiny: the fault strikes in task 37 of 64 (~20 us of work each),
+// so the figure is an upper bound on fault-to-rejection. Reference: the same work failing
+// by a C++ exception (a healthy error path, no crash detection involved). Baseline: the
+// same manager with the original design's heartbeat-only detection.
+// Target (DESIGN.md): median under 10 ms.
+import { loadDemo, newManager, progress, report, reps, row, runSection } from './common.js';
+import { ratio, summarize } from './stats.js';
+
+const KINDS = ['trap', 'abort', 'oob'];
+const HEARTBEAT_ONLY_TIMEOUT_MS = 1000;
+
+/** Latency (ms) of one failing call, measured on a host that is already running. */
+async function oneFault(manager, demo, kind, where = 'pool') {
+  let elapsed = NaN;
+  let code;
+  let source;
+  await manager.execute(async () => {
+    await demo.noop(); // the host is up before the clock starts
+    const t0 = performance.now();
+    try {
+      await demo.fault(kind, where, 0);
+    } catch (error) {
+      elapsed = performance.now() - t0;
+      code = error.code;
+      source = error.source;
+    }
+  }, { timeoutMs: 15_000 }).catch((error) => {
+    code ??= error.code;
+  });
+  return { elapsed, code, source };
+}
+
+async function measure(manager, demo, count, expectCodes, label, where = 'pool') {
+  const samples = [];
+  const codes = {};
+  const byKind = Object.fromEntries(KINDS.map((k) => [k, []]));
+  for (let i = 0; i < count; i++) {
+    const kind = KINDS[i % KINDS.length];
+    const { elapsed, code, source } = await oneFault(manager, demo, kind, where);
+    if (!expectCodes.includes(code)) throw new Error(`${label}: fault('${kind}') rejected with ${code}, expected ${expectCodes.join(' or ')}`);
+    const key = source ? `${code}/${source}` : code;
+    codes[key] = (codes[key] ?? 0) + 1;
+    samples.push(elapsed);
+    byKind[kind].push(elapsed);
+  }
+  progress(`${label}: ${count} faults, median ${summarize(samples).median.toFixed(2)} ms, ${JSON.stringify(codes)}`);
+  return { codes, all: summarize(samples), byKind: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, summarize(v)])) };
+}
+
+runSection(async () => {
+  const demo = await loadDemo();
+  const fastCount = reps(36, 3);
+  const slowCount = reps(6, 3);
+  const idle = { idleTimeoutMs: 600_000 };
+
+  const fast = newManager(idle);
+  let ours;
+  let exception;
+  let onHost;
+  try {
+    await fast.execute(() => demo.noop());
+    ours = await measure(fast, demo, fastCount, ['ERR_WASM_PANIC'], 'fail-fast');
+    // The same parallel_for failing at the same task by a C++ exception (no crash).
+    const ex = [];
+    for (let i = 0; i < fastCount; i++) ex.push((await oneFault(fast, demo, 'no-such-kind')).elapsed);
+    exception = summarize(ex);
+    onHost = await measure(fast, demo, fastCount, ['ERR_WASM_PANIC'], 'fail-fast, host thread', 'host');
+  } finally {
+    await fast.shutdown();
+  }
+
+  const slow = newManager({ ...idle, crashDetection: 'heartbeat-only', heartbeatTimeoutMs: HEARTBEAT_ONLY_TIMEOUT_MS });
+  let seed;
+  try {
+    await slow.execute(() => demo.noop());
+    seed = await measure(slow, demo, slowCount, ['ERR_WASM_HANG', 'ERR_WASM_PANIC'], 'heartbeat-only');
+  } finally {
+    await slow.shutdown();
+  }
+
+  // What heartbeat-only detection costs when the host stays blocked (the seed's failure
+  // mode): a spinning pool thread, the same watchdog settings.
+  const hang = newManager({ ...idle, crashDetection: 'heartbeat-only', heartbeatTimeoutMs: HEARTBEAT_ONLY_TIMEOUT_MS });
+  let blocked;
+  try {
+    await hang.execute(() => demo.noop());
+    const samples = [];
+    for (let i = 0; i < reps(3, 1); i++) {
+      const { elapsed, code } = await oneFault(hang, demo, 'hang');
+      if (code !== 'ERR_WASM_HANG') throw new Error(`heartbeat-only hang rejected with ${code}`);
+      samples.push(elapsed);
+    }
+    blocked = summarize(samples);
+    progress(`heartbeat-only, host blocked: median ${blocked.median.toFixed(1)} ms`);
+  } finally {
+    await hang.shutdown();
+  }
+
+  const rows = [
+    row({ id: 'exception', label: 'same call failing by C++ exception (reference: call + work)', value: exception.median, unit: 'ms', stats: exception }),
+    row({ id: 'heartbeatOnly', label: `heartbeat-only detection, heartbeatTimeoutMs ${HEARTBEAT_ONLY_TIMEOUT_MS} (baseline)`, value: seed.all.median, unit: 'ms', stats: seed.all }),
+    row({ id: 'heartbeatOnlyBlocked', label: `heartbeat-only, host left blocked (seed's failure mode: watchdog at ${HEARTBEAT_ONLY_TIMEOUT_MS} ms) (baseline)`, value: blocked.median, unit: 'ms', stats: blocked }),
+    row({ id: 'ours', label: `fail-fast detection, ${KINDS.join('/')} (${ours.all.n} faults)`, value: ours.all.median, unit: 'ms', stats: ours.all,
+      baseline: 'heartbeatOnly', ratio: ratio(ours.all.median, seed.all.median), target: 'median < 10 ms', met: ours.all.median < 10 }),
+    row({ id: 'oursVsBlocked', label: 'fail-fast vs heartbeat-only on a stuck thread', value: ours.all.median, unit: 'ms',
+      baseline: 'heartbeatOnlyBlocked', ratio: ratio(ours.all.median, blocked.median) }),
+    ...KINDS.map((k) => row({ id: `ours_${k}`, label: `fail-fast, ${k}`, value: ours.byKind[k].median, unit: 'ms', stats: ours.byKind[k] })),
+    row({ id: 'oursP99', label: 'fail-fast p99', value: ours.all.p99, unit: 'ms' }),
+    row({ id: 'detectionOverhead', label: 'fail-fast minus the exception reference (estimated fault-to-rejection)', value: ours.all.median - exception.median, unit: 'ms' }),
+    row({ id: 'hostThread', label: `fail-fast, fault on the host thread itself, fault(kind, 'host') (${onHost.all.n} faults)`, value: onHost.all.median, unit: 'ms', stats: onHost.all,
+      target: 'median < 10 ms', met: onHost.all.median < 10 }),
+  ];
+  report('crashLatency', 'Crash to rejected Promise (pool thread faults, host already running)', rows, [
+    'Timed from sending the call to its rejection; includes the round trip and the healthy tasks before the fault (see the exception reference row).',
+    `Which notice won (code/source: port = the dying thread's own port, host = the host's report, record/exit = the host worker's exit): fail-fast pool ${JSON.stringify(ours.codes)}, fail-fast host ${JSON.stringify(onHost.codes)}.`,
+    `Baseline: crashDetection 'heartbeat-only' (the original design) ignores crash notices and waits for the heartbeat to stop; ratio = ours / baseline. How its faults surfaced: ${JSON.stringify(seed.codes)} ('heartbeat-only' ignores the threads' crash notices and the host's own death alike, so every fault is found by the watchdog when the heartbeats stop; the 'host left blocked' row is the same mechanism on a spinning thread).`,
+  ]);
+});

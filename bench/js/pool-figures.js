@@ -1,0 +1,184 @@
+// The C++ pool itself, no JS runtime in the way: fib(30) via join (fork-join overhead),
+// a reduction over 1e8 elements and a sort of 1e7, serial vs our pool, natively and in
+// wasm, and oneTBB natively. Numbers come from the native benchmark binaries
+// (bench/native/): pool_figures (JSON, native and Emscripten builds) and pool_bench
+// (Google Benchmark with oneTBB). A binary that is not built is reported as such.
+// Targets (DESIGN.md): native join within 1.5x of oneTBB; wasm within 2.5x of native;
+// reduce >= 1.8x and sort >= 1.5x serial (on this machine's cores).
+import { execFileSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { progress, QUICK, report, reps, row, ROOT, runSection } from './common.js';
+import { ratio } from './stats.js';
+
+const root = fileURLToPath(ROOT);
+const NATIVE_DIR = `${root}build/native-bench/bench/native`;
+const POOL_FIGURES = `${NATIVE_DIR}/pool_figures`;
+const POOL_BENCH = `${NATIVE_DIR}/pool_bench`;
+
+/** The Emscripten build of pool_figures, in whichever wasm build tree has it. */
+function findWasmFigures() {
+  const explicit = process.env.WASMPOOL_BENCH_FIGURES_WASM;
+  if (explicit) return existsSync(explicit) ? explicit : null;
+  const build = `${root}build`;
+  const trees = existsSync(build) ? readdirSync(build).filter((d) => d.startsWith('wasm')).sort() : [];
+  for (const tree of trees) {
+    const candidate = `${build}/${tree}/bench/native/pool_figures_wasm.js`;
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+const SIZES = QUICK ? ['--fib', '22', '--reduce-n', '2000000', '--sort-n', '200000'] : [];
+
+function runJson(command, args, timeoutMs) {
+  const out = execFileSync(command, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+  return JSON.parse(out.slice(out.indexOf('{')));
+}
+
+/** pool_bench's medians (real time, ms) by benchmark name. */
+function runGoogleBenchmark(timeoutMs) {
+  const args = ['--benchmark_format=json'];
+  if (QUICK) args.push('--benchmark_filter=^BM_fib_(serial|pool|tbb_invoke)(/|$)', '--benchmark_min_time=0.01');
+  else args.push(`--benchmark_repetitions=${reps(5, 1)}`, '--benchmark_report_aggregates_only=true');
+  const json = runJson(POOL_BENCH, args, timeoutMs);
+  const byName = {};
+  for (const b of json.benchmarks) {
+    if (b.aggregate_name && b.aggregate_name !== 'median') continue;
+    const name = b.run_name ?? b.name.replace(/_median$/, '');
+    const factor = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000 }[b.time_unit] ?? 1;
+    byName[name.replace(/\/.*$/, '')] = b.real_time * factor;
+  }
+  return { byName, context: json.context };
+}
+
+// Quick runs use small sizes: their ratios say nothing about the targets.
+const judge = (ok) => (QUICK ? null : ok);
+/** Wall time (ms) of `workers` workers each doing the same fixed CPU-only work. */
+async function spin(workers, iterations) {
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: workers }, () => new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./workers/spin.js', import.meta.url), { workerData: { iterations } });
+    w.once('message', () => w.terminate().then(resolve));
+    w.once('error', reject);
+  })));
+  return performance.now() - t0;
+}
+
+/**
+ * What speedup this machine offers right now: N independent CPU-only loops on N workers
+ * against one loop on one worker (ideal = N). A VM's vCPUs that share a physical core, or
+ * other load, show up here, and cap what any pool (ours or oneTBB) can reach.
+ */
+async function machineCapacity(threads) {
+  const iterations = QUICK ? 2e6 : 4e7;
+  const one = [];
+  const all = [];
+  for (let i = 0; i < (QUICK ? 1 : 3); i++) {
+    one.push(await spin(1, iterations));
+    all.push(await spin(threads, iterations));
+  }
+  one.sort((a, b) => a - b);
+  all.sort((a, b) => a - b);
+  const m = (v) => v[Math.floor(v.length / 2)];
+  return { one: m(one), all: m(all), speedup: (threads * m(one)) / m(all) };
+}
+
+const stat = (s) => (s ? { n: undefined, median: s.median, min: s.min, max: s.max } : undefined);
+
+runSection(async () => {
+  const rows = [];
+  const notes = [];
+  const threads = availableParallelism();
+  const figReps = String(reps(5, 1));
+  let native = null;
+  let wasm = null;
+  let gbench = null;
+
+  const capacity = await machineCapacity(threads);
+  progress(`machine capacity: ${capacity.speedup.toFixed(2)}x on ${threads} threads`);
+  rows.push(row({ id: 'machineCapacity', label: `machine: ${threads} independent CPU-only loops vs 1 (ideal ${threads}x)`, value: capacity.all, unit: 'ms',
+    baseline: `1 loop ${capacity.one.toFixed(0)} ms`, ratio: capacity.speedup }));
+
+  if (existsSync(POOL_FIGURES)) {
+    progress('native pool_figures ...');
+    native = runJson(POOL_FIGURES, ['--reps', figReps, ...SIZES], 600_000);
+  } else {
+    notes.push(`native pool_figures not built (${POOL_FIGURES}): run make bench-prereqs`);
+  }
+  const wasmFigures = findWasmFigures();
+  if (wasmFigures) {
+    progress(`wasm ${wasmFigures.slice(root.length)} ...`);
+    // Emscripten 3.1.6's glue fetch()es its .wasm when fetch exists, which fails on Node 18+
+    // for a file path; without global fetch it reads the file.
+    wasm = runJson(process.execPath, ['--no-experimental-fetch', wasmFigures, '--reps', figReps, ...SIZES], 900_000);
+  } else {
+    notes.push('wasm pool_figures_wasm.js not built (looked in build/wasm*/bench/native/): build the Emscripten tree with -DWASMPOOL_BUILD_BENCH=ON');
+  }
+  if (existsSync(POOL_BENCH)) {
+    progress('native pool_bench (Google Benchmark, oneTBB) ...');
+    gbench = runGoogleBenchmark(900_000);
+  } else {
+    notes.push(`native pool_bench not built (${POOL_BENCH}): run make bench-prereqs`);
+  }
+
+  for (const [label, fig] of [['native', native], ['wasm', wasm]]) {
+    if (!fig) {
+      rows.push(row({ id: `${label}Figures`, label: `${label} pool_figures`, value: null, unit: 'ms', skipped: 'not built' }));
+      continue;
+    }
+    const fibCutoffKey = Object.keys(fig.fib).find((k) => k.startsWith('pool_cutoff'));
+    rows.push(
+      row({ id: `${label}FibSerial`, label: `${label}: fib(${fig.fib.n}) serial`, value: fig.fib.serial.median, unit: 'ms', stats: stat(fig.fib.serial) }),
+      row({ id: `${label}FibPool`, label: `${label}: fib(${fig.fib.n}) via join, ${fig.threads} threads`, value: fig.fib.pool.median, unit: 'ms', stats: stat(fig.fib.pool),
+        baseline: 'serial', ratio: ratio(fig.fib.serial.median, fig.fib.pool.median) }),
+      row({ id: `${label}FibCutoff`, label: `${label}: fib(${fig.fib.n}) via join, serial below ${fibCutoffKey?.slice(11)}`, value: fig.fib[fibCutoffKey]?.median, unit: 'ms',
+        stats: stat(fig.fib[fibCutoffKey]), baseline: 'serial', ratio: ratio(fig.fib.serial.median, fig.fib[fibCutoffKey]?.median) }),
+      row({ id: `${label}ReduceSerial`, label: `${label}: reduce ${fig.reduce.n.toExponential(0)} serial`, value: fig.reduce.serial.median, unit: 'ms', stats: stat(fig.reduce.serial) }),
+      row({ id: `${label}Reduce`, label: `${label}: reduce ${fig.reduce.n.toExponential(0)} on the pool (speedup)`, value: fig.reduce.pool.median, unit: 'ms', stats: stat(fig.reduce.pool),
+        baseline: 'serial', ratio: ratio(fig.reduce.serial.median, fig.reduce.pool.median), target: '>= 1.8x serial', met: judge(ratio(fig.reduce.serial.median, fig.reduce.pool.median) >= 1.8) }),
+      row({ id: `${label}SortSerial`, label: `${label}: sort ${fig.sort.n.toExponential(0)} serial (std::sort)`, value: fig.sort.serial.median, unit: 'ms', stats: stat(fig.sort.serial) }),
+      row({ id: `${label}Sort`, label: `${label}: sort ${fig.sort.n.toExponential(0)} on the pool (speedup)`, value: fig.sort.pool.median, unit: 'ms', stats: stat(fig.sort.pool),
+        baseline: 'serial', ratio: ratio(fig.sort.serial.median, fig.sort.pool.median), target: '>= 1.5x serial', met: judge(ratio(fig.sort.serial.median, fig.sort.pool.median) >= 1.5) }),
+    );
+  }
+  if (native && wasm) {
+    for (const [key, what] of [['fib', 'fib via join'], ['reduce', 'reduce'], ['sort', 'sort']]) {
+      const r = ratio(wasm[key].pool.median, native[key].pool.median);
+      rows.push(row({ id: `wasmVsNative_${key}`, label: `wasm / native, ${what} on the pool`, value: wasm[key].pool.median, unit: 'ms',
+        baseline: 'native', ratio: r, ...(key === 'fib' ? { target: '<= 2.5x native', met: judge(r <= 2.5) } : {}) }));
+    }
+  }
+  if (gbench) {
+    const g = gbench.byName;
+    const vsTbb = ratio(g.BM_fib_pool, g.BM_fib_tbb_invoke);
+    rows.push(
+      row({ id: 'gbFibSerial', label: 'pool_bench: fib(30) serial', value: g.BM_fib_serial, unit: 'ms' }),
+      row({ id: 'gbFibTbb', label: 'pool_bench: fib(30) oneTBB parallel_invoke (baseline)', value: g.BM_fib_tbb_invoke, unit: 'ms' }),
+      row({ id: 'gbFibPool', label: 'pool_bench: fib(30) wasmpool::join', value: g.BM_fib_pool, unit: 'ms',
+        baseline: 'oneTBB', ratio: vsTbb, target: '<= 1.5x oneTBB', met: judge(vsTbb <= 1.5) }),
+    );
+    if (g.BM_fib_tbb_task_group) rows.push(row({ id: 'gbFibTbbTaskGroup', label: 'pool_bench: fib(30) oneTBB task_group', value: g.BM_fib_tbb_task_group, unit: 'ms' }));
+    if (g.BM_fib_cutoff_pool) {
+      rows.push(row({ id: 'gbFibCutoff', label: 'pool_bench: fib(30) with serial cutoff, wasmpool vs oneTBB', value: g.BM_fib_cutoff_pool, unit: 'ms',
+        baseline: 'oneTBB', ratio: ratio(g.BM_fib_cutoff_pool, g.BM_fib_cutoff_tbb) }));
+    }
+    for (const key of ['reduce', 'sort']) {
+      if (!g[`BM_${key}_pool`]) continue;
+      rows.push(
+        row({ id: `gb_${key}_serial`, label: `pool_bench: ${key} serial`, value: g[`BM_${key}_serial`], unit: 'ms' }),
+        row({ id: `gb_${key}_tbb`, label: `pool_bench: ${key} oneTBB (speedup vs serial)`, value: g[`BM_${key}_tbb`], unit: 'ms',
+          baseline: 'serial', ratio: ratio(g[`BM_${key}_serial`], g[`BM_${key}_tbb`]) }),
+        row({ id: `gb_${key}_pool`, label: `pool_bench: ${key} wasmpool (speedup vs serial; vs oneTBB in notes)`, value: g[`BM_${key}_pool`], unit: 'ms',
+          baseline: 'serial', ratio: ratio(g[`BM_${key}_serial`], g[`BM_${key}_pool`]) }),
+      );
+      notes.push(`${key}: wasmpool / oneTBB time = ${ratio(g[`BM_${key}_pool`], g[`BM_${key}_tbb`]).toFixed(2)}`);
+    }
+  } else {
+    rows.push(row({ id: 'gbFibPool', label: 'pool_bench (oneTBB comparison)', value: null, unit: 'ms', skipped: 'not built' }));
+  }
+  notes.push(`${threads} hardware threads. pool_figures: median (min-max) of ${figReps} runs${QUICK ? ', quick sizes' : ''}; pool_bench: Google Benchmark median real time${QUICK ? ' (quick: fib only, one short run)' : ''}. Speedup ratio = serial / parallel (higher is better); oneTBB and native ratios = ours / baseline time (lower is better).`);
+  report('poolFigures', 'The C++ pool: fork-join, reduce, sort (serial, native, wasm, oneTBB)', rows, notes);
+});

@@ -1,0 +1,55 @@
+// Proxy round trip of an empty export: `await demo.noop()` inside one execute(), one call
+// after another, against (a) a raw postMessage ping-pong with a bare worker, same message
+// shapes, and (b) Piscina 5 running an empty task on one worker. All three run in this
+// process, interleaved round by round, so machine noise hits them alike.
+// Target (DESIGN.md): within 1.5x of the raw ping-pong, and faster than Piscina.
+import { Piscina } from 'piscina';
+import { loadDemo, newManager, progress, report, reps, row, runSection } from './common.js';
+import { sequential } from './drive.js';
+import { RawChannel } from './raw-channel.js';
+import { median, ratio, summarize } from './stats.js';
+
+runSection(async () => {
+  const calls = reps(2000, 200);
+  const rounds = reps(5, 2);
+  const warmup = Math.min(500, calls);
+  const demo = await loadDemo();
+  const manager = newManager({ idleTimeoutMs: 600_000 });
+  const raw = new RawChannel();
+  const piscina = new Piscina({ filename: new URL('./workers/piscina-empty.js', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+  const lanes = {
+    ours: { run: (n) => manager.execute(() => sequential(() => demo.noop(), n)), samples: [], medians: [] },
+    oursExecutePerCall: { run: (n) => sequential(() => manager.execute(() => demo.noop()), n), samples: [], medians: [] },
+    raw: { run: (n) => sequential(() => raw.call('noop', []), n), samples: [], medians: [] },
+    piscina: { run: (n) => sequential(() => piscina.run(null), n), samples: [], medians: [] },
+  };
+  try {
+    for (const lane of Object.values(lanes)) await lane.run(warmup);
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, lane] of Object.entries(lanes)) {
+        const samples = await lane.run(calls);
+        lane.samples.push(...samples);
+        lane.medians.push(median(samples));
+      }
+      progress(`round ${round + 1}/${rounds}: ours ${lanes.ours.medians.at(-1).toFixed(1)} us, raw ${lanes.raw.medians.at(-1).toFixed(1)} us, piscina ${lanes.piscina.medians.at(-1).toFixed(1)} us`);
+    }
+  } finally {
+    await manager.shutdown();
+    await raw.close();
+    await piscina.destroy();
+  }
+  const s = Object.fromEntries(Object.entries(lanes).map(([k, lane]) => [k, { ...summarize(lane.samples), rounds: summarize(lane.medians) }]));
+  const vsRaw = ratio(s.ours.median, s.raw.median);
+  const vsPiscina = ratio(s.ours.median, s.piscina.median);
+  report('roundTrip', `Proxy round trip of an empty export (${rounds} rounds x ${calls} sequential calls)`, [
+    row({ id: 'raw', label: 'raw postMessage ping-pong (baseline)', value: s.raw.median, unit: 'us', stats: s.raw }),
+    row({ id: 'piscina', label: 'Piscina 5, empty task, 1 worker (baseline)', value: s.piscina.median, unit: 'us', stats: s.piscina }),
+    row({ id: 'ours', label: 'demo.noop() in one execute()', value: s.ours.median, unit: 'us', stats: s.ours,
+      baseline: 'raw', ratio: vsRaw, target: '<= 1.5x raw', met: vsRaw <= 1.5 }),
+    row({ id: 'oursVsPiscina', label: 'demo.noop() vs Piscina', value: s.ours.median, unit: 'us', stats: s.ours,
+      baseline: 'piscina', ratio: vsPiscina, target: '< 1x Piscina', met: vsPiscina < 1 }),
+    row({ id: 'oursP99', label: 'demo.noop() p99', value: s.ours.p99, unit: 'us', baseline: 'raw p99', ratio: ratio(s.ours.p99, s.raw.p99) }),
+    row({ id: 'executePerCall', label: 'one execute() per demo.noop() (informational)', value: s.oursExecutePerCall.median, unit: 'us',
+      stats: s.oursExecutePerCall, baseline: 'raw', ratio: ratio(s.oursExecutePerCall.median, s.raw.median) }),
+  ], ['Value = median over all calls; spread = min-max of the per-round medians; ratio = ours / baseline (lower is better).']);
+});

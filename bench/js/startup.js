@@ -1,0 +1,107 @@
+// Cold start (new ThreadPoolManager -> first result, 2 threads) and restart after a crash
+// (fault -> next execute() result), with the host's own phase breakdown
+// (WASMPOOL_TRACE_START=1 makes the host print "[host] <phase> +<ms>" on stderr, which
+// we capture) and the floor under all of it: a bare Node worker's boot, same run.
+// Target (DESIGN.md): under 150 ms each.
+import { Worker } from 'node:worker_threads';
+import { loadDemo, newManager, progress, report, reps, row, runSection, sleep } from './common.js';
+import { ratio, summarize } from './stats.js';
+
+process.env.WASMPOOL_TRACE_START = '1'; // inherited by the host workers created below
+
+// Capture the hosts' trace lines (a worker's stderr is piped into ours).
+const phases = [];
+const writeErr = process.stderr.write.bind(process.stderr);
+process.stderr.write = (chunk, ...rest) => {
+  const text = String(chunk);
+  let hostLine = false;
+  for (const m of text.matchAll(/\[host\] (.+?) \+([\d.]+) ms/g)) {
+    phases.push({ phase: m[1], ms: Number(m[2]) });
+    hostLine = true;
+  }
+  return hostLine ? true : writeErr(chunk, ...rest);
+};
+
+async function bareWorkerBoot() {
+  const t0 = performance.now();
+  const worker = new Worker(new URL('./workers/bare.js', import.meta.url));
+  await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const ms = performance.now() - t0;
+  await worker.terminate();
+  return ms;
+}
+
+function phaseSummaries(from) {
+  const byPhase = new Map();
+  for (const { phase, ms } of phases.slice(from)) {
+    if (!byPhase.has(phase)) byPhase.set(phase, []);
+    byPhase.get(phase).push(ms);
+  }
+  return [...byPhase].map(([phase, v]) => ({ phase, ...summarize(v) }));
+}
+
+runSection(async () => {
+  const demo = await loadDemo();
+  const count = reps(10, 2);
+  const bare = [];
+  const cold = [];
+  const coldStats = [];
+  const coldTotal = [];
+  for (let i = 0; i < count; i++) {
+    bare.push(await bareWorkerBoot());
+    // A cold start includes compiling the module: a new manager compiles it afresh.
+    const t0 = performance.now();
+    const manager = newManager();
+    try {
+      await manager.execute(() => demo.add(1, 2));
+      cold.push(performance.now() - t0);
+      coldStats.push(manager.stats().lastStartMs);
+    } finally {
+      await manager.shutdown();
+    }
+    coldTotal.push(performance.now() - t0);
+    await sleep(20);
+  }
+  const coldPhases = phaseSummaries(0);
+  const mark = phases.length;
+
+  const restartWall = [];
+  const restartStats = [];
+  const manager = newManager({ idleTimeoutMs: 600_000 });
+  try {
+    await manager.execute(() => demo.noop());
+    for (let i = 0; i < count; i++) {
+      await manager.execute(() => demo.fault('trap', 'pool', 0), { timeoutMs: 15_000 }).catch(() => {});
+      const t0 = performance.now();
+      await manager.execute(() => demo.add(1, 2));
+      restartWall.push(performance.now() - t0);
+      restartStats.push(manager.stats().lastStartMs);
+    }
+  } finally {
+    await manager.shutdown();
+  }
+  const restartPhases = phaseSummaries(mark);
+  const s = {
+    bare: summarize(bare), cold: summarize(cold), coldStats: summarize(coldStats),
+    restartWall: summarize(restartWall), restartStats: summarize(restartStats),
+  };
+  progress(`cold ${s.cold.median.toFixed(1)} ms, restart ${s.restartWall.median.toFixed(1)} ms, bare worker ${s.bare.median.toFixed(1)} ms`);
+  const phaseText = (list) => list.map((p) => `${p.phase} +${p.median.toFixed(1)}`).join(', ');
+  report('startup', `Cold start and restart, threads: 2 (${count} each)`, [
+    row({ id: 'bareWorker', label: 'bare Node worker: new Worker -> first message (floor)', value: s.bare.median, unit: 'ms', stats: s.bare }),
+    row({ id: 'cold', label: 'cold start: new manager -> first result (wall)', value: s.cold.median, unit: 'ms', stats: s.cold,
+      baseline: 'bareWorker', ratio: ratio(s.cold.median, s.bare.median), target: '< 150 ms', met: s.cold.median < 150 }),
+    row({ id: 'coldLastStartMs', label: 'cold start: stats().lastStartMs (compile + host start)', value: s.coldStats.median, unit: 'ms', stats: s.coldStats }),
+    row({ id: 'restart', label: 'restart after a crash: next execute() -> result (wall)', value: s.restartWall.median, unit: 'ms', stats: s.restartWall,
+      baseline: 'bareWorker', ratio: ratio(s.restartWall.median, s.bare.median), target: '< 150 ms', met: s.restartWall.median < 150 }),
+    row({ id: 'restartLastStartMs', label: 'restart: stats().lastStartMs', value: s.restartStats.median, unit: 'ms', stats: s.restartStats }),
+    ...coldPhases.map((p, i) => row({ id: `coldPhase${i}`, label: `host phase (cold), ms since the host's first line: ${p.phase}`, value: p.median, unit: 'ms', stats: p })),
+    ...restartPhases.map((p, i) => row({ id: `restartPhase${i}`, label: `host phase (restart): ${p.phase}`, value: p.median, unit: 'ms', stats: p })),
+  ], [
+    `Host phases (cold): ${phaseText(coldPhases) || 'none captured'}; (restart): ${phaseText(restartPhases) || 'none captured'}.`,
+    'Phase times count from the host script\'s first line, so the worker boot before it (about the bare-worker floor) is not in them.',
+  ]);
+});
