@@ -176,7 +176,8 @@ int thread_count() {
 void print_from_threads(int lines) {
   wasmpool::parallel_for(0, lines, 1, [](int i) {
     std::printf("printf line %d from worker %d\n", i, wasmpool::current_worker_index());
-    std::cout << "cout line " << i << std::endl;
+    // One write per line: stream insertions from several threads interleave otherwise.
+    std::cout << ("cout line " + std::to_string(i) + "\n") << std::flush;
   });
 }
 

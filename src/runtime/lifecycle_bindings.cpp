@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <memory>
@@ -48,6 +49,9 @@ void on_worker_start(std::size_t index) {
 void init_thread_pool(int threads) {
   if (threads < 1) throw std::invalid_argument("initThreadPool(n): n must be at least 1");
   wasmpool::runtime::install_fatal_handlers();
+  // Line-buffer stdout: the host's stdout is not a terminal, so musl would buffer whole
+  // blocks and a pool thread's last printf lines could wait for a flush that never comes.
+  std::setvbuf(stdout, nullptr, _IOLBF, BUFSIZ);
   wasmpool::set_worker_start_callback(on_worker_start);
   g_started_workers.store(0, std::memory_order_relaxed);
   wasmpool::init_global_pool(static_cast<std::size_t>(threads));
