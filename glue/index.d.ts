@@ -77,6 +77,8 @@ export class ThreadPoolManager extends EventEmitter {
     Pick<ThreadPoolManagerOptions, 'wasm' | 'log'>;
   /** Runs fn; calls it makes into the patched module are routed to the pool host and return Promises. */
   execute<T>(fn: () => T | PromiseLike<T>, options?: ExecuteOptions): Promise<Awaited<T>>;
+  /** Starts the pool now rather than on the first execute(); resolves when it is ready. */
+  start(): Promise<void>;
   /** Stops the pool; pending calls reject with WasmShutdownError. */
   shutdown(): Promise<void>;
   stats(): ThreadPoolStats;

@@ -108,6 +108,16 @@ export class ThreadPoolManager extends EventEmitter {
   }
 
   /**
+   * Starts the pool now instead of on the first execute(), so that call does not pay the
+   * start-up. Resolves when the host is ready; the idle timer applies from then on.
+   */
+  async start() {
+    if (this.#shutdown) throw new WasmShutdownError();
+    await this.#ensureSession();
+    this.#maybeIdle();
+  }
+
+  /**
    * Stops the pool. Calls still pending reject with WasmShutdownError; later execute()
    * calls throw it. Resolves when the host and all its threads are gone.
    */

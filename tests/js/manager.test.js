@@ -220,6 +220,19 @@ test('shutdown() rejects pending calls, later execute() says the manager is shut
   assert.equal(await waitForThreadCount(baseline), baseline, 'every worker thread is gone');
 });
 
+test('start() brings the pool up ahead of the first call', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  assert.equal(manager.stats().running, false);
+  await manager.start();
+  assert.equal(manager.stats().running, true);
+  assert.equal(manager.stats().starts, 1);
+  assert.equal(await manager.execute(() => demo.add(1, 2)), 3);
+  assert.equal(manager.stats().starts, 1, 'the call used the started host');
+  await manager.shutdown();
+  await assert.rejects(manager.start(), /shut down/);
+});
+
 test('the host stops after idleTimeoutMs and restarts lazily', async (t) => {
   const demo = await loadDemo();
   const manager = newManager(t, { idleTimeoutMs: 20 });

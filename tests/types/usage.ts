@@ -23,6 +23,7 @@ new ThreadPoolManager({ threads: 2 });
 new ThreadPoolManager({ module: 'x.mjs', threads: '2' });
 
 async function main(): Promise<number> {
+  await manager.start();
   const sum: number = await manager.execute(async () => 40 + 2, { timeoutMs: 1000 });
   const controller = new AbortController();
   await manager.execute(() => 'x', { signal: controller.signal });
