@@ -154,12 +154,19 @@ export class HostSession {
       this.#watchdog.alive();
     }
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, name, owner, sentAt: performance.now() });
+      this.#pending.set(id, { resolve, reject, name, args, owner, sentAt: performance.now() });
     });
   }
 
-  /** Rejects (and forgets) the calls `owner` still waits for. The host may still run one. */
+  /**
+   * Rejects (and forgets) the calls `owner` still waits for. Returns whether one of them
+   * is the call the host is running now: the host answers in order, so the oldest
+   * unanswered call is the running one. That call cannot be interrupted; only replacing
+   * the host stops it (see detachQueued()).
+   */
   abandon(owner, error) {
+    const oldest = this.#pending.values().next().value;
+    const running = oldest !== undefined && oldest.owner === owner;
     for (const [id, call] of this.#pending) {
       if (call.owner === owner) {
         this.#pending.delete(id);
@@ -167,6 +174,21 @@ export class HostSession {
       }
     }
     this.#afterSettle();
+    return running;
+  }
+
+  /**
+   * Ends the session to stop the call it is running, handing back the calls queued behind
+   * it: they never started, so they can be sent to a fresh host unchanged.
+   */
+  detachQueued() {
+    const queued = [...this.#pending.values()];
+    this.#pending.clear();
+    this.state = 'stopped';
+    this.#watchdog.stop();
+    this.#worker.terminate();
+    this.#closePorts();
+    return queued;
   }
 
   /** A view of the host's heap: main reads and writes it directly, no copy. */

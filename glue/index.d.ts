@@ -58,6 +58,8 @@ export interface ThreadPoolStats {
   hangs: number;
   starts: number;
   restarts: number;
+  /** Hosts replaced to stop a call whose execute() timed out or was aborted. */
+  recycles: number;
   active: number;
   pending: number;
   running: boolean;

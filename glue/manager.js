@@ -24,7 +24,7 @@ export class ThreadPoolManager extends EventEmitter {
   #idleTimer = null;
   #shutdown = false;
   #timings = new CallTimings();
-  #stats = { calls: 0, completed: 0, failed: 0, crashes: 0, hangs: 0, starts: 0, restarts: 0, executes: 0 };
+  #stats = { calls: 0, completed: 0, failed: 0, crashes: 0, hangs: 0, starts: 0, restarts: 0, recycles: 0, executes: 0 };
   #lastStartMs = undefined;
   #waitedFor = false; // an execute() waits for the session being started
 
@@ -94,7 +94,8 @@ export class ThreadPoolManager extends EventEmitter {
       } catch (error) {
         if (error instanceof WasmAbortError || error instanceof WasmTimeoutError) {
           route.closed = true;
-          route.session?.abandon(route, error);
+          const running = route.session?.abandon(route, error);
+          if (running) this.#recycle(route.session);
           work.catch(() => {});
         }
         throw error;
@@ -226,8 +227,14 @@ export class ThreadPoolManager extends EventEmitter {
       return Promise.reject(new Error(`${name}() was called after its execute() finished; keep calls inside the callback`));
     }
     this.#stats.calls++;
-    const session = this.#session?.state === 'ready' ? this.#session : route.session;
-    return session.call(name, args, route).then(
+    // The current host; while a replacement starts (after a crash or a recycle), wait for
+    // it rather than knock on the old one.
+    const current = this.#session;
+    let sent;
+    if (current?.state === 'ready') sent = current.call(name, args, route);
+    else if (this.#starting) sent = this.#starting.then((fresh) => fresh.call(name, args, route));
+    else sent = route.session.call(name, args, route);
+    return sent.then(
       (value) => {
         this.#stats.completed++;
         return value;
@@ -235,6 +242,26 @@ export class ThreadPoolManager extends EventEmitter {
       (error) => {
         this.#stats.failed++;
         throw error;
+      },
+    );
+  }
+
+  /**
+   * A timed-out or aborted execute() left its call running in the host: replace the host
+   * to stop it, and send the calls queued behind it (other executes') to the new one.
+   */
+  #recycle(session) {
+    if (this.#session !== session || session.state !== 'ready') return;
+    this.#session = null;
+    this.#stats.recycles++;
+    const queued = session.detachQueued();
+    if (queued.length === 0 && this.#active === 0) return;
+    this.#ensureSession({ background: queued.length === 0 }).then(
+      (fresh) => {
+        for (const call of queued) fresh.call(call.name, call.args, call.owner).then(call.resolve, call.reject);
+      },
+      (error) => {
+        for (const call of queued) call.reject(error);
       },
     );
   }

@@ -268,6 +268,20 @@ test('timeoutMs and AbortSignal reject the execute() and its pending calls', asy
   assert.equal(await manager.execute(() => demo.add(1, 2)), 3);
 });
 
+test('a timed-out call that is still running is stopped by replacing the host; calls queued behind it move over', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.start();
+  const started = performance.now();
+  const slow = assert.rejects(manager.execute(() => demo.slowProgress(5000), { timeoutMs: 150 }), (e) => e.code === 'ERR_WASM_TIMEOUT');
+  const queued = manager.execute(() => demo.add(20, 22)); // sent after the slow call, queued behind it
+  assert.equal(await queued, 42);
+  await slow;
+  assert.ok(performance.now() - started < 3000, 'the queued call did not wait for the 5 s computation');
+  assert.equal(manager.stats().recycles, 1);
+  assert.equal(await manager.execute(() => demo.add(1, 1)), 2);
+});
+
 test('stats() counts calls and timings', async (t) => {
   const demo = await loadDemo();
   const manager = newManager(t);
