@@ -94,8 +94,11 @@ export class ThreadPoolManager extends EventEmitter {
       } catch (error) {
         if (error instanceof WasmAbortError || error instanceof WasmTimeoutError) {
           route.closed = true;
-          const running = route.session?.abandon(route, error);
-          if (running) this.#recycle(route.session);
+          // Its calls may sit on the host it started with and, after a crash or a recycle,
+          // on the current one.
+          for (const session of new Set([route.session, this.#session])) {
+            if (session?.abandon(route, error)) this.#recycle(session);
+          }
           work.catch(() => {});
         }
         throw error;
