@@ -54,9 +54,12 @@ function isFatal(error) {
   // A trap or abort on this thread leaves the instance in an unknown state (held locks,
   // a half-unwound stack): treat it as a crash of the host. Everything else an export
   // throws (C++ exceptions, embind's argument checks) leaves the instance usable.
-  return error instanceof WebAssembly.RuntimeError || error instanceof RangeError;
+  return error instanceof WebAssembly.RuntimeError ||
+    (error instanceof RangeError && /Maximum call stack size exceeded/.test(error.message));
 }
 
+// The same classification as glue/pthread-hooks.js, which cannot share code with this
+// file: it is pasted into the generated glue.
 function classifyFatal(error) {
   const text = String(error?.message ?? error);
   if (/Stack overflow|Maximum call stack/i.test(text)) return 'stack-overflow';
