@@ -31,6 +31,8 @@ export interface ThreadPoolManagerOptions {
    * ignore them and rely on the watchdog, as the original design did (for benchmarks).
    */
   crashDetection?: 'fast' | 'heartbeat-only';
+  /** Keep a second host started and idle, promoted at once when the first fails. Default false. */
+  standby?: boolean;
   /** Log sink for per-thread logs and module output; false drops them. Default: stdout/stderr. */
   log?: ((entry: LogEntry) => void) | false;
 }
@@ -60,6 +62,10 @@ export interface ThreadPoolStats {
   restarts: number;
   /** Hosts replaced to stop a call whose execute() timed out or was aborted. */
   recycles: number;
+  /** Standby hosts started (options.standby). */
+  standbyStarts: number;
+  /** The standby host's state. */
+  standby: 'none' | 'starting' | 'ready';
   active: number;
   pending: number;
   running: boolean;
@@ -91,11 +97,11 @@ export class ThreadPoolManager extends EventEmitter {
 
   on(event: 'log', listener: (entry: LogEntry) => void): this;
   on(event: 'crash', listener: (error: WasmPanicError | WasmHangError) => void): this;
-  on(event: 'start' | 'restart', listener: (info: { threads: number; startMs: number }) => void): this;
+  on(event: 'start' | 'restart', listener: (info: { threads: number; startMs: number; standby?: boolean }) => void): this;
   on(event: 'idle', listener: () => void): this;
   once(event: 'log', listener: (entry: LogEntry) => void): this;
   once(event: 'crash', listener: (error: WasmPanicError | WasmHangError) => void): this;
-  once(event: 'start' | 'restart', listener: (info: { threads: number; startMs: number }) => void): this;
+  once(event: 'start' | 'restart', listener: (info: { threads: number; startMs: number; standby?: boolean }) => void): this;
   once(event: 'idle', listener: () => void): this;
 }
 

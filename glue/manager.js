@@ -24,9 +24,10 @@ export class ThreadPoolManager extends EventEmitter {
   #idleTimer = null;
   #shutdown = false;
   #timings = new CallTimings();
-  #stats = { calls: 0, completed: 0, failed: 0, crashes: 0, hangs: 0, starts: 0, restarts: 0, recycles: 0, executes: 0 };
+  #stats = { calls: 0, completed: 0, failed: 0, crashes: 0, hangs: 0, starts: 0, restarts: 0, recycles: 0, standbyStarts: 0, executes: 0 };
   #lastStartMs = undefined;
   #waitedFor = false; // an execute() waits for the session being started
+  #spare = null; // with options.standby: a second host, started and idle, to replace a failed one
 
   /**
    * @param {object} options see README "ThreadPoolManager options"
@@ -130,6 +131,9 @@ export class ThreadPoolManager extends EventEmitter {
     this.#cancelIdleTimer();
     const session = this.#session ?? (this.#starting ? await this.#starting.catch(() => null) : null);
     this.#session = null;
+    const spare = this.#spare;
+    this.#spare = null;
+    if (spare) await spare.stop({ keepAlive: true });
     if (session) {
       if (session.pendingCount > 0) session.fail(new WasmShutdownError('the ThreadPoolManager was shut down while this call was pending'));
       else await session.stop({ keepAlive: true });
@@ -144,6 +148,7 @@ export class ThreadPoolManager extends EventEmitter {
       active: this.#active,
       pending: this.#session?.pendingCount ?? 0,
       running: this.#session?.state === 'ready',
+      standby: this.#spare ? (this.#spare.state === 'ready' ? 'ready' : 'starting') : 'none',
       threads: this.#options.threads,
       lastStartMs: this.#lastStartMs,
       callTimings: this.#timings.summary(),
@@ -198,7 +203,21 @@ export class ThreadPoolManager extends EventEmitter {
     }
     if (this.#shutdown) throw new WasmShutdownError();
     const restart = this.#stats.starts > 0;
-    const session = new HostSession({
+    const session = this.#createSession(loaded, background);
+    this.#session = session;
+    if (this.#waitedFor) session.hold();
+    this.#stats.starts++;
+    if (restart) this.#stats.restarts++;
+    await session.ready();
+    this.#lastStartMs = performance.now() - began;
+    this.emit(restart ? 'restart' : 'start', { threads: session.threads, startMs: this.#lastStartMs });
+    if (background) this.#maybeIdle();
+    this.#startSpare();
+    return session;
+  }
+
+  #createSession(loaded, background) {
+    return new HostSession({
       loaded,
       threads: this.#options.threads,
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
@@ -214,15 +233,43 @@ export class ThreadPoolManager extends EventEmitter {
         timing: (ms) => this.#timings.add(ms),
       },
     });
-    this.#session = session;
-    if (this.#waitedFor) session.hold();
-    this.#stats.starts++;
-    if (restart) this.#stats.restarts++;
-    await session.ready();
-    this.#lastStartMs = performance.now() - began;
-    this.emit(restart ? 'restart' : 'start', { threads: session.threads, startMs: this.#lastStartMs });
-    if (background) this.#maybeIdle();
-    return session;
+  }
+
+  /** options.standby: keep a second host started and idle, ready to replace a failed one. */
+  #startSpare() {
+    if (!this.#options.standby || this.#shutdown || this.#spare || !this.#session || !this.#loaded) return;
+    this.#loaded.then((loaded) => {
+      if (this.#shutdown || this.#spare || !this.#session) return;
+      this.#spare = this.#createSession(loaded, true);
+      this.#stats.standbyStarts++;
+    }, () => {});
+  }
+
+  /**
+   * Replaces a failed or recycled host: promotes the standby host when there is one (ready
+   * at once, or as soon as it finishes starting), else starts a new one off the caller's
+   * path. Resolves to the new session.
+   */
+  #replace() {
+    const spare = this.#spare;
+    if (!spare) return this.#ensureSession({ background: true });
+    this.#spare = null;
+    const began = performance.now();
+    this.#session = spare;
+    this.#stats.restarts++;
+    const promoted = spare.ready().then(() => {
+      this.#lastStartMs = performance.now() - began;
+      this.emit('restart', { threads: spare.threads, startMs: this.#lastStartMs, standby: true });
+      this.#maybeIdle();
+      this.#startSpare();
+      return spare;
+    });
+    if (spare.state !== 'ready') {
+      this.#starting = promoted.finally(() => {
+        this.#starting = null;
+      });
+    }
+    return promoted;
   }
 
   #call(route, name, args) {
@@ -258,8 +305,8 @@ export class ThreadPoolManager extends EventEmitter {
     this.#session = null;
     this.#stats.recycles++;
     const queued = session.detachQueued();
-    if (queued.length === 0 && this.#active === 0) return;
-    this.#ensureSession({ background: queued.length === 0 }).then(
+    if (queued.length === 0 && this.#active === 0 && !this.#spare) return;
+    this.#replace().then(
       (fresh) => {
         for (const call of queued) fresh.call(call.name, call.args, call.owner).then(call.resolve, call.reject);
       },
@@ -270,6 +317,11 @@ export class ThreadPoolManager extends EventEmitter {
   }
 
   #onSessionFailed(session, error) {
+    if (this.#spare === session) {
+      // The standby host failed before it was needed: drop it; the next ready host makes another.
+      this.#spare = null;
+      return;
+    }
     if (this.#session === session) this.#session = null;
     if (error.code === 'ERR_WASM_HANG') this.#stats.hangs++;
     else if (error.code === 'ERR_WASM_PANIC') this.#stats.crashes++;
@@ -278,7 +330,7 @@ export class ThreadPoolManager extends EventEmitter {
     // Start the replacement now, off the caller's path: the next execute() finds it ready
     // or nearly so. Only for a host that had worked (no restart loop on a start failure);
     // it is unref'd, and the idle timer stops it if nobody comes back.
-    if (!this.#shutdown && session.wasReady) this.#ensureSession({ background: true }).catch(() => {});
+    if (!this.#shutdown && session.wasReady) this.#replace().catch(() => {});
   }
 
   #log(entry) {
@@ -300,7 +352,9 @@ export class ThreadPoolManager extends EventEmitter {
       this.#idleTimer = null;
       if (this.#session === session && this.#active === 0 && session.pendingCount === 0) {
         this.#session = null;
-        session.stop().then(() => this.emit('idle'), () => {});
+        const spare = this.#spare;
+        this.#spare = null;
+        Promise.all([session.stop(), spare?.stop()]).then(() => this.emit('idle'), () => {});
       }
     }, this.#options.idleTimeoutMs);
     this.#idleTimer.unref();

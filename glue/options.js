@@ -10,6 +10,7 @@ const DEFAULTS = Object.freeze({
 
 const KNOWN = new Set([
   'module', 'wasm', 'threads', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'idleTimeoutMs', 'log', 'crashDetection',
+  'standby',
 ]);
 const CRASH_DETECTION = ['fast', 'heartbeat-only'];
 
@@ -51,8 +52,10 @@ export function validateOptions(options, defaultThreads) {
   if (!CRASH_DETECTION.includes(crashDetection)) {
     throw new RangeError(`options.crashDetection must be one of ${CRASH_DETECTION.join(', ')}, got ${String(crashDetection)}`);
   }
+  const standby = options.standby ?? false;
+  if (typeof standby !== 'boolean') throw new TypeError(`options.standby must be a boolean, got ${typeof standby}`);
   const idleTimeoutMs = integer('idleTimeoutMs', options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs, 0, 2 ** 31 - 1);
-  return Object.freeze({ module, wasm, threads, heartbeatIntervalMs, heartbeatTimeoutMs, idleTimeoutMs, log, crashDetection });
+  return Object.freeze({ module, wasm, threads, heartbeatIntervalMs, heartbeatTimeoutMs, idleTimeoutMs, log, crashDetection, standby });
 }
 
 export function validateExecuteOptions(options) {

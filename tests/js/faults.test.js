@@ -163,6 +163,22 @@ test('the host process itself exiting is a crash of the host', async (t) => {
   assert.equal(await manager.execute(() => demo.add(5, 5)), 10);
 });
 
+test('standby: a crash is replaced by the idle second host at once', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t, { standby: true });
+  await manager.execute(() => demo.noop());
+  // Wait for the standby host to be up (it starts after the first one is ready).
+  for (let i = 0; i < 300 && manager.stats().standbyStarts < 1; i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 400));
+  await assert.rejects(manager.execute(() => demo.fault('trap', 'pool', 0)), WasmPanicError);
+  const began = performance.now();
+  assert.equal(await manager.execute(() => demo.add(2, 3)), 5);
+  const restartMs = performance.now() - began;
+  assert.equal(manager.stats().restarts, 1);
+  assert.equal(manager.stats().starts, 1, 'the replacement was the standby host, not a new start');
+  t.diagnostic(`call after the crash answered in ${restartMs.toFixed(1)} ms`);
+});
+
 test('after every fault test shuts down, no worker thread is left', async () => {
   assert.equal(await waitForThreadCount(baseline, 5000), baseline);
 });
