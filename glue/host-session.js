@@ -24,7 +24,6 @@ export class HostSession {
   memory;
   threads;
   startMs = undefined;
-  exports = new Set();
   #worker;
   #ports = [];
   #pending = new Map();
@@ -128,11 +127,6 @@ export class HostSession {
 
   get pendingCount() {
     return this.#pending.size;
-  }
-
-  /** Shared-heap address of the RuntimeHooks and crash record, once ready. */
-  get runtime() {
-    return this.#runtime;
   }
 
   /**
@@ -280,7 +274,6 @@ export class HostSession {
         break;
       case 'ready':
         this.#runtime = message.runtime;
-        this.exports = new Set(message.exports);
         this.startMs = message.startMs;
         if (this.state === 'starting') {
           this.state = 'ready';

@@ -167,7 +167,7 @@ async function start() {
   const runtime = instance.runtimeInfo();
   await allThreadsStarted(runtime.startedWorkers);
   mark('pool threads running');
-  post({ type: 'ready', exports: [...exportNames], runtime, startMs: performance.now() - began });
+  post({ type: 'ready', runtime, startMs: performance.now() - began });
 }
 
 parentPort.on('message', (message) => {

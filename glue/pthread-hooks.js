@@ -207,7 +207,5 @@ var __wasmpoolHooks = (function () {
       if (hostLog) hostLog(entry);
       else (level >= 3 ? err : out)('[wasmpool thread ' + state.thread + '] ' + message);
     },
-    reportCrash: reportCrash,
-    kinds: KINDS,
   };
 })();
