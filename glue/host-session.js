@@ -14,7 +14,10 @@ const HOST_URL = new URL('./host.js', import.meta.url);
 const GRACEFUL_EXIT_MS = 2000;
 const PROGRESS_WORD = 0;
 // How long a host-side "a pool thread died" waits for that thread's own, detailed notice.
-const DEFERRED_CRASH_MS = 50; // RuntimeHooks::progress, see src/wasmpool/runtime_hooks.hpp
+const DEFERRED_CRASH_MS = 50;
+// Ids of abandoned calls still queued in the host, in a ring in shared memory: the host is
+// busy with an earlier call and cannot read messages, but it checks the ring before each.
+const CANCEL_RING_SIZE = 256; // RuntimeHooks::progress, see src/wasmpool/runtime_hooks.hpp
 
 export class HostSession {
   /** 'starting' | 'ready' | 'stopping' | 'stopped' | 'failed' */
@@ -51,6 +54,7 @@ export class HostSession {
       maximum: loaded.memoryLimits.maximum,
       shared: true,
     });
+    this.#cancelRing = new Int32Array(new SharedArrayBuffer(4 * (1 + CANCEL_RING_SIZE)));
     const hostEnds = [];
     for (let channel = 0; channel < threads; channel++) {
       const { port1, port2 } = new MessageChannel();
@@ -68,6 +72,7 @@ export class HostSession {
         channels: hostEnds,
         heartbeatIntervalMs,
         failFast: crashDetection === 'fast',
+        cancelRing: this.#cancelRing,
       },
       transferList: hostEnds,
       // Flags only valid for the main script (e.g. --input-type with -e) break workers.
@@ -105,6 +110,7 @@ export class HostSession {
   #readyResolve;
   #readyReject;
   #deferredCrash = null;
+  #cancelRing;
   // 'heartbeat-only' ignores crash notices and the host's death and leaves detection to
   // the watchdog: the original design, kept so benchmarks can measure what fail-fast
   // detection buys.
@@ -164,11 +170,18 @@ export class HostSession {
     for (const [id, call] of this.#pending) {
       if (call.owner === owner) {
         this.#pending.delete(id);
+        if (call !== oldest) this.#cancelQueued(id);
         call.reject(error);
       }
     }
     this.#afterSettle();
     return running;
+  }
+
+  #cancelQueued(id) {
+    const written = Atomics.load(this.#cancelRing, 0);
+    Atomics.store(this.#cancelRing, 1 + (written % CANCEL_RING_SIZE), id);
+    Atomics.store(this.#cancelRing, 0, written + 1);
   }
 
   /**

@@ -8,7 +8,7 @@
 // never wait for this thread, which is blocked for the whole of every parallel call.
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { glueUrl, module, memory, threads, channels, heartbeatIntervalMs, failFast } = workerData;
+const { glueUrl, module, memory, threads, channels, heartbeatIntervalMs, failFast, cancelRing } = workerData;
 
 // Names that must never be dispatched even if a module happened to list them.
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype', 'then']);
@@ -76,7 +76,22 @@ function detachFromHeap(value) {
   return value;
 }
 
+// Calls main abandoned (their execute() timed out or was aborted) while they waited here:
+// main writes their ids into a ring in shared memory, read before each call.
+const cancelled = new Set();
+let cancelsSeen = 0;
+
+function wasCancelled(id) {
+  const written = Atomics.load(cancelRing, 0);
+  if (written - cancelsSeen > cancelRing.length - 1) cancelsSeen = written - (cancelRing.length - 1);
+  for (; cancelsSeen < written; cancelsSeen++) {
+    cancelled.add(Atomics.load(cancelRing, 1 + (cancelsSeen % (cancelRing.length - 1))));
+  }
+  return cancelled.delete(id);
+}
+
 function runCall({ id, name, args }) {
+  if (wasCancelled(id)) return; // nobody waits for it any more
   if (typeof name !== 'string' || FORBIDDEN.has(name) || !exportNames.has(name) ||
       typeof instance[name] !== 'function') {
     post({ type: 'error', id, error: { name: 'TypeError', code: 'ERR_WASM_UNKNOWN_EXPORT',

@@ -282,6 +282,23 @@ test('a timed-out call that is still running is stopped by replacing the host; c
   assert.equal(await manager.execute(() => demo.add(1, 1)), 2);
 });
 
+test('an aborted call still queued in the host never runs', async (t) => {
+  const demo = await loadDemo();
+  const entries = [];
+  const manager = newManager(t, { log: (entry) => entries.push(entry) });
+  await manager.start();
+  const running = manager.execute(() => demo.slowProgress(600));
+  const controller = new AbortController();
+  const queued = assert.rejects(manager.execute(() => demo.printFromThreads(2), { signal: controller.signal }), { name: 'AbortError' });
+  setTimeout(() => controller.abort(), 50);
+  await queued;
+  assert.ok((await running) > 0, 'the running call of the other execute() finished normally');
+  assert.equal(await manager.execute(() => demo.add(1, 1)), 2);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(entries.filter((e) => /^printf line/.test(e.message)).length, 0, 'the aborted call did not run');
+  assert.equal(manager.stats().recycles, 0, 'nothing to stop: the aborted call was not running');
+});
+
 test('stats() counts calls and timings', async (t) => {
   const demo = await loadDemo();
   const manager = newManager(t);
