@@ -22,11 +22,11 @@ setup:
 build: setup build-native build-wasm
 
 build-native:
-	cmake -S . -B $(NATIVE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake -S . -B $(NATIVE) -DCMAKE_BUILD_TYPE=Release -DWASMPOOL_BUILD_TESTS=ON >/dev/null
 	cmake --build $(NATIVE) -j$(JOBS)
 
 build-wasm:
-	emcmake cmake -S . -B $(WASM) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	emcmake cmake -S . -B $(WASM) -DCMAKE_BUILD_TYPE=Release -DWASMPOOL_BUILD_TESTS=ON >/dev/null
 	cmake --build $(WASM) -j$(JOBS)
 
 test: build test-native test-sanitizers test-wasm test-js
