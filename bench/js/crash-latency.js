@@ -55,48 +55,43 @@ runSection(async () => {
   const slowCount = reps(6, 3);
   const idle = { idleTimeoutMs: 600_000 };
 
-  const fast = newManager(idle);
-  let ours;
-  let exception;
-  let onHost;
-  try {
-    await fast.execute(() => demo.noop());
-    ours = await measure(fast, demo, fastCount, ['ERR_WASM_PANIC'], 'fail-fast');
+  // A manager with its host already running; shut down after `fn`, whatever happens.
+  const withManager = async (options, fn) => {
+    const manager = newManager({ ...idle, ...options });
+    try {
+      await manager.execute(() => demo.noop());
+      return await fn(manager);
+    } finally {
+      await manager.shutdown();
+    }
+  };
+
+  const { ours, exception, onHost } = await withManager({}, async (fast) => {
+    const result = { ours: await measure(fast, demo, fastCount, ['ERR_WASM_PANIC'], 'fail-fast') };
     // The same parallel_for failing at the same task by a C++ exception (no crash).
     const ex = [];
     for (let i = 0; i < fastCount; i++) ex.push((await oneFault(fast, demo, 'no-such-kind')).elapsed);
-    exception = summarize(ex);
-    onHost = await measure(fast, demo, fastCount, ['ERR_WASM_PANIC'], 'fail-fast, host thread', 'host');
-  } finally {
-    await fast.shutdown();
-  }
+    result.exception = summarize(ex);
+    result.onHost = await measure(fast, demo, fastCount, ['ERR_WASM_PANIC'], 'fail-fast, host thread', 'host');
+    return result;
+  });
 
-  const slow = newManager({ ...idle, crashDetection: 'heartbeat-only', heartbeatTimeoutMs: HEARTBEAT_ONLY_TIMEOUT_MS });
-  let seed;
-  try {
-    await slow.execute(() => demo.noop());
-    seed = await measure(slow, demo, slowCount, ['ERR_WASM_HANG', 'ERR_WASM_PANIC'], 'heartbeat-only');
-  } finally {
-    await slow.shutdown();
-  }
+  const heartbeatOnly = { crashDetection: 'heartbeat-only', heartbeatTimeoutMs: HEARTBEAT_ONLY_TIMEOUT_MS };
+  const seed = await withManager(heartbeatOnly, (slow) =>
+    measure(slow, demo, slowCount, ['ERR_WASM_HANG', 'ERR_WASM_PANIC'], 'heartbeat-only'));
 
   // What heartbeat-only detection costs when the host stays blocked (the seed's failure
   // mode): a spinning pool thread, the same watchdog settings.
-  const hang = newManager({ ...idle, crashDetection: 'heartbeat-only', heartbeatTimeoutMs: HEARTBEAT_ONLY_TIMEOUT_MS });
-  let blocked;
-  try {
-    await hang.execute(() => demo.noop());
+  const blocked = await withManager(heartbeatOnly, async (hang) => {
     const samples = [];
     for (let i = 0; i < reps(3, 1); i++) {
       const { elapsed, code } = await oneFault(hang, demo, 'hang');
       if (code !== 'ERR_WASM_HANG') throw new Error(`heartbeat-only hang rejected with ${code}`);
       samples.push(elapsed);
     }
-    blocked = summarize(samples);
-    progress(`heartbeat-only, host blocked: median ${blocked.median.toFixed(1)} ms`);
-  } finally {
-    await hang.shutdown();
-  }
+    return summarize(samples);
+  });
+  progress(`heartbeat-only, host blocked: median ${blocked.median.toFixed(1)} ms`);
 
   const rows = [
     row({ id: 'exception', label: 'same call failing by C++ exception (reference: call + work)', value: exception.median, unit: 'ms', stats: exception }),
