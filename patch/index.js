@@ -65,7 +65,7 @@ export function patchGlueText(text, options = {}) {
     es6: glue.es6,
     pthreads: !!glue.pthread,
   };
-  const prelude = routingPrelude({ moduleId, exportNames: ctx.exportNames, pthreads: !!glue.pthread }) + ctx.prelude.join('');
+  const prelude = routingPrelude({ moduleId, exportNames: ctx.exportNames }) + ctx.prelude.join('');
   s.appendLeft(glue.preJsAnchor.start, ctx.preJs.join('') + prelude);
   rewrites.splice(1, 0, { name: 'routing-prelude', applied: true,
     detail: `Module.__wasmProxyModuleId = ${moduleId}; ${ctx.exportNames.length} static export name(s)` });

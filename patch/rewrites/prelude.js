@@ -3,7 +3,7 @@
 // runs before any export or embind registration exists.
 export const name = 'routing-prelude';
 
-export function routingPrelude({ moduleId, exportNames, pthreads }) {
+export function routingPrelude({ moduleId, exportNames }) {
   const lines = [
     '// wasm-threadpool-patch: routing runtime (docs/PATCH.md). Every routable export consults',
     '// globalThis.__wasmProxy on each call made through the Module object.',
@@ -25,12 +25,5 @@ export function routingPrelude({ moduleId, exportNames, pthreads }) {
     '  return (f && f.__wasmpoolStock) || f;',
     '}',
   ];
-  if (pthreads) {
-    lines.push(
-      'function __wasmpoolIsNodeMainThread() {',
-      '  if (!__wasmpoolIsNode) return false;',
-      '  try { return require("worker_threads").isMainThread === true; } catch (e) { return false; }',
-      '}');
-  }
   return lines.join('\n') + '\n';
 }

@@ -1,7 +1,9 @@
-// Prewarmed pthread workers are chosen at run time. PThread.initMainThread() has
+// Prewarmed pthread workers can be chosen at run time. PThread.initMainThread() has
 //   var pthreadPoolSize = N;            (-sPTHREAD_POOL_SIZE=N)
-// which becomes Module.pthreadPoolSize when that is a number, else 0 on Node's main
-// thread (an instance there starts no worker), else N. With 0 workers the stock
+// which becomes Module.pthreadPoolSize when the caller passes a number, else N: without
+// the option the glue prewarms exactly what it was built with, on any thread, as stock
+// glue does (a module whose export joins a std::thread relies on it). Passing
+// { pthreadPoolSize: 0 } is the opt-in for a light instance. With 0 workers the stock
 // receiveInstance() would wait forever for `--numWorkersToLoad` to reach 0, so the run
 // dependency is released at once when there is nothing to load.
 import { PatchError } from '../ast.js';
@@ -19,8 +21,8 @@ export function apply(ctx) {
   }
   const original = text.slice(decl.init.start, decl.init.end);
   s.overwrite(decl.init.start, decl.init.end,
-    `typeof Module["pthreadPoolSize"] == "number" ? Module["pthreadPoolSize"] : __wasmpoolIsNodeMainThread() ? 0 : (${original})`);
-  const details = [`pthreadPoolSize = Module.pthreadPoolSize | 0 on Node's main thread | ${original}`];
+    `typeof Module["pthreadPoolSize"] == "number" ? Module["pthreadPoolSize"] : (${original})`);
+  const details = [`pthreadPoolSize = Module.pthreadPoolSize | ${original}`];
   const load = glue.pthread.workersToLoad;
   {
     const sep = /[;}]/.test(text[load.stmt.end - 1]) ? '' : ';';

@@ -29,10 +29,22 @@ export function apply(ctx) {
   }
   ctx.workerName = to;
   if (ctx.inputDir) ctx.files.push({ kind: 'worker', from: source, name: to });
+  // Tells the pthread hooks that this glue's workers queue early messages (see below).
+  ctx.prelude.push('var __wasmpoolWorkerQueuesEarlyRun = true;\n');
   return { applied: true, detail: `${from} -> ${to}` };
 }
 
-// The worker prints its own last words ("worker.js onmessage() captured an uncaught
+// Two edits of the worker file itself.
+//
+// 1. Messages that arrive while the worker is still loading the module wait for it. Stock
+//    glue posts a thread's 'run' only after the worker answered 'loaded', which needs the
+//    creating thread's event loop; a host blocked in a call (joining the std::thread it just
+//    made) never gets there. With the queue, the pthread hooks can post 'run' right after
+//    'load' and the thread starts without any help from the creating thread. Loading ends
+//    when the glue posts 'loaded'; the queue is replayed a macrotask later, once worker.js
+//    has stored the instance.
+//
+// 2. The worker prints its own last words ("worker.js onmessage() captured an uncaught
 // exception: ...") with threadPrintErr, straight to fd 2, bypassing the user's log sink.
 // The pthread hooks define Module.__wasmpoolPrintErr (forwarding to main over the
 // thread's port); threadPrintErr defers to it when present. Worker files without that
@@ -54,5 +66,36 @@ export function rewriteWorkerSource(text) {
   s.appendLeft(body.start + 1,
     'if(typeof Module=="object"&&Module&&Module["__wasmpoolPrintErr"]){' +
       'Module["__wasmpoolPrintErr"](Array.prototype.slice.call(arguments).join(" "));return}');
+  s.append(EARLY_MESSAGE_QUEUE);
   return { code: s.toString(), applied: true };
 }
+
+const EARLY_MESSAGE_QUEUE = `
+// wasm-threadpool-patch: messages that arrive while the module loads wait for it.
+(function () {
+  var handle = self.onmessage;
+  var loading = false;
+  var queue = [];
+  self.onmessage = function (e) {
+    if (loading) {
+      queue.push(e);
+      return;
+    }
+    if (e && e.data && e.data.cmd === 'load') loading = true;
+    return handle.call(this, e);
+  };
+  var post = self.postMessage;
+  self.postMessage = function (message) {
+    var result = post.apply(this, arguments);
+    if (loading && message && message.cmd === 'loaded') {
+      setTimeout(function () {
+        loading = false;
+        var early = queue;
+        queue = [];
+        for (var i = 0; i < early.length; i++) self.onmessage(early[i]);
+      }, 0);
+    }
+    return result;
+  };
+})();
+`;
