@@ -13,15 +13,19 @@ export class PatchError extends Error {
 // Parse as an ES module first (EXPORT_ES6 glue), then as a script (CommonJS / plain glue).
 export function parseGlue(text) {
   const options = { ecmaVersion: 'latest', allowHashBang: true, allowReturnOutsideFunction: false };
+  let result;
   try {
-    return { ast: acorn.parse(text, { ...options, sourceType: 'module' }), sourceType: 'module' };
+    result = { ast: acorn.parse(text, { ...options, sourceType: 'module' }), sourceType: 'module' };
   } catch (moduleError) {
     try {
-      return { ast: acorn.parse(text, { ...options, sourceType: 'script' }), sourceType: 'script' };
+      result = { ast: acorn.parse(text, { ...options, sourceType: 'script' }), sourceType: 'script' };
     } catch (scriptError) {
       throw new PatchError(`not JavaScript: ${scriptError.message}`, { missing: 'parsable JavaScript' });
     }
   }
+  // The text rides along (not enumerable, so walk() never sees it) for wording refusals.
+  Object.defineProperty(result.ast, 'sourceText', { value: text });
+  return result;
 }
 
 // Depth-first walk over every node, calling visit(node, parent, ancestors). Return false

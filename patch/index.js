@@ -1,5 +1,6 @@
-// wasm-threadpool-patch: rewrites Emscripten (3.1.x) glue so a ThreadPoolManager can
-// route its exports to a pool host, and fixes the glue's Node problems. See docs/PATCH.md.
+// wasm-threadpool-patch: rewrites Emscripten glue (the 3.1.6 shell and the moduleArg shell
+// of later releases) so a ThreadPoolManager can route its exports to a pool host, and fixes
+// the glue's Node problems. See docs/PATCH.md.
 //
 //   patchGlue({ input, out?, dryRun?, hooksPath? })  -> report (writes files)
 //   patchGlueText(text, { moduleId, ... })          -> { code, map, marker, rewrites }
@@ -65,6 +66,8 @@ export function patchGlueText(text, options = {}) {
     es6: glue.es6,
     pthreads: !!glue.pthread,
   };
+  // Only -pthread glue says where its workers come from (older markers lack the key).
+  if (glue.pthread) marker.workerIsGlue = !!ctx.workerIsGlue;
   const prelude = routingPrelude({ moduleId, exportNames: ctx.exportNames }) + ctx.prelude.join('');
   s.appendLeft(glue.preJsAnchor.start, ctx.preJs.join('') + prelude);
   rewrites.splice(1, 0, { name: 'routing-prelude', applied: true,
@@ -130,7 +133,8 @@ export function patchGlue(options) {
   const entries = [];
   for (const file of result.files) {
     if (file.kind === 'worker') {
-      const worker = workerFile.rewriteWorkerSource(fs.readFileSync(file.from, 'utf8'));
+      const worker = workerFile.rewriteWorkerSource(fs.readFileSync(file.from, 'utf8'),
+        { glueFrom: path.basename(input), glueTo: path.basename(output) });
       entries.push({ path: path.join(outputDir, file.name), data: worker.code });
     }
   }
@@ -149,10 +153,11 @@ export function patchGlue(options) {
     return report;
   }
   writeFilesAtomic(entries);
-  // In place, the CommonJS worker replaces the .worker.js (nothing refers to it any more).
+  // In place, the CommonJS worker replaces the .worker.js (nothing refers to it any more);
+  // an ES module worker (.worker.mjs) was rewritten under its own name and stays.
   if (output === input) {
     for (const file of result.files) {
-      if (file.kind === 'worker' && fs.existsSync(file.from)) {
+      if (file.kind === 'worker' && path.join(outputDir, file.name) !== file.from && fs.existsSync(file.from)) {
         fs.rmSync(file.from);
         report.removed.push(file.from);
       }

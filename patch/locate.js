@@ -1,5 +1,10 @@
-// Finds the structures of Emscripten (3.1.x) glue that the rewrites key on. Everything
-// here is read-only: it returns AST nodes (with positions) and never edits.
+// Finds the structures of Emscripten glue that the rewrites key on. Everything here is
+// read-only: it returns AST nodes (with positions) and never edits. Two generations of
+// the shell are understood (docs/PATCH.md, "Glue generations"):
+//   legacy:    var Module = typeof X != "undefined" ? X : {};       (3.1.x up to ~3.1.40)
+//   moduleArg: function (moduleArg = {}) { var Module = moduleArg;   (~3.1.44 and later)
+// Closure-compiled glue (--closure 1) renames the locals and functions named here; it is
+// refused with a message that says so.
 import { PatchError, walk, isIdentifier, isString, memberName, moduleMember } from './ast.js';
 
 // Exports the glue makes for the runtime itself. They are left exactly as built: not
@@ -20,89 +25,179 @@ export function isRoutableExportName(name) {
 const missing = (what, hint = '') =>
   new PatchError(`cannot patch: ${what} not found${hint ? ` (${hint})` : ''}`, { missing: what });
 
+export const CLOSURE_HINT = 'this Emscripten glue looks Closure-compiled (--closure 1), which renames Module\'s ' +
+  'local variables and the runtime functions the patch keys on; rebuild without --closure 1 ' +
+  '(-O2, -O3 and -Oz without Closure keep those names and are supported)';
+
+// Strings that Emscripten's runtime puts in its glue and Closure leaves alone. Only used to
+// word a refusal: a file with several of them is Emscripten output, whatever else failed.
+const EMSCRIPTEN_TELLS = [
+  /data:application\/octet-stream;base64,/, /\binstantiateWasm\b/, /wasm-instantiate/, /\bem-pthread\b/,
+  /both async and sync fetching of the wasm failed/, /Build with -s ?ASSERTIONS/, /\bcalledRun\b/,
+  /\bmonitorRunDependencies\b/, /\blocateFile\b/, /\.wasm["'`]/, /\bmoduleArg\b/,
+  /typeof Module\s*[!=]==?\s*["']undefined["']|["']undefined["']\s*[!=]==?\s*typeof Module\b/,
+  /\.asm\.\w+\)\.apply\(null,\s*arguments\)/,
+];
+
+export function looksLikeEmscripten(text) {
+  return EMSCRIPTEN_TELLS.filter((re) => re.test(text)).length >= 2;
+}
+
+// Names every non-Closure shell declares in its scope; Closure renames all of them.
+const RUNTIME_NAMES = ['createWasm', 'locateFile', 'abort', 'run', 'preRun', 'addRunDependency', 'removeRunDependency'];
+
 // The statement list Emscripten's shell puts everything in: the body of the MODULARIZE
 // factory function, or the program itself for non-modularized glue. Keyed on
-// `var Module = typeof X != "undefined" ? X : {};`.
+//   var Module = typeof X != "undefined" ? X : {};     (legacy shell)
+//   var Module = moduleArg;                              (moduleArg: a parameter of the
+//                                                         enclosing factory function)
+function paramNames(fn) {
+  const names = [];
+  for (const param of fn.params) {
+    const id = param.type === 'AssignmentPattern' ? param.left : param;
+    if (isIdentifier(id)) names.push(id.name);
+  }
+  return names;
+}
+
 function findModuleScope(ast) {
   let found = null;
-  walk(ast, (node, parent) => {
+  walk(ast, (node, parent, ancestors) => {
     if (found) return false;
     if (node.type !== 'VariableDeclaration' || !parent) return;
     const body = parent.type === 'Program' || parent.type === 'BlockStatement' ? parent.body : null;
     if (!body) return;
     for (const decl of node.declarations) {
-      if (!isIdentifier(decl.id, 'Module') || !decl.init || decl.init.type !== 'ConditionalExpression') continue;
-      const test = decl.init.test;
-      const isTypeofCheck = test.type === 'BinaryExpression' && test.left.type === 'UnaryExpression' &&
-        test.left.operator === 'typeof';
-      if (isTypeofCheck) {
-        found = { body, owner: parent, moduleDecl: node };
-        return false;
+      if (!isIdentifier(decl.id, 'Module') || !decl.init) continue;
+      const init = decl.init;
+      if (init.type === 'ConditionalExpression') {
+        const test = init.test;
+        if (test.type === 'BinaryExpression' && test.left.type === 'UnaryExpression' && test.left.operator === 'typeof') {
+          found = { body, owner: parent, moduleDecl: node, generation: 'legacy' };
+          return false;
+        }
+      } else if (isIdentifier(init) && parent.type === 'BlockStatement') {
+        const fn = ancestors[ancestors.length - 2];
+        if (fn && /Function/.test(fn.type) && fn.body === parent && paramNames(fn).includes(init.name)) {
+          found = { body, owner: parent, moduleDecl: node, generation: 'moduleArg', factory: fn, moduleArg: init.name };
+          return false;
+        }
       }
     }
   });
   return found;
 }
 
+// Functions declared in the scope: `function f() {}`, and `var f = function () {}` /
+// `var f = () => {}` (the shell writes most of its library functions as arrows since
+// ~3.1.30). Values: { name, fn, stmt, decl } (decl: the declarator of the var forms).
 function topLevelFunctions(body) {
   const functions = new Map();
   for (const stmt of body) {
-    if (stmt.type === 'FunctionDeclaration' && stmt.id) functions.set(stmt.id.name, stmt);
+    if (stmt.type === 'FunctionDeclaration' && stmt.id) {
+      functions.set(stmt.id.name, { name: stmt.id.name, fn: stmt, stmt, decl: null });
+    } else if (stmt.type === 'VariableDeclaration') {
+      for (const decl of stmt.declarations) {
+        if (isIdentifier(decl.id) && decl.init && /^(FunctionExpression|ArrowFunctionExpression)$/.test(decl.init.type) &&
+            !functions.has(decl.id.name)) {
+          functions.set(decl.id.name, { name: decl.id.name, fn: decl.init, stmt, decl });
+        }
+      }
+    }
   }
   return functions;
+}
+
+function declaresAny(body, names) {
+  for (const stmt of body) {
+    if (stmt.type === 'FunctionDeclaration' && stmt.id && names.includes(stmt.id.name)) return true;
+    for (const decl of declaratorsOf(stmt)) if (isIdentifier(decl.id) && names.includes(decl.id.name)) return true;
+  }
+  return false;
 }
 
 function declaratorsOf(stmt) {
   return stmt.type === 'VariableDeclaration' ? stmt.declarations : [];
 }
 
-// `var _x = Module["_x"] = INIT;` (INIT: createExportWrapper("x") at -O0, or the lazy
-// `function() { return (_x = Module["_x"] = Module["asm"]["x"]).apply(null, arguments) }`).
-function findExportAssignments(body) {
-  const exports = [];
-  for (const stmt of body) {
-    for (const decl of declaratorsOf(stmt)) {
-      const init = decl.init;
-      if (!isIdentifier(decl.id) || !init || init.type !== 'AssignmentExpression' || init.operator !== '=') continue;
-      const name = moduleMember(init.left);
-      if (name !== decl.id.name) continue;
-      // The lazy pattern writes Module["_x"] again on first call; find that inner write.
-      let inner = null;
-      walk(init.right, (node) => {
-        if (inner) return false;
-        if (node.type === 'AssignmentExpression' && isIdentifier(node.left, name) &&
-            node.right.type === 'AssignmentExpression' && moduleMember(node.right.left) === name) {
-          inner = node.right;
-          return false;
-        }
-      });
-      exports.push({ stmt, decl, name, outer: init, inner, routable: isRoutableExportName(name) });
+// The lazy pattern writes Module["_x"] again on first call:
+//   function () { return (_x = Module["_x"] = Module["asm"]["x"]).apply(null, arguments) }   (legacy)
+//   (a0) => (_x = Module["_x"] = wasmExports["x"])(a0)                                      (moduleArg)
+function innerModuleWrite(root, name) {
+  let inner = null;
+  walk(root, (node) => {
+    if (inner) return false;
+    if (node.type === 'AssignmentExpression' && isIdentifier(node.left, name) &&
+        node.right.type === 'AssignmentExpression' && moduleMember(node.right.left) === name) {
+      inner = node.right;
+      return false;
     }
-  }
-  return exports;
+  });
+  return inner;
 }
 
-function findWasmFile(body) {
+// Export assignments, each `{ stmt, name, outer, inner, routable }` where `outer` is the
+// `Module["_x"] = VALUE` assignment the stock glue makes:
+//   var _x = Module["_x"] = INIT;        INIT: createExportWrapper("x"[, n]) (ASSERTIONS), a
+//                                        lazy thunk (above), or makeInvalidEarlyAccess("_x")
+//   _x = Module["_x"] = wasmExports["x"];   inside function assignWasmExports(wasmExports)
+//                                        (Emscripten 4.0.10 and later: no JS thunks)
+function findExportAssignments(body, functions) {
+  const exports = [];
+  const seen = new Set();
+  const add = (stmt, name, outer) => {
+    exports.push({ stmt, name, outer, inner: innerModuleWrite(outer.right, name), routable: isRoutableExportName(name) });
+    seen.add(name);
+  };
+  const chain = (stmt, target, value) => {
+    if (!isIdentifier(target) || !value || value.type !== 'AssignmentExpression' || value.operator !== '=') return;
+    if (moduleMember(value.left) === target.name) add(stmt, target.name, value);
+  };
+  const scan = (statements) => {
+    for (const stmt of statements) {
+      for (const decl of declaratorsOf(stmt)) chain(stmt, decl.id, decl.init);
+      if (stmt.type === 'ExpressionStatement' && stmt.expression.type === 'AssignmentExpression' &&
+          stmt.expression.operator === '=') chain(stmt, stmt.expression.left, stmt.expression.right);
+    }
+  };
+  scan(body);
+  const assign = functions.get('assignWasmExports');
+  if (assign && assign.fn.body.type === 'BlockStatement') scan(assign.fn.body.body);
+  return { exports, names: seen };
+}
+
+// The .wasm file name. Legacy and ~3.1.5x shells assign it in the scope:
+//   wasmBinaryFile = "x.wasm";  /  wasmBinaryFile = new URL("x.wasm", import.meta.url).href;
+// later shells return it from `function findWasmBinary() { ... "x.wasm" ... }`.
+function findWasmFile(body, functions) {
   const names = new Set();
   let urlStatement = null;
   let locateStatement = null;
+  const collect = (value) => {
+    let lit = null;
+    let viaUrl = false;
+    walk(value, (n) => {
+      if (isString(n) && /\.wasm$|^data:/.test(n.value) && !lit) lit = n;
+      if (n.type === 'MetaProperty') viaUrl = true;
+    });
+    if (lit) names.add(lit.value);
+    return viaUrl;
+  };
   for (const stmt of body) {
     walk(stmt, (node) => {
       if (node.type === 'FunctionExpression' || node.type === 'FunctionDeclaration' ||
           node.type === 'ArrowFunctionExpression') return false;
-      if (node.type !== 'AssignmentExpression' || !isIdentifier(node.left, 'wasmBinaryFile')) return;
-      let lit = null;
-      let viaUrl = false;
-      walk(node.right, (n) => {
-        if (isString(n) && /\.wasm$|^data:/.test(n.value) && !lit) lit = n;
-        if (n.type === 'MetaProperty') viaUrl = true;
-      });
-      if (lit) names.add(lit.value);
-      if (viaUrl) urlStatement = stmt;
+      let value = null;
+      if (node.type === 'AssignmentExpression' && isIdentifier(node.left, 'wasmBinaryFile')) value = node.right;
+      else if (node.type === 'VariableDeclarator' && isIdentifier(node.id, 'wasmBinaryFile') && node.init) value = node.init;
+      if (!value) return;
+      if (collect(value)) urlStatement = stmt;
       locateStatement = stmt;
     });
   }
-  return { names: [...names], urlStatement, locateStatement };
+  const finder = functions.get('findWasmBinary');
+  if (finder) collect(finder.fn.body);
+  return { names: [...names], urlStatement, locateStatement, finder: finder ? finder.fn : null };
 }
 
 function findPThread(body) {
@@ -135,10 +230,40 @@ function findPthreadStructures(ast, pthread) {
       if (node.type === 'VariableDeclarator' && isIdentifier(node.id, 'pthreadPoolSize') && node.init) poolSize = node;
     });
   }
+  // How workers are made (PThread.allocateUnusedWorker):
+  //   new Worker(locateFile("x.worker.js")) / new URL("x.worker.mjs", import.meta.url)
+  //       a separate worker file (3.1.x up to 3.1.57);
+  //   new Worker(_scriptName, { workerData: "em-pthread", name: "em-pthread" }) or
+  //   new Worker(new URL("x.mjs", import.meta.url), { type: "module", ... "em-pthread" })
+  //       the glue file itself is the worker (3.1.58 and later).
   const workerLiterals = [];
+  const selfLiterals = [];
+  let emPthread = false;
   walk(pthread.object, (node) => {
-    if (isString(node) && /\.worker\.c?js$/.test(node.value)) workerLiterals.push(node);
+    if (isString(node) && /\.worker\.[cm]?js$/.test(node.value)) workerLiterals.push(node);
+    if (isString(node) && /^em-pthread/.test(node.value)) emPthread = true;
+    if (node.type === 'NewExpression' && isIdentifier(node.callee, 'Worker')) {
+      walk(node.arguments[0] || node, (n) => {
+        if (n.type === 'NewExpression' && isIdentifier(n.callee, 'URL') && isString(n.arguments[0]) &&
+            n.arguments[1] && n.arguments[1].type === 'MemberExpression' && n.arguments[1].object.type === 'MetaProperty' &&
+            !/\.worker\.[cm]?js$/.test(n.arguments[0].value)) selfLiterals.push(n.arguments[0]);
+      });
+    }
   });
+  const workerIsGlue = !workerLiterals.length && emPthread;
+  // ~3.1.50 and later wait for the prewarmed workers with a promise
+  //   loadWasmModuleToAllWorkers(onMaybeReady) { ... Promise.all(PThread.unusedWorkers.map(...)) ... }
+  // which settles at once for an empty pool; the legacy wait is numWorkersToLoad (below).
+  const allWorkersLoader = propertyFunction(pthread.object, 'loadWasmModuleToAllWorkers');
+  let loaderUsesPromiseAll = false;
+  if (allWorkersLoader) {
+    walk(allWorkersLoader.body, (n) => {
+      if (n.type === 'MemberExpression' && isIdentifier(n.object, 'Promise') && memberName(n) === 'all') loaderUsesPromiseAll = true;
+    });
+  }
+  const toWorker = propertyFunction(pthread.object, 'loadWasmModuleToWorker');
+  const loadsWorkerWithPromise = !!toWorker && toWorker.type === 'ArrowFunctionExpression' &&
+    toWorker.body.type === 'NewExpression' && isIdentifier(toWorker.body.callee, 'Promise');
   // createWasm()'s receiveInstance: `var numWorkersToLoad = PThread.unusedWorkers.length;`
   // followed by a forEach whose callbacks removeRunDependency("wasm-instantiate").
   let workersToLoad = null;
@@ -154,7 +279,10 @@ function findPthreadStructures(ast, pthread) {
     });
     if (dependency) workersToLoad = { stmt: node, dependency };
   });
-  return { initMainThread: init, poolSize, workerLiterals, workersToLoad };
+  return {
+    initMainThread: init, poolSize, workerLiterals, workersToLoad, workerIsGlue, selfLiterals,
+    allWorkersLoader, loaderUsesPromiseAll, loadsWorkerWithPromise,
+  };
 }
 
 function findEmbind(functions) {
@@ -165,7 +293,7 @@ function findEmbind(functions) {
   if (!expose) throw missing('embind exposePublicSymbol()', '__embind_register_function is present');
   if (!replace) throw missing('embind replacePublicSymbol()', '__embind_register_function is present');
   const calls = { expose: [], replace: [] };
-  walk(register.body, (node) => {
+  walk(register.fn.body, (node) => {
     if (node.type !== 'CallExpression') return;
     if (isIdentifier(node.callee, 'exposePublicSymbol')) calls.expose.push(node.callee);
     if (isIdentifier(node.callee, 'replacePublicSymbol')) calls.replace.push(node.callee);
@@ -206,7 +334,7 @@ function findCFuncLookup(functions) {
   const getCFunc = functions.get('getCFunc');
   if (!getCFunc) return null;
   let lookup = null;
-  walk(getCFunc.body, (node) => {
+  walk(getCFunc.fn.body, (node) => {
     if (!lookup && node.type === 'MemberExpression' && node.computed && isIdentifier(node.object, 'Module') &&
         node.property.type === 'BinaryExpression' && isString(node.property.left, '_')) lookup = node;
   });
@@ -218,7 +346,7 @@ function findInstantiateHook(functions) {
   const createWasm = functions.get('createWasm');
   if (!createWasm) return null;
   let hook = null;
-  walk(createWasm.body, (node, parent) => {
+  walk(createWasm.fn.body, (node, parent) => {
     if (hook) return false;
     if (node.type === 'IfStatement' && moduleMember(node.test) === 'instantiateWasm' &&
         parent && parent.type === 'BlockStatement') hook = node;
@@ -245,27 +373,43 @@ function findEs6(ast) {
   return { exportDefault, importMeta };
 }
 
-export function locate(ast, sourceType) {
+export function locate(ast, sourceType, text = ast.sourceText || '') {
   if (hasIdentifier(ast, '__wasmpoolRoute')) {
     throw new PatchError('cannot patch: the glue already holds wasm-threadpool-patch rewrites but no marker line ' +
       '(was the first line removed?); patch the original Emscripten output instead', { missing: 'the patch marker line' });
   }
+  const emscripten = looksLikeEmscripten(text);
   const scope = findModuleScope(ast);
   if (!scope) {
-    throw missing('the Emscripten Module declaration (var Module = typeof X != "undefined" ? X : {})',
-      'not Emscripten glue, or closure-compiled (--closure 1) glue, which is not supported');
+    const what = 'the Emscripten Module declaration (var Module = moduleArg, or var Module = typeof X != "undefined" ? X : {})';
+    if (emscripten) throw missing(what, CLOSURE_HINT);
+    throw missing(what, 'the file is not recognised as the JavaScript that emcc writes; patch the .js/.mjs emcc produced');
   }
   const { body } = scope;
+  // Closure keeps `var Module = moduleArg` in recent glue but renames every runtime
+  // function; then each refusal below says so.
+  const closure = !declaresAny(body, RUNTIME_NAMES);
+  const need = (what, hint = '') => missing(what, closure ? CLOSURE_HINT : hint);
+
   const moduleIndex = body.indexOf(scope.moduleDecl);
-  const preJsAnchor = body.slice(moduleIndex + 1).find((stmt) =>
-    declaratorsOf(stmt).some((d) => isIdentifier(d.id, 'moduleOverrides')));
-  if (!preJsAnchor) throw missing('the pre-js position (var moduleOverrides after var Module)');
+  const after = body.slice(moduleIndex + 1);
+  // The pre-js position: `var moduleOverrides = ...` (until 4.0.6); from 4.0.7 the shell
+  // has no moduleOverrides and --pre-js code lands right before `var arguments_ = []`
+  // (later `var programArgs = []`), the statement moduleOverrides used to precede.
+  const preJsAnchor = after.find((stmt) => declaratorsOf(stmt).some((d) => isIdentifier(d.id, 'moduleOverrides'))) ||
+    (scope.generation === 'moduleArg' ? after.find((stmt) =>
+      declaratorsOf(stmt).some((d) => isIdentifier(d.id) && /^(arguments_|programArgs)$/.test(d.id.name))) : null);
+  if (!preJsAnchor) throw need('the pre-js position (var moduleOverrides, or var arguments_/programArgs, after var Module)');
 
-  const exports = findExportAssignments(body);
-  if (!exports.length) throw missing('export assignments (var _name = Module["_name"] = ...)');
+  const functions = topLevelFunctions(body);
+  const { exports } = findExportAssignments(body, functions);
+  if (!exports.length) {
+    throw need('export assignments (var _name = Module["_name"] = ..., or _name = Module["_name"] = wasmExports[...] ' +
+      'in assignWasmExports)', 'built with -sDECLARE_ASM_MODULE_EXPORTS=0 or MINIMAL_RUNTIME?');
+  }
 
-  const wasm = findWasmFile(body);
-  if (!wasm.names.length) throw missing('the .wasm file name (wasmBinaryFile = "....wasm")');
+  const wasm = findWasmFile(body, functions);
+  if (!wasm.names.length) throw need('the .wasm file name (wasmBinaryFile = "....wasm", or findWasmBinary())');
   if (wasm.names.length > 1) {
     throw new PatchError(`cannot patch: several .wasm file names (${wasm.names.join(', ')})`, { missing: 'one .wasm file name' });
   }
@@ -274,26 +418,35 @@ export function locate(ast, sourceType) {
       { missing: 'a separate .wasm file' });
   }
 
-  const functions = topLevelFunctions(body);
   const es6 = findEs6(ast);
   const isEs6 = sourceType === 'module' && (!!es6.exportDefault || es6.importMeta);
   const pthreadObject = findPThread(body);
   let pthread = null;
   if (pthreadObject) {
     pthread = { ...pthreadObject, ...findPthreadStructures(ast, pthreadObject) };
-    if (!pthread.initMainThread) throw missing('PThread.initMainThread', '-pthread glue');
-    if (!pthread.workerLiterals.length) throw missing('the pthread worker file name ("....worker.js")', '-pthread glue');
+    if (!pthread.initMainThread) throw need('PThread.initMainThread', '-pthread glue');
+    if (!pthread.workerLiterals.length && !pthread.workerIsGlue) {
+      throw need('how pthread workers are made (a "....worker.js" file name, or the glue itself as the worker: ' +
+        'new Worker(..., { workerData: "em-pthread" }))', '-pthread glue');
+    }
     const workerNames = new Set(pthread.workerLiterals.map((l) => l.value));
     if (workerNames.size > 1) {
       throw new PatchError(`cannot patch: several worker file names (${[...workerNames].join(', ')})`,
         { missing: 'one worker file name' });
     }
-    pthread.workerName = [...workerNames][0];
+    pthread.workerName = pthread.workerIsGlue ? null : [...workerNames][0];
+    const selfNames = new Set(pthread.selfLiterals.map((l) => l.value));
+    if (selfNames.size > 1) {
+      throw new PatchError(`cannot patch: the glue names itself as the worker under several names (${[...selfNames].join(', ')})`,
+        { missing: 'one worker script name' });
+    }
+    pthread.selfName = selfNames.size ? [...selfNames][0] : null;
   }
 
   return {
     ast,
     sourceType,
+    generation: scope.generation,
     es6: isEs6,
     exportDefault: es6.exportDefault,
     scope,
@@ -309,5 +462,6 @@ export function locate(ast, sourceType) {
     cfuncLookup: findCFuncLookup(functions),
     instantiateHook: findInstantiateHook(functions),
     hooksPresent: hasIdentifier(ast, '__wasmpoolHooks'),
+    closure,
   };
 }

@@ -3,10 +3,14 @@
 // stay idempotent.
 export const MARKER_PREFIX = '// wasm-threadpool-patch v1 ';
 const MARKER_KEYS = ['moduleId', 'wasm', 'worker', 'es6', 'pthreads'];
+// Written only when set: workerIsGlue (-pthread glue only) is true when the glue file is
+// itself the pthread worker script (Emscripten 3.1.58+), and then `worker` is its name.
+const OPTIONAL_KEYS = ['workerIsGlue'];
 
 export function formatPatchMarker(marker) {
   const ordered = {};
   for (const key of MARKER_KEYS) ordered[key] = marker[key] === undefined ? null : marker[key];
+  for (const key of OPTIONAL_KEYS) if (marker[key] !== undefined) ordered[key] = marker[key];
   return MARKER_PREFIX + JSON.stringify(ordered);
 }
 

@@ -10,17 +10,29 @@ import { referencesTo } from '../ast.js';
 
 export const name = 'embind';
 
-function cloneWithShadow(text, fn, newName) {
+// A copy of the stock function (`function f(...) {}` or `var f = (...) => {}`) under
+// another name, with every reference to Module pointing at the shadow object.
+function cloneWithShadow(text, entry, newName) {
+  const { fn } = entry;
   const edits = referencesTo(fn.body, 'Module')
     .map((id) => ({ start: id.start, end: id.end, text: '__wasmpoolEmbindFunctions' }))
     .sort((a, b) => a.start - b.start);
-  let out = `function ${newName}`;
-  let cursor = fn.id.end;
+  let out;
+  let cursor;
+  let close = '';
+  if (fn.type === 'FunctionDeclaration') {
+    out = `function ${newName}`;
+    cursor = fn.id.end;
+  } else {
+    out = `var ${newName} = `;
+    cursor = fn.start;
+    close = ';';
+  }
   for (const edit of edits) {
     out += text.slice(cursor, edit.start) + edit.text;
     cursor = edit.end;
   }
-  return out + text.slice(cursor, fn.end);
+  return out + text.slice(cursor, fn.end) + close;
 }
 
 const SUPPORT = `var __wasmpoolEmbindFunctions = {};
@@ -55,7 +67,8 @@ export function apply(ctx) {
     cloneWithShadow(text, embind.expose, '__wasmpoolStockExposePublicSymbol'),
     cloneWithShadow(text, embind.replace, '__wasmpoolStockReplacePublicSymbol'),
   ];
-  const last = embind.expose.end > embind.replace.end ? embind.expose : embind.replace;
+  // After the later of the two statements (a `var` form ends at its statement, not its function).
+  const last = embind.expose.stmt.end > embind.replace.stmt.end ? embind.expose.stmt : embind.replace.stmt;
   s.appendLeft(last.end, '\n// wasm-threadpool-patch: embind free functions are kept in a shadow object and routed\n' +
     clones.join('\n') + '\n');
   for (const id of embind.calls.expose) s.overwrite(id.start, id.end, '__wasmpoolExposeFunction');

@@ -2,7 +2,9 @@
 //   var _x = INIT';                       (INIT' no longer writes Module["_x"] lazily)
 //   Module["_x"] = __wasmpoolRoute("_x", function () { return _x.apply(this, arguments); });
 // so the glue's own calls through the local `_x` stay unrouted, while calls through the
-// Module object consult the proxy on every call.
+// Module object consult the proxy on every call. Recent glue assigns in
+// assignWasmExports(): `_x = Module["_x"] = wasmExports["x"];` is edited the same way
+// (the router is installed there, right after the local gets the export).
 export const name = 'raw-exports';
 
 export function apply(ctx) {
@@ -16,7 +18,7 @@ export function apply(ctx) {
     const list = byStatement.get(entry.stmt) || [];
     list.push(entry.name);
     byStatement.set(entry.stmt, list);
-    routed.push(entry.name);
+    if (!routed.includes(entry.name)) routed.push(entry.name);
   }
   for (const [stmt, names] of byStatement) {
     const endsWithSemicolon = ctx.text[stmt.end - 1] === ';';

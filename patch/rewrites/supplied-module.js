@@ -2,9 +2,12 @@
 // already honours Module.instantiateWasm; just before it checks for one, the patch
 // installs an instantiateWasm that instantiates the supplied module (synchronously) when
 // the caller gave wasmModule and no instantiateWasm. Pthread workers are left alone: their
-// worker.js sets Module.wasmModule and its own instantiateWasm. Module.wasmMemory (a shared
-// memory) is honoured by stock 3.1.6 -pthread glue on the main runtime thread.
+// worker.js sets Module.wasmModule and its own instantiateWasm, and a glue that is its own
+// worker (3.1.58+) starts pthreads with a fresh Module and receives the compiled module by
+// message. Module.wasmMemory (a shared memory) is honoured by stock -pthread glue on the
+// main runtime thread (3.1.6 and the moduleArg generation alike).
 import { PatchError } from '../ast.js';
+import { CLOSURE_HINT } from '../locate.js';
 
 export const name = 'supplied-wasm-module';
 
@@ -22,8 +25,8 @@ const CODE = 'if (!Module["instantiateWasm"] && !Module["ENVIRONMENT_IS_PTHREAD"
 export function apply(ctx) {
   const hook = ctx.glue.instantiateHook;
   if (!hook) {
-    throw new PatchError('cannot patch: the Module.instantiateWasm check in createWasm() was not found',
-      { missing: 'createWasm Module["instantiateWasm"]' });
+    throw new PatchError('cannot patch: the Module.instantiateWasm check in createWasm() was not found' +
+      (ctx.glue.closure ? ` (${CLOSURE_HINT})` : ''), { missing: 'createWasm Module["instantiateWasm"]' });
   }
   ctx.s.appendLeft(hook.start, CODE);
   return { applied: true, detail: 'Module.wasmModule is instantiated when given' };
