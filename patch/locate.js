@@ -341,15 +341,19 @@ function findCFuncLookup(functions) {
   return lookup;
 }
 
-// createWasm(): `if (Module["instantiateWasm"]) { ... }`, the user instantiation hook.
+// createWasm(): where it reads the user instantiation hook. The supplied-module code goes
+// right before that statement:
+//   if (Module["instantiateWasm"]) { ... }                          (up to 6.0.1)
+//   var instantiateWasm = Module["instantiateWasm"]; if (...) ...   (6.0.2 and later)
 function findInstantiateHook(functions) {
   const createWasm = functions.get('createWasm');
   if (!createWasm) return null;
   let hook = null;
   walk(createWasm.fn.body, (node, parent) => {
     if (hook) return false;
-    if (node.type === 'IfStatement' && moduleMember(node.test) === 'instantiateWasm' &&
-        parent && parent.type === 'BlockStatement') hook = node;
+    if (!parent || parent.type !== 'BlockStatement') return;
+    if (node.type === 'IfStatement' && moduleMember(node.test) === 'instantiateWasm') hook = node;
+    if (node.type === 'VariableDeclaration' && node.declarations.some((d) => moduleMember(d.init) === 'instantiateWasm')) hook = node;
   });
   return hook;
 }
