@@ -1,12 +1,15 @@
-// Compile-time constants and tiny portability helpers shared by the scheduler.
+// Compile-time constants (every tuning number of the scheduler, each with its reason) and
+// tiny portability helpers shared by the scheduler.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 
-// ThreadSanitizer does not model std::atomic_thread_fence (GCC even warns about it, and the
-// build uses -Werror). Under TSan the few places that rely on a stand-alone fence use an
-// equivalent formulation built from seq_cst operations on the atomics themselves; see
-// deque.hpp and sleep.hpp.
+// ThreadSanitizer builds: the pool runs the same algorithm with the same memory orderings as
+// every other build. The macro only switches GCC's "TSan does not model fences" warning off
+// around full_fence() (see below and docs/POOL.md, "ThreadSanitizer").
 #if defined(__SANITIZE_THREAD__)
 #define WASMPOOL_TSAN 1
 #elif defined(__has_feature)
@@ -21,14 +24,58 @@
 namespace wasmpool {
 
 /// Upper bound on the number of worker threads of one pool. It sizes the fixed
-/// `RuntimeHooks::worker_state` array that JavaScript reads from shared memory and the 64-bit
-/// "who is asleep" mask of the sleep module (one bit per worker). `ThreadPool(n)` with
+/// `RuntimeHooks::worker_progress` array that JavaScript reads from shared memory and the
+/// 64-bit "who is asleep" mask of the sleep module (one bit per worker). `ThreadPool(n)` with
 /// `n > kMaxWorkers` throws std::invalid_argument.
 inline constexpr std::size_t kMaxWorkers = 64;
 
 namespace detail {
 
+/// Size of the false-sharing unit that per-thread hot data is padded to.
 inline constexpr std::size_t kCacheLine = 64;
+
+// --- Idle spinning (registry.hpp, IdleSpin) ---
+
+/// How long a worker that found no work keeps searching before it sleeps: a futex round trip
+/// costs microseconds natively and tens of them under Node's Atomics.wait/notify, while in
+/// fork-join code the next piece of work usually appears within microseconds.
+inline constexpr std::chrono::microseconds kSpinTime{100};
+/// Search rounds before the spin first reads the clock: a short idle gap never pays for it.
+inline constexpr unsigned kSpinRoundsBeforeClock = 64;
+/// After that, the clock is read every this many rounds (a power of two; a clock read costs
+/// about as much as a search round).
+inline constexpr unsigned kSpinRoundsPerClockRead = 16;
+static_assert((kSpinRoundsPerClockRead & (kSpinRoundsPerClockRead - 1)) == 0);
+
+// --- Queues ---
+
+/// Initial slots of a worker's deque: covers the recursion depth of ordinary fork-join code
+/// (one slot per level), so growing is rare; it doubles when full.
+inline constexpr std::int64_t kDequeInitialCapacity = 256;
+
+/// Milliseconds per futex wait slice of a thread waiting from outside the pool: bounds how
+/// long Emscripten's main runtime thread defers its proxied calls and crash checks.
+inline constexpr double kOutsideWaitSliceMs = 2.0;
+
+// --- Splitting (parallel_for, parallel_reduce, parallel_sort) ---
+
+/// grain == 0 splits a range into about this many chunks per worker: enough slack for
+/// stealing to balance uneven chunks, few enough that the splitting overhead is negligible.
+inline constexpr std::size_t kChunksPerWorker = 8;
+
+/// parallel_sort below this many elements is std::sort: a parallel sort needs a scratch
+/// buffer and merge passes that only pay off on inputs far larger than a join's cost.
+inline constexpr std::ptrdiff_t kSortSerialCutoff = std::ptrdiff_t{1} << 14;
+/// Sorted leaves per worker: enough to balance, few enough merge levels (each level moves
+/// every element once).
+inline constexpr std::ptrdiff_t kSortLeavesPerWorker = 4;
+/// Merge chunks per worker: merges are cheaper per element than sorting, so finer pieces
+/// balance better at the same overhead.
+inline constexpr std::ptrdiff_t kMergeChunksPerWorker = 8;
+/// Smallest sort leaf and merge chunk, in elements: below this a join costs more than it saves.
+inline constexpr std::ptrdiff_t kSortMinChunk = 4096;
+
+// --- Helpers ---
 
 /// A polite busy-wait hint. WebAssembly has no pause instruction, so it is a no-op there.
 inline void cpu_relax() noexcept {
@@ -38,6 +85,25 @@ inline void cpu_relax() noexcept {
   asm volatile("yield" ::: "memory");
 #endif
 }
+
+// The seq_cst fence of the deque (Chase-Lev) and of the sleep protocol (Dekker), in one
+// place. It is the same instruction in every build. ThreadSanitizer does not model fences,
+// and GCC says so with -Wtsan (an error under -Werror); that warning is switched off here
+// only. TSan loses nothing it could check: no happens-before edge of the pool goes through
+// a fence (every hand-off of data is a release store or RMW read by an acquire load or
+// RMW, which TSan sees), the fences only order a store before a later load (store-load),
+// which TSan does not model in any build because it never reorders memory operations.
+// docs/POOL.md, "ThreadSanitizer", has the full argument.
+#if WASMPOOL_TSAN && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
+inline void full_fence() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+#if WASMPOOL_TSAN && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 }  // namespace detail
 }  // namespace wasmpool

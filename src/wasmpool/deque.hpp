@@ -47,7 +47,7 @@ class ChaseLevDeque {
     T item;
   };
 
-  explicit ChaseLevDeque(std::int64_t initial_capacity = 256) {
+  explicit ChaseLevDeque(std::int64_t initial_capacity = kDequeInitialCapacity) {
     std::int64_t cap = 1;
     while (cap < initial_capacity) cap <<= 1;
     buffers_.push_back(std::make_unique<Buffer>(cap));
@@ -76,17 +76,14 @@ class ChaseLevDeque {
     Buffer* a = buffer_.load(std::memory_order_relaxed);
     // Reserve slot b before looking at top. The store-load ordering between "bottom = b" and
     // "load top" is the crux of Chase-Lev: a thief must either see the reservation or we
-    // must see its increment of top. Le et al. use a relaxed store and a seq_cst fence; the
-    // stores of bottom are release (free on x86 and wasm) so that a thief that reads any
-    // bottom value also sees the items pushed before it.
-#if WASMPOOL_TSAN
-    bottom_.store(b, std::memory_order_seq_cst);
-    std::int64_t t = top_.load(std::memory_order_seq_cst);
-#else
+    // must see its increment of top. As in Le et al., a seq_cst fence between the two gives
+    // it (it pairs with the fence in steal()). The stores of bottom are release (free on x86
+    // and wasm) so that a thief that reads any bottom value also sees the items pushed
+    // before it. The load of top can be relaxed: when t < b the item is our own; when
+    // t == b the CAS below (seq_cst) is what synchronises with the thieves.
     bottom_.store(b, std::memory_order_release);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    full_fence();
     std::int64_t t = top_.load(std::memory_order_relaxed);
-#endif
     if (t <= b) {
       T item = a->get(b);
       if (t == b) {
@@ -105,14 +102,9 @@ class ChaseLevDeque {
 
   /// Any thread. kAbort means a concurrent pop/steal won the race; the caller may retry.
   StealResult steal() {
-#if WASMPOOL_TSAN
-    std::int64_t t = top_.load(std::memory_order_seq_cst);
-    const std::int64_t b = bottom_.load(std::memory_order_seq_cst);
-#else
     std::int64_t t = top_.load(std::memory_order_acquire);
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the fence in pop()
+    full_fence();  // pairs with the fence in pop()
     const std::int64_t b = bottom_.load(std::memory_order_acquire);
-#endif
     if (t >= b) return {Steal::kEmpty, nullptr};
     // Le et al. load the buffer with consume; acquire is what compilers implement anyway.
     Buffer* a = buffer_.load(std::memory_order_acquire);

@@ -25,7 +25,7 @@ template <class OnWorker, class Serial>
 decltype(auto) dispatch(OnWorker&& on_worker, Serial&& serial) {
   if (WorkerThread* w = WorkerThread::current()) return on_worker(*w);
   if (std::shared_ptr<ThreadPool> pool = acquire_global_pool()) {
-    return run_in_registry(pool->registry(),
+    return run_in_registry(registry_of(*pool),
                            [&]() -> decltype(auto) { return on_worker(*WorkerThread::current()); });
   }
   return serial();

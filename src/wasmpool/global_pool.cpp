@@ -31,14 +31,15 @@ void exit_global_pool() {
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     detail::WorkerThread* worker = detail::WorkerThread::current();
-    if (worker != nullptr && g_pool && worker->registry() == &g_pool->registry()) {
+    if (worker != nullptr && g_pool && worker->registry() == &detail::registry_of(*g_pool)) {
       throw std::logic_error("wasmpool::exit_global_pool called from a worker of the global pool");
     }
     pool = std::move(g_pool);
   }
   if (!pool) return;
-  pool->registry().terminate();  // cancel, drain, join; outside users still holding a
-                                 // reference keep the (now empty) object alive until they return
+  // Cancel, drain, join; outside users still holding a reference keep the (now empty)
+  // object alive until they return.
+  detail::registry_of(*pool).terminate();
 }
 
 ThreadPool* global_pool() noexcept {

@@ -7,15 +7,17 @@
 //    sleep module; set() therefore wakes that specific worker through the sleep module.
 //  * a thread outside the pool (registry == nullptr; e.g. Emscripten's main runtime thread
 //    calling install()): it waits on the latch word itself with futex waits in bounded
-//    slices (wait_outside). The slices matter under Emscripten: each emscripten_futex_wait
-//    call on the main runtime thread first runs proxied calls (pthread printf goes through
-//    them) and checks Emscripten's "a thread crashed" flag, so one unbounded wait could hang
-//    and a bare spin would starve them.
+//    slices (wait_outside, kOutsideWaitSliceMs in config.hpp). The slices matter under Emscripten:
+//    each emscripten_futex_wait call on the main runtime thread first runs proxied calls (pthread
+//    printf goes through them) and checks Emscripten's "a thread crashed" flag, so one unbounded
+//    wait could hang and a bare spin would starve them.
 //
 // Lifetime: the latch usually lives in the waiter's stack frame, and the waiter may return
 // the moment it observes the state change, so set() copies everything it needs before the
 // store and touches only the (longer-lived) registry or the bare address afterwards. A
 // futex wake on an address whose object is gone is harmless: at worst a spurious wake-up.
+//
+// The bodies are in latch.cpp (set() needs the registry's sleep module).
 #pragma once
 
 #include <atomic>
@@ -35,14 +37,11 @@ class Latch {
   /// Acquire: everything written before set() is visible after probe() returns true.
   bool probe() const noexcept { return state_.load(std::memory_order_acquire) != 0; }
 
-  /// Completes the latch and wakes its waiter. Defined in registry.cpp.
+  /// Completes the latch and wakes its waiter.
   void set() noexcept;
 
-  /// Outside-thread wait in bounded slices; returns once set() happened.
+  /// Outside-thread wait in slices of kOutsideWaitSliceMs; returns once set() happened.
   void wait_outside() noexcept;
-
-  /// Milliseconds per outside wait slice.
-  static constexpr double kOutsideSliceMs = 2.0;
 
  private:
   std::atomic<std::uint32_t> state_{0};

@@ -9,12 +9,11 @@
 namespace wasmpool {
 namespace detail {
 
-/// grain == 0 picks about 8 chunks per worker (enough slack for stealing to balance uneven
-/// chunks, few enough that the splitting overhead is negligible).
+/// grain == 0 picks about kChunksPerWorker chunks per worker (config.hpp says why).
 template <class Size>
 Size resolve_grain(Size n, Size grain, std::size_t threads) {
   if (grain > 0) return grain;
-  const Size chunks = static_cast<Size>(threads * 8);
+  const Size chunks = static_cast<Size>(threads * kChunksPerWorker);
   const Size g = n / (chunks == 0 ? 1 : chunks);
   return g == 0 ? Size{1} : g;
 }

@@ -87,12 +87,11 @@ template <class RandomIt, class Comp = std::less<>>
 void parallel_sort(RandomIt first, RandomIt last, Comp comp = Comp{}) {
   using T = typename std::iterator_traits<RandomIt>::value_type;
   const std::ptrdiff_t n = last - first;
-  constexpr std::ptrdiff_t kSerialCutoff = 1 << 14;
   if constexpr (!std::is_default_constructible_v<T>) {
     std::sort(first, last, comp);
     return;
   } else {
-    if (n <= kSerialCutoff) {
+    if (n <= detail::kSortSerialCutoff) {
       std::sort(first, last, comp);
       return;
     }
@@ -103,10 +102,11 @@ void parallel_sort(RandomIt first, RandomIt last, Comp comp = Comp{}) {
             std::sort(first, last, comp);
             return;
           }
-          // About 4 leaves per worker: enough to balance, and few merge levels (each level
-          // moves every element once).
-          const std::ptrdiff_t leaf = std::max<std::ptrdiff_t>(n / (4 * threads), 4096);
-          const std::ptrdiff_t merge_grain = std::max<std::ptrdiff_t>(n / (8 * threads), 4096);
+          // Sizes: see kSortLeavesPerWorker and kMergeChunksPerWorker in config.hpp.
+          const std::ptrdiff_t leaf =
+              std::max(n / (detail::kSortLeavesPerWorker * threads), detail::kSortMinChunk);
+          const std::ptrdiff_t merge_grain =
+              std::max(n / (detail::kMergeChunksPerWorker * threads), detail::kSortMinChunk);
           std::unique_ptr<T[]> buf(new T[static_cast<std::size_t>(n)]);
           detail::ErrorSlot errors;
           detail::merge_sort(first, buf.get(), n, true, comp, leaf, merge_grain, errors);

@@ -1,6 +1,5 @@
 #include "wasmpool/registry.hpp"
 
-#include <climits>
 #include <stdexcept>
 #include <system_error>
 
@@ -11,42 +10,13 @@ namespace wasmpool::detail {
 constinit thread_local WorkerThread* WorkerThread::current_ = nullptr;
 
 // ---------------------------------------------------------------------------------------
-// Latch
-
-void Latch::set() noexcept {
-  // Copy what we need first: once state_ is 1 the waiter may return and free *this.
-  Registry* registry = registry_;
-  const std::size_t owner = owner_;
-  if (registry != nullptr) {
-    state_.store(1, std::memory_order_release);
-    registry->sleep().wake_worker(owner);  // the registry outlives its waiting worker
-  } else {
-    state_.store(1, std::memory_order_release);
-    futex_wake(&state_, INT_MAX);  // address only; harmless if the waiter already left
-  }
-}
-
-void Latch::wait_outside() noexcept {
-  while (state_.load(std::memory_order_acquire) == 0) {
-    futex_wait(&state_, 0, kOutsideSliceMs);
-  }
-}
-
-// ---------------------------------------------------------------------------------------
 // Registry
 
 Registry::Registry(std::size_t threads, bool publish_hooks)
     : sleep_(threads), publish_hooks_(publish_hooks) {
-  deques_.reserve(threads);
+  threads_info_.reserve(threads);
   for (std::size_t i = 0; i < threads; ++i) {
-    deques_.push_back(std::make_unique<ChaseLevDeque<Job*>>());
-  }
-  RuntimeHooks& hooks = runtime_hooks();
-  if (publish_hooks_) {
-    for (std::size_t i = 0; i < threads; ++i) {
-      hooks.worker_state[i].store(kWorkerIdle, std::memory_order_relaxed);
-    }
-    hooks.worker_count.store(static_cast<std::uint32_t>(threads), std::memory_order_release);
+    threads_info_.push_back(std::make_unique<ThreadInfo>(this, i));
   }
   // No waiting for the threads to run: under Emscripten a new pthread may need an event-loop
   // turn of this very thread before it starts, so blocking here could deadlock. Work that
@@ -73,39 +43,33 @@ void Registry::inject(Job* job) {
 
 bool Registry::has_queued_work() const noexcept {
   if (!injector_.looks_empty()) return true;
-  for (const auto& d : deques_) {
-    if (!d->looks_empty()) return true;
+  for (const auto& info : threads_info_) {
+    if (!info->deque.looks_empty()) return true;
   }
   return false;
 }
 
 void Registry::terminate() {
-  if (terminate_started_.exchange(true, std::memory_order_acq_rel)) {
-    // Someone else is terminating (or did): still make sure our caller returns only after
-    // the threads are gone if it is the same thread later; concurrent callers just return.
-    return;
-  }
-  cancelling_.store(true, std::memory_order_seq_cst);
-  terminating_.store(true, std::memory_order_seq_cst);
+  // Concurrent or repeated calls return at once; the first one does the work.
+  if (terminate_started_.exchange(true, std::memory_order_acq_rel)) return;
+  cancelling_.store(true, std::memory_order_relaxed);
   // Jobs still queued in the injector: complete them as cancelled here, so that their
   // (outside) waiters get cancelled_error. After close() nothing new can be injected.
   for (Job* job : injector_.close()) job->run(true);
-  sleep_.wake_all();
+  // Each set() publishes the latch, then wakes its worker if it sleeps (sleep protocol W1-W3).
+  // The release store also publishes cancelling_ to a worker that acquires the latch.
+  for (const auto& info : threads_info_) info->terminate.set();
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
   }
-  if (publish_hooks_) runtime_hooks().worker_count.store(0, std::memory_order_release);
 }
 
 void Registry::worker_main(std::size_t index) {
   WorkerThread worker(this, index, publish_hooks_);
   WorkerThread::current_ = &worker;
-  worker.set_state(kWorkerWorking);
   call_worker_start(index);
   worker.main_loop();
-  worker.flush_progress();
   call_worker_exit(index);
-  worker.set_state(kWorkerExited);
   WorkerThread::current_ = nullptr;
 }
 
@@ -116,20 +80,10 @@ WorkerThread::WorkerThread(Registry* registry, std::size_t index, bool publish_h
     : registry_(registry),
       index_(index),
       deque_(&registry->deque(index)),
-      rng_(0x9E3779B97F4A7C15ull * (index + 1) ^ reinterpret_cast<std::uintptr_t>(registry)),
-      publish_hooks_(publish_hooks) {
+      progress_(publish_hooks ? &runtime_hooks().worker_progress[index].count
+                              : &runtime_hooks().progress),
+      rng_(0x9E3779B97F4A7C15ull * (index + 1) ^ reinterpret_cast<std::uintptr_t>(registry)) {
   if (rng_ == 0) rng_ = 1;
-}
-
-void WorkerThread::flush_progress() noexcept {
-  if (pending_progress_ != 0) {
-    runtime_hooks().progress.fetch_add(pending_progress_, std::memory_order_relaxed);
-    pending_progress_ = 0;
-  }
-}
-
-void WorkerThread::set_state(std::uint32_t state) noexcept {
-  if (publish_hooks_) runtime_hooks().worker_state[index_].store(state, std::memory_order_relaxed);
 }
 
 std::uint64_t WorkerThread::next_random() noexcept {
@@ -154,7 +108,7 @@ Job* WorkerThread::steal() {
       if (status == ChaseLevDeque<Job*>::Steal::kAbort) contended = true;
     }
     // nullptr only when every victim was seen empty, never because of a lost race: the
-    // shutdown condition of main_loop relies on that.
+    // final drain of main_loop relies on that.
     if (!contended) return nullptr;
   }
 }
@@ -174,33 +128,18 @@ void WorkerThread::wait_until_cold(const Latch& latch) {
       continue;
     }
     if (idle.keep_spinning()) continue;
-    flush_progress();
-    set_state(kWorkerIdle);
+    // S1-S6 of the sleep protocol; the re-check (S4) is "my latch, or any queued job".
     registry_->sleep().sleep(index_, [&] { return latch.probe() || registry_->has_queued_work(); });
-    set_state(kWorkerWorking);
     idle.reset();
   }
 }
 
 void WorkerThread::main_loop() {
-  IdleSpin idle;
-  for (;;) {
-    if (Job* job = find_work()) {
-      execute(job);
-      idle.reset();
-      continue;
-    }
-    // Nothing anywhere. Leave only now, so that jobs queued at shutdown are all drained
-    // (run as cancelled) and every waiter released.
-    if (registry_->terminating()) return;
-    if (idle.keep_spinning()) continue;
-    flush_progress();
-    set_state(kWorkerIdle);
-    registry_->sleep().sleep(
-        index_, [&] { return registry_->terminating() || registry_->has_queued_work(); });
-    set_state(kWorkerWorking);
-    idle.reset();
-  }
+  wait_until(registry_->threads_info_[index_]->terminate);
+  // Terminating: leave only once no job is found anywhere (find_work returns nullptr only
+  // after seeing every deque empty without a lost race, and the injector empty), so every job
+  // still queued is run - as cancelled, since cancelling_ is set - and its waiter released.
+  while (Job* job = find_work()) execute(job);
 }
 
 }  // namespace wasmpool::detail

@@ -1,7 +1,6 @@
-// The registry: the shared state of one pool (its workers' deques, the injector, the sleep
-// module, the shutdown flags) and WorkerThread, the per-thread state of a pool worker,
-// including its main loop and the "wait while working" loop every blocking operation of a
-// worker goes through.
+// The registry: the shared state of one pool (its workers' deques and terminate latches,
+// the injector, the sleep module, the cancel flag) and WorkerThread, the per-thread state of
+// a pool worker, with the one loop in which a worker runs jobs, spins and sleeps.
 //
 // Where work is looked for (find_work), in order:
 //   1. the worker's own deque, bottom end (LIFO; the job it forked most recently),
@@ -9,14 +8,19 @@
 //      random victim (xorshift per worker) so thieves spread out instead of all hammering
 //      worker 0, and visiting each victim once per round,
 //   3. the injector (work from outside the pool).
-// A worker that finds nothing spins kSpinRounds rounds, then sleeps (sleep.hpp).
 //
-// Shutdown (terminate): close the injector and cancel what it still holds, raise
-// `cancelling_` (jobs that start from now on complete at once with cancelled_error instead
-// of running) and `terminating_`, wake everyone, join every thread. A worker leaves its main
-// loop only when termination was requested and it found no job anywhere; a worker still
-// inside a job keeps running its own wait loops, so every job already in a deque is run
-// (cancelled) by its owner or a thief and every waiter is released.
+// One loop (WorkerThread::wait_until): run jobs until a latch is set; when no job is found,
+// spin for a while (IdleSpin), then sleep (docs/POOL.md, "Sleep protocol"). Every wait of a
+// worker goes through it: join and scope wait on their job's latch, and the worker's main
+// loop is a wait on the worker's terminate latch (as in rayon-core), followed by a final
+// drain.
+//
+// Shutdown (terminate): raise `cancelling_` (jobs that start from now on complete at once
+// with cancelled_error instead of running), close the injector and cancel what it still
+// holds, set every worker's terminate latch (which wakes it), join every thread. A worker
+// whose terminate latch is set runs (cancelled) every job it can still find before it
+// exits, and a worker still inside a job keeps running its own wait loops, so every job
+// already in a deque is run by its owner or a thief and every waiter is released.
 #pragma once
 
 #include <atomic>
@@ -38,20 +42,17 @@ namespace wasmpool::detail {
 
 class WorkerThread;
 
-/// The idle phase before sleeping: spin (re-searching for work) for about kSpinTime.
-/// Falling asleep and being woken costs a futex round trip (a few microseconds natively,
-/// tens to hundreds under Node's Atomics.wait/notify), so a worker that runs out of work in
-/// the middle of a fork-join computation should not sleep at once: a thief that finished its
-/// piece typically finds the next one within microseconds.
+/// The idle phase before sleeping: keep searching for about kSpinTime (config.hpp says why).
 class IdleSpin {
  public:
-  static constexpr std::chrono::microseconds kSpinTime{100};
   void reset() noexcept { rounds_ = 0; }
   /// True while the worker should keep spinning; false when it is time to sleep.
   bool keep_spinning() noexcept {
     if (rounds_++ == 0) start_ = std::chrono::steady_clock::now();
     cpu_relax();
-    if (rounds_ < 64 || (rounds_ & 15) != 0) return true;  // read the clock now and then
+    if (rounds_ < kSpinRoundsBeforeClock || (rounds_ & (kSpinRoundsPerClockRead - 1)) != 0) {
+      return true;
+    }
     return std::chrono::steady_clock::now() - start_ < kSpinTime;
   }
 
@@ -63,13 +64,14 @@ class IdleSpin {
 class Registry {
  public:
   /// Starts `threads` workers without waiting for them to run (see ThreadPool).
-  /// `publish_hooks`: this is the global pool, whose workers report to RuntimeHooks.
+  /// `publish_hooks`: this is the global pool, whose worker i counts its tasks in
+  /// RuntimeHooks::worker_progress[i] (other pools count into RuntimeHooks::progress).
   Registry(std::size_t threads, bool publish_hooks);
   ~Registry();
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
 
-  std::size_t num_threads() const noexcept { return deques_.size(); }
+  std::size_t num_threads() const noexcept { return threads_info_.size(); }
 
   /// Queues a job from a thread that is not a worker of this pool.
   /// Throws cancelled_error if the pool is shutting down.
@@ -79,23 +81,31 @@ class Registry {
   void terminate();
 
   bool cancelling() const noexcept { return cancelling_.load(std::memory_order_relaxed); }
-  bool terminating() const noexcept { return terminating_.load(std::memory_order_acquire); }
 
   Sleep& sleep() noexcept { return sleep_; }
   Injector& injector() noexcept { return injector_; }
-  ChaseLevDeque<Job*>& deque(std::size_t i) noexcept { return *deques_[i]; }
+  ChaseLevDeque<Job*>& deque(std::size_t i) noexcept { return threads_info_[i]->deque; }
 
   /// Snapshot: is there a queued job anywhere? (the sleep protocol's re-check)
   bool has_queued_work() const noexcept;
 
  private:
+  friend class WorkerThread;
+
+  /// What other threads need to reach of worker i.
+  struct ThreadInfo {
+    ThreadInfo(Registry* registry, std::size_t index) noexcept : terminate(registry, index) {}
+    ChaseLevDeque<Job*> deque;
+    /// Set by terminate(); the worker's main loop is a wait for it.
+    Latch terminate;
+  };
+
   void worker_main(std::size_t index);
 
-  std::vector<std::unique_ptr<ChaseLevDeque<Job*>>> deques_;
+  std::vector<std::unique_ptr<ThreadInfo>> threads_info_;
   Injector injector_;
   Sleep sleep_;
   std::atomic<bool> cancelling_{false};
-  std::atomic<bool> terminating_{false};
   std::atomic<bool> terminate_started_{false};
   bool publish_hooks_;
   std::vector<std::thread> threads_;
@@ -125,38 +135,32 @@ class WorkerThread {
     count_task();
   }
 
-  /// Counts one completed task for the watchdog (RuntimeHooks::progress), in batches.
-  void count_task() noexcept {
-    if (++pending_progress_ >= kProgressBatch) flush_progress();
-  }
-  void flush_progress() noexcept;
+  /// Publishes one completed task for the watchdog at once: a relaxed fetch_add on this
+  /// worker's own RuntimeHooks slot (global pool) or on RuntimeHooks::progress (other pools).
+  void count_task() noexcept { progress_->fetch_add(1, std::memory_order_relaxed); }
 
   /// Returns once `latch` is set, running other jobs meanwhile (never blocks the pool).
   void wait_until(const Latch& latch) {
     if (!latch.probe()) wait_until_cold(latch);
   }
 
-  void main_loop();
-
-  /// Tasks per relaxed fetch_add on the shared progress counter.
-  static constexpr std::uint32_t kProgressBatch = 64;
-
  private:
   friend class Registry;
+  /// The worker's life: wait for its terminate latch, then run what is still queued.
+  void main_loop();
+  /// The one loop of a worker: run jobs, spin, sleep, until `latch` is set.
   void wait_until_cold(const Latch& latch);
   Job* find_work();
   Job* steal();
   std::uint64_t next_random() noexcept;
-  void set_state(std::uint32_t state) noexcept;
 
   static constinit thread_local WorkerThread* current_;
 
   Registry* registry_;
   std::size_t index_;
   ChaseLevDeque<Job*>* deque_;
+  std::atomic<std::uint32_t>* progress_;
   std::uint64_t rng_;
-  std::uint32_t pending_progress_ = 0;
-  bool publish_hooks_;
 };
 
 }  // namespace wasmpool::detail

@@ -1,15 +1,19 @@
 // Hooks for the JavaScript runtime: a small struct in the module's linear memory that
 // JavaScript reads with Atomics through the shared WebAssembly.Memory (the ThreadPoolManager
-// watchdog, the crash records), plus per-worker start/exit callbacks.
+// watchdog), plus per-worker start/exit callbacks.
 //
-// Layout (byte offsets from wasmpool_runtime_hooks(), all little-endian uint32):
-//   0                progress       +1 per completed task (wraps at 2^32)
-//   4                worker_count   workers of the current global pool (0 when none)
-//   8 + 4*i          worker_state[i], i < kMaxWorkers (64):
-//                      0 idle / sleeping, 1 working, 2 faulted (written by the runtime,
-//                      never by the pool), 3 exited
-// Entries at i >= worker_count are meaningless. Only the global pool (init_global_pool)
-// writes worker_count and worker_state; every pool, and report_progress(), advance progress.
+// Layout (byte offsets from wasmpool_runtime_hooks(), little-endian uint32 counters that
+// wrap at 2^32; the constants below name them, and the runtime reports them to JavaScript):
+//   kProgressOffset (0)          progress: report_progress(), and +1 per completed task of
+//                                every pool that is not the global pool
+//   4 .. 63                      padding (progress has a cache line of its own)
+//   kWorkerProgressOffset (64)   worker_progress[i], i < kMaxWorkers (64), one per
+//     + i * kWorkerProgressStride (64)   worker index of the global pool: +1 per task that
+//                                worker completed; 4 bytes of counter, 60 bytes of padding
+// A reader that wants "did anything happen?" sums all 65 counters (or compares them one
+// by one). Slots of indices the current global pool does not have stay unchanged; they keep
+// their values across exit_global_pool()/init_global_pool(), so only differences mean
+// anything.
 #pragma once
 
 #include <atomic>
@@ -21,37 +25,45 @@
 
 namespace wasmpool {
 
-enum WorkerState : std::uint32_t {
-  kWorkerIdle = 0,
-  kWorkerWorking = 1,
-  kWorkerFaulted = 2,
-  kWorkerExited = 3,
+/// The progress counter of one worker of the global pool, alone in its cache line: only that
+/// worker writes it, so counting a task never contends with another thread.
+struct alignas(detail::kCacheLine) WorkerProgress {
+  std::atomic<std::uint32_t> count;
 };
 
+/// All counters are advanced with relaxed fetch_add, one per completed task, at once (no
+/// batching). Relaxed suffices: the watchdog only asks "did a value change since I last
+/// looked?", it never uses a counter to order other memory accesses, and atomicity alone
+/// guarantees that increments are never lost and become visible to other threads (and to
+/// JS's Atomics.load) in bounded time.
 struct RuntimeHooks {
-  /// +1 per completed task. Relaxed increments suffice: the watchdog only asks "did the
-  /// value change since I last looked?", it never uses the counter to order other memory
-  /// accesses, and atomicity alone already guarantees that increments are never lost and
-  /// become visible to other threads (and to JS's Atomics.load) in a bounded time. Workers
-  /// add in batches of up to 64 and flush whenever they go idle.
+  /// report_progress(), and the workers of pools that are not the global pool.
   std::atomic<std::uint32_t> progress;
-  std::atomic<std::uint32_t> worker_count;
-  std::atomic<std::uint32_t> worker_state[kMaxWorkers];
+  /// Worker i of the global pool (init_global_pool) counts its tasks in slot i.
+  alignas(detail::kCacheLine) WorkerProgress worker_progress[kMaxWorkers];
 };
+
+/// Byte offset of RuntimeHooks::progress.
+inline constexpr std::size_t kProgressOffset = 0;
+/// Byte offset of worker_progress[0].count.
+inline constexpr std::size_t kWorkerProgressOffset = 64;
+/// Bytes from worker_progress[i].count to worker_progress[i + 1].count.
+inline constexpr std::size_t kWorkerProgressStride = 64;
 
 static_assert(std::is_standard_layout_v<RuntimeHooks>);
 static_assert(sizeof(std::atomic<std::uint32_t>) == 4 &&
               std::atomic<std::uint32_t>::is_always_lock_free);
-static_assert(offsetof(RuntimeHooks, progress) == 0);
-static_assert(offsetof(RuntimeHooks, worker_count) == 4);
-static_assert(offsetof(RuntimeHooks, worker_state) == 8);
-static_assert(sizeof(RuntimeHooks) == 8 + 4 * kMaxWorkers);
+static_assert(offsetof(RuntimeHooks, progress) == kProgressOffset);
+static_assert(offsetof(RuntimeHooks, worker_progress) == kWorkerProgressOffset);
+static_assert(offsetof(WorkerProgress, count) == 0);
+static_assert(sizeof(WorkerProgress) == kWorkerProgressStride);
+static_assert(sizeof(RuntimeHooks) == kWorkerProgressOffset + kMaxWorkers * kWorkerProgressStride);
 
 /// The one process-wide instance (static storage, valid before any pool exists).
 RuntimeHooks& runtime_hooks() noexcept;
 
 /// Tells the watchdog that the calling code is alive: long serial code (inside a task or
-/// not) may call it periodically. One relaxed atomic increment.
+/// not) may call it periodically. One relaxed atomic increment of `progress`.
 void report_progress() noexcept;
 
 /// Called on each pool worker thread when it starts, before it takes any work, with its

@@ -56,13 +56,14 @@ class Scope {
     }
   }
 
-  // Used by HeapJob.
-  detail::ErrorSlot& errors() noexcept { return errors_; }
-  void task_done() noexcept { latch_.decrement(); }
-
  private:
+  // Spawned tasks (HeapJob) record their exception and their end here.
+  template <class G, class Owner>
+  friend class detail::HeapJob;
   template <class F>
   friend std::invoke_result_t<F, Scope&> detail::scope_impl(detail::WorkerThread*, F&&);
+  detail::ErrorSlot& errors() noexcept { return errors_; }
+  void task_done() noexcept { latch_.decrement(); }
   explicit Scope(detail::WorkerThread* worker) noexcept
       : registry_(worker ? worker->registry() : nullptr),
         latch_(registry_, worker ? worker->index() : 0) {}

@@ -14,6 +14,11 @@ namespace wasmpool {
 class ThreadPool;
 void init_global_pool(std::size_t threads);
 
+namespace detail {
+/// The registry behind a pool: for the library's own dispatch and shutdown code, not an API.
+inline Registry& registry_of(ThreadPool& pool) noexcept;
+}  // namespace detail
+
 /// A work-stealing thread pool.
 ///
 /// Construction starts `threads` workers (1..kMaxWorkers, otherwise std::invalid_argument)
@@ -43,16 +48,18 @@ class ThreadPool {
   template <class F>
   decltype(auto) install(F&& f);
 
-  /// Internal.
-  detail::Registry& registry() noexcept { return *registry_; }
-
  private:
   friend void init_global_pool(std::size_t threads);
+  friend detail::Registry& detail::registry_of(ThreadPool& pool) noexcept;
   ThreadPool(std::size_t threads, bool publish_hooks);
   std::unique_ptr<detail::Registry> registry_;
 };
 
 namespace detail {
+
+inline Registry& registry_of(ThreadPool& pool) noexcept {
+  return *pool.registry_;
+}
 
 /// Runs f on a worker of `registry` (see ThreadPool::install).
 template <class F>
