@@ -70,23 +70,99 @@ TEST_CASE("join: if a throws before b starts, b is skipped", "[exceptions]") {
                     "b");
 }
 
-TEST_CASE("first exception wins: exactly one of many is rethrown", "[exceptions]") {
-  ThreadPool pool(3);
-  std::atomic<int> thrown{0};
-  try {
-    pool.install([&] {
-      parallel_for(0, 1000, 1, [&](int i) {
-        if (i % 7 == 3) {
-          thrown.fetch_add(1);
-          throw TaggedError(i);
-        }
-      });
-    });
-    FAIL("expected an exception");
-  } catch (const TaggedError& e) {
-    CHECK(e.tag % 7 == 3);
+namespace {
+
+std::atomic<int> g_live_errors{0};
+
+/// An exception that counts its live instances (copies included).
+struct CountedError : std::runtime_error {
+  explicit CountedError(int t) : std::runtime_error("counted " + std::to_string(t)), tag(t) {
+    g_live_errors.fetch_add(1);
   }
-  CHECK(thrown >= 1);
+  CountedError(const CountedError& other) : std::runtime_error(other), tag(other.tag) {
+    g_live_errors.fetch_add(1);
+  }
+  ~CountedError() override { g_live_errors.fetch_sub(1); }
+  int tag;
+};
+
+}  // namespace
+
+TEST_CASE("first exception wins: exactly one of many is rethrown, after all ended",
+          "[exceptions]") {
+  ThreadPool pool(3);
+  for (int rep = 0; rep < 10; ++rep) {
+    constexpr int kN = 1000;
+    std::vector<std::atomic<bool>> threw(kN);
+    std::atomic<int> thrown{0}, in_flight{0}, in_flight_at_catch{-1}, live_at_catch{-1};
+    int tag = -1;
+    REQUIRE(g_live_errors.load() == 0);
+    try {
+      pool.install([&] {
+        parallel_for(0, kN, 1, [&](int i) {
+          struct InFlight {  // counts the leaf as running until it is left, also by a throw
+            std::atomic<int>& n;
+            explicit InFlight(std::atomic<int>& c) : n(c) { n.fetch_add(1); }
+            ~InFlight() { n.fetch_sub(1); }
+          } guard(in_flight);
+          if (i % 7 == 3) {
+            threw[static_cast<std::size_t>(i)] = true;
+            thrown.fetch_add(1);
+            throw CountedError(i);
+          }
+          std::this_thread::sleep_for(std::chrono::microseconds(20));
+        });
+      });
+      FAIL("expected an exception");
+    } catch (const CountedError& e) {
+      tag = e.tag;
+      in_flight_at_catch = in_flight.load();
+      // Every other exception object has been destroyed: one survives, the one rethrown.
+      live_at_catch = g_live_errors.load();
+    }
+    REQUIRE(tag >= 0);
+    CHECK(tag % 7 == 3);
+    CHECK(threw[static_cast<std::size_t>(tag)].load());  // one that was really thrown
+    CHECK(thrown >= 1);
+    CHECK(in_flight_at_catch == 0);  // rethrown only after every started leaf ended
+    CHECK(live_at_catch == 1);
+    CHECK(g_live_errors.load() == 0);  // nothing kept alive after the handler
+  }
+}
+
+TEST_CASE("first exception wins: the earlier of two, not the later", "[exceptions]") {
+  // join(a, b) with b stolen: a throws first; b throws only after it saw a task that the
+  // joining worker runs after it recorded a's exception, so a's capture happens-before b's.
+  // A "last exception wins" slot would rethrow b's.
+  ThreadPool pool(2);
+  for (int rep = 0; rep < 10; ++rep) {
+    std::atomic<bool> b_started{false}, marker_ran{false};
+    int tag = -1;
+    try {
+      pool.install([&] {
+        scope([&](Scope& s) {
+          join(
+              [&] {
+                while (!b_started.load()) std::this_thread::yield();  // b was stolen
+                // Pushed on this worker's deque; the join pops it after recording a's error.
+                s.spawn([&] { marker_ran = true; });
+                throw CountedError(1);
+              },
+              [&] {
+                b_started = true;
+                while (!marker_ran.load()) std::this_thread::yield();
+                throw CountedError(2);
+              });
+        });
+      });
+      FAIL("expected an exception");
+    } catch (const CountedError& e) {
+      tag = e.tag;
+    }
+    CHECK(tag == 1);
+    CHECK(marker_ran.load());
+  }
+  CHECK(g_live_errors.load() == 0);
 }
 
 TEST_CASE("cancellation: work not yet started is skipped after a failure", "[exceptions]") {
