@@ -61,9 +61,9 @@ function(add_wasm_threadpool_module target)
     -sALLOW_MEMORY_GROWTH=1
     -sMAXIMUM_MEMORY=2147483648
     -sSTACK_OVERFLOW_CHECK=2
-    # Patched glue takes the prewarmed count from Module.pthreadPoolSize at run time
-    # (0 on Node's main thread); a non-zero build value keeps the prewarm loop in the glue.
-    -sPTHREAD_POOL_SIZE=1
+    # No prewarmed workers: an instance on Node's main thread starts no thread (stock
+    # behaviour of a build without -sPTHREAD_POOL_SIZE); the host prewarms its pool's
+    # workers itself, through the pthread hooks.
     -Wno-pthreads-mem-growth
     -sEXPORTED_FUNCTIONS=_malloc,_free
     "--pre-js=${WASMPOOL_ROOT}/glue/pthread-hooks.js"

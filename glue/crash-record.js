@@ -1,20 +1,36 @@
-// Reads the crash record a dying pool thread (or the C++ terminate/new handlers) wrote
-// into the shared memory. Main keeps the memory of every host it made, so the record is
-// readable even after the host and all its threads are gone. Layout: see
-// src/runtime/crash_record.hpp.
-const KINDS = ['unknown', 'trap', 'abort', 'oob', 'stack-overflow', 'exception', 'terminate', 'out-of-memory'];
+// Reads the crash record a dying thread (or the C++ terminate/new handlers) wrote into the
+// shared memory, and the progress counters the watchdog compares. Main keeps the memory of
+// every host it made, so the record is readable even after the host and all its threads
+// are gone. The layouts are not repeated here: C++ (src/runtime/crash_record.hpp,
+// src/wasmpool/runtime_hooks.hpp) reports them in runtimeInfo() and this file reads by them.
 const STATE_COMPLETE = 2;
-const MESSAGE_OFFSET = 16;
 
-export function readCrashRecord(memory, address) {
-  if (!memory || !address) return null;
-  const words = new Int32Array(memory.buffer, address, 4);
-  if (Atomics.load(words, 0) !== STATE_COMPLETE) return null;
-  const length = Atomics.load(words, 3);
-  const bytes = new Uint8Array(memory.buffer, address + MESSAGE_OFFSET, length).slice();
+/** @returns {{thread:number, pthread:number, kind:string, message:string} | null} */
+export function readCrashRecord(memory, layout) {
+  if (!memory || !layout) return null;
+  const view = new Int32Array(memory.buffer, layout.address, layout.message >> 2);
+  if (Atomics.load(view, layout.state >> 2) !== STATE_COMPLETE) return null;
+  const length = Math.min(Atomics.load(view, layout.length >> 2) >>> 0, layout.capacity);
+  const bytes = new Uint8Array(memory.buffer, layout.address + layout.message, length).slice();
   return {
-    thread: Atomics.load(words, 1),
-    kind: KINDS[Atomics.load(words, 2)] ?? 'unknown',
+    thread: Atomics.load(view, layout.thread >> 2),
+    pthread: Atomics.load(view, layout.pthread >> 2) >>> 0,
+    kind: layout.kinds[Atomics.load(view, layout.kind >> 2)] ?? 'unknown',
     message: new TextDecoder().decode(bytes),
   };
+}
+
+/**
+ * One number that changes whenever any thread completes a task or reports progress: the
+ * sum (mod 2^32) of the shared progress word and every worker's own slot.
+ */
+export function readProgress(memory, layout) {
+  if (!memory || !layout) return 0;
+  const words = new Uint32Array(memory.buffer, layout.address,
+    (layout.workerProgressOffset + layout.workers * layout.workerProgressStride) >> 2);
+  let sum = Atomics.load(words, layout.progressOffset >> 2);
+  for (let i = 0; i < layout.workers; i++) {
+    sum = (sum + Atomics.load(words, (layout.workerProgressOffset + i * layout.workerProgressStride) >> 2)) >>> 0;
+  }
+  return sum;
 }

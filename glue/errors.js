@@ -10,17 +10,25 @@ export class WasmPoolError extends Error {
   }
 }
 
+function threadLabel(thread, pthread) {
+  if (thread !== undefined && thread !== null && thread >= 0) return `pool thread ${thread}`;
+  if (pthread) return `thread 0x${(pthread >>> 0).toString(16)} (a pthread of the module, not a pool thread)`;
+  if (thread === null) return 'a thread of the pool host';
+  return 'the host thread';
+}
+
 /**
  * A pool thread (or the host thread) died: trap, abort(), out-of-bounds access, stack
  * overflow, std::terminate, an uncaught C++ exception, or a failed allocation.
  * Every call in flight when it happened rejects with this; the host is replaced.
  */
 export class WasmPanicError extends WasmPoolError {
-  constructor({ thread, kind, message, wasmStack, cause, source }) {
-    const where = thread === undefined || thread < 0 ? 'the host thread' : `pool thread ${thread}`;
-    super(`WebAssembly ${kind} in ${where}: ${message}`, { code: 'ERR_WASM_PANIC', cause });
-    /** Pool worker index, or -1 for the host thread. */
+  constructor({ thread, pthread, kind, message, wasmStack, cause, source }) {
+    super(`WebAssembly ${kind} in ${threadLabel(thread, pthread)}: ${message}`, { code: 'ERR_WASM_PANIC', cause });
+    /** Pool worker index; -1 for any other thread (the host thread, or a pthread of the module's own). */
     this.thread = thread ?? -1;
+    /** The faulting thread's pthread_self(), when it is a pthread (0: the host thread, or unknown). */
+    this.pthread = pthread ?? 0;
     /** 'trap' | 'abort' | 'oob' | 'stack-overflow' | 'exception' | 'terminate' | 'out-of-memory' | 'host-exit' | 'unknown' */
     this.kind = kind;
     /** The fault's own message, as the thread saw it. */
@@ -32,17 +40,28 @@ export class WasmPanicError extends WasmPoolError {
   }
 }
 
-/** The watchdog saw neither a heartbeat nor pool progress for heartbeatTimeoutMs. */
+/**
+ * The watchdog saw neither a heartbeat nor pool progress for the hang timeout in force
+ * (options.heartbeatTimeoutMs, or the execute()'s hangTimeoutMs); or (`during: 'stop'`)
+ * an idle or shutdown stop did not finish because a thread kept running.
+ */
 export class WasmHangError extends WasmPoolError {
-  constructor(silentMs, timeoutMs) {
+  constructor(silentMs, timeoutMs, during = 'call') {
     super(
-      `The WebAssembly pool made no progress and sent no heartbeat for ${silentMs} ms ` +
-        `(heartbeatTimeoutMs is ${timeoutMs}); the host was terminated and will be restarted ` +
-        `on the next call. Long serial code can call wasmpool::report_progress() to show it is alive.`,
+      during === 'stop'
+        ? `The WebAssembly pool did not stop within ${timeoutMs} ms while no call was pending: a thread kept ` +
+            'running (spinning or deadlocked); the host was terminated.'
+        : `The WebAssembly pool made no progress and sent no heartbeat for ${silentMs} ms (the hang timeout in ` +
+            `force is ${timeoutMs} ms); the host was terminated and will be restarted on the next call. Pool tasks ` +
+            'count as progress when they finish; long serial code can call wasmpool::report_progress(), and code ' +
+            'that can do neither (one very long task, threads of its own) can run with ' +
+            'execute(fn, { hangTimeoutMs }) set higher, or to Infinity.',
       { code: 'ERR_WASM_HANG' },
     );
     this.silentMs = silentMs;
     this.timeoutMs = timeoutMs;
+    /** 'call' (a call was pending) or 'stop' (the host would not stop). */
+    this.during = during;
   }
 }
 

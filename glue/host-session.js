@@ -1,23 +1,26 @@
-// The main-thread side of one host's life: the worker, the shared memory made for it, one
-// MessageChannel per pool thread, the calls in flight, and the watchdog. A session ends
+// The main-thread side of one host's life: the worker, the shared memory made for it, the
+// MessageChannel of every pthread the host creates, the calls in flight, and the watchdog. A session ends
 // exactly once: stopped on purpose (idle, shutdown) or failed (crash, hang, host exit).
 // Failing rejects every call in flight with the same error, then terminates the worker,
 // which takes the nested pthread workers with it. The manager replaces a failed session
 // with a new one on the next call.
-import { MessageChannel, Worker } from 'node:worker_threads';
-import { readCrashRecord } from './crash-record.js';
-import { WasmHangError, WasmHostStartError, WasmPanicError, WasmCallError } from './errors.js';
+import { readCrashRecord, readProgress } from './crash-record.js';
+import { cloneError } from './arguments.js';
+import { WasmHangError, WasmHostStartError, WasmPanicError, WasmCallError, WasmPoolError } from './errors.js';
 import { Watchdog } from './watchdog.js';
 import { LOG_LEVELS } from './protocol.js';
+import { createWorker } from './worker-flags.js';
 
 const HOST_URL = new URL('./host.js', import.meta.url);
-const GRACEFUL_EXIT_MS = 2000;
-const PROGRESS_WORD = 0;
+// How long an orderly stop (exitThreadPool, then exit) may take before the host is
+// terminated and the stop reported as a hang: a healthy pool joins its threads in
+// milliseconds, so a host still there after this is stuck behind a spinning thread.
+const STOP_DEADLINE_MS = 1000;
 // How long a host-side "a pool thread died" waits for that thread's own, detailed notice.
 const DEFERRED_CRASH_MS = 50;
 // Ids of abandoned calls still queued in the host, in a ring in shared memory: the host is
 // busy with an earlier call and cannot read messages, but it checks the ring before each.
-const CANCEL_RING_SIZE = 256; // RuntimeHooks::progress, see src/wasmpool/runtime_hooks.hpp
+const CANCEL_RING_SIZE = 256;
 
 export class HostSession {
   /** 'starting' | 'ready' | 'stopping' | 'stopped' | 'failed' */
@@ -41,42 +44,34 @@ export class HostSession {
    * @param {object} o
    * @param {{module: WebAssembly.Module, memoryLimits: {initial:number, maximum?:number}, glueUrl: string}} o.loaded
    * @param {number} o.threads
+   * @param {number} o.maxExtraThreads pthreads the module may run besides the pool's
    * @param {number} o.heartbeatIntervalMs
    * @param {number} o.heartbeatTimeoutMs
-   * @param {{log: Function, output: Function, failed: Function, settled: Function}} o.events
+   * @param {{log: Function, output: Function, failed: Function, settled: Function, stuck: Function}} o.events
    */
-  constructor({ loaded, threads, heartbeatIntervalMs, heartbeatTimeoutMs, crashDetection = 'fast', background = false, events }) {
+  constructor({ loaded, threads, maxExtraThreads, heartbeatIntervalMs, heartbeatTimeoutMs, crashDetection = 'fast',
+    background = false, events }) {
     this.threads = threads;
     this.#failFast = crashDetection === 'fast';
     this.#events = events;
+    this.#heartbeatTimeoutMs = heartbeatTimeoutMs;
     this.memory = new WebAssembly.Memory({
       initial: loaded.memoryLimits.initial,
       maximum: loaded.memoryLimits.maximum,
       shared: true,
     });
     this.#cancelRing = new Int32Array(new SharedArrayBuffer(4 * (1 + CANCEL_RING_SIZE)));
-    const hostEnds = [];
-    for (let channel = 0; channel < threads; channel++) {
-      const { port1, port2 } = new MessageChannel();
-      port1.on('message', (message) => this.#onThreadMessage(channel, message));
-      port1.unref();
-      this.#ports.push(port1);
-      hostEnds.push(port2);
-    }
-    this.#worker = new Worker(HOST_URL, {
+    this.#worker = createWorker(HOST_URL, {
       workerData: {
         glueUrl: loaded.glueUrl,
         module: loaded.module,
         memory: this.memory,
         threads,
-        channels: hostEnds,
+        threadLimit: threads + maxExtraThreads,
         heartbeatIntervalMs,
         failFast: crashDetection === 'fast',
         cancelRing: this.#cancelRing,
       },
-      transferList: hostEnds,
-      // Flags only valid for the main script (e.g. --input-type with -e) break workers.
-      execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
       // The host's own console goes through main's streams, but module output and logs
       // come as messages so they can be routed to the user's log sink.
       stdout: false,
@@ -92,11 +87,11 @@ export class HostSession {
       resolve(code);
     }));
     this.#watchdog = new Watchdog({
-      timeoutMs: heartbeatTimeoutMs,
+      timeoutMs: () => this.#hangTimeoutNow(),
       intervalMs: Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)),
-      readProgress: () => this.#readProgress(),
+      readProgress: () => readProgress(this.memory, this.#runtime?.progress),
       isBusy: () => this.#pending.size > 0 || this.state === 'starting',
-      onHang: (silentMs) => this.fail(new WasmHangError(silentMs, heartbeatTimeoutMs)),
+      onHang: (silentMs, timeoutMs) => this.fail(new WasmHangError(silentMs, timeoutMs)),
     });
     this.#watchdog.start();
     this.#ready = new Promise((resolve, reject) => {
@@ -111,6 +106,8 @@ export class HostSession {
   #readyReject;
   #deferredCrash = null;
   #cancelRing;
+  #heartbeatTimeoutMs;
+  #hostPthread = 0;
   // 'heartbeat-only' ignores crash notices and the host's death and leaves detection to
   // the watchdog: the original design, kept so benchmarks can measure what fail-fast
   // detection buys.
@@ -136,26 +133,34 @@ export class HostSession {
   }
 
   /**
-   * Forwards one export call. Throws a TypeError synchronously, with nothing sent, when an
-   * argument cannot be structured-cloned.
+   * Forwards one export call. A failure is always a rejection: an argument that cannot be
+   * structured-cloned rejects with a TypeError, and nothing is sent.
+   * @param {{hangTimeoutMs?: number}} [limits] the hang timeout while this call runs
+   *   (Infinity: none); the session's heartbeatTimeoutMs by default
    */
-  call(name, args, owner) {
+  call(name, args, owner, { hangTimeoutMs } = {}) {
     if (this.state !== 'ready') {
-      return Promise.reject(this.failure ?? new Error(`the pool host is ${this.state}`));
+      return Promise.reject(this.failure ?? new WasmPoolError(`the pool host is ${this.state}`, { code: 'ERR_WASM_HOST_GONE' }));
     }
     const id = ++this.#nextId;
     try {
       this.#worker.postMessage({ type: 'call', id, name, args });
     } catch (error) {
-      throw cloneError(name, args, error);
+      return Promise.reject(cloneError(name, args, error));
     }
     if (this.#pending.size === 0) {
       this.#worker.ref();
       this.#watchdog.alive();
     }
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, name, args, owner, sentAt: performance.now() });
+      this.#pending.set(id, { resolve, reject, name, args, owner, hangTimeoutMs, sentAt: performance.now() });
     });
+  }
+
+  // The host runs calls in order, so the oldest pending call is the one running now.
+  #hangTimeoutNow() {
+    const running = this.#pending.values().next().value;
+    return running?.hangTimeoutMs ?? this.#heartbeatTimeoutMs;
   }
 
   /**
@@ -206,10 +211,13 @@ export class HostSession {
   /**
    * Ends the session on purpose: exitThreadPool() in the host, then the worker exits.
    * `keepAlive` holds the process open until then (an awaited shutdown()); an idle stop
-   * does not, so an idle pool never delays the process's exit.
+   * does not, so an idle pool never delays the process's exit. A host that has not exited
+   * STOP_DEADLINE_MS later is stuck (a pool thread spinning while nobody waited for it):
+   * it is terminated and reported through events.stuck as a WasmHangError. Resolves once
+   * the worker and every thread nested in it are gone.
    */
   async stop({ keepAlive = false } = {}) {
-    if (this.state === 'stopped' || this.state === 'failed') return;
+    if (this.state === 'stopped' || this.state === 'failed') return this.#exited;
     const wasStarting = this.state === 'starting';
     this.state = 'stopping';
     this.#watchdog.stop();
@@ -219,8 +227,12 @@ export class HostSession {
     } else {
       if (keepAlive) this.#worker.ref();
       this.#worker.postMessage({ type: 'terminate' });
-      const timer = setTimeout(() => this.#worker.terminate(), GRACEFUL_EXIT_MS);
-      timer.unref();
+      const deadline = Math.min(STOP_DEADLINE_MS, this.#heartbeatTimeoutMs);
+      const timer = setTimeout(() => {
+        this.#worker.terminate();
+        this.#events.stuck?.(this, new WasmHangError(deadline, deadline, 'stop'));
+      }, deadline);
+      if (!keepAlive) timer.unref();
       await this.#exited;
       clearTimeout(timer);
     }
@@ -253,11 +265,6 @@ export class HostSession {
     for (const port of this.#ports) port.close();
   }
 
-  #readProgress() {
-    if (!this.#runtime) return 0;
-    return Atomics.load(new Int32Array(this.memory.buffer, this.#runtime.hooks, 1), PROGRESS_WORD);
-  }
-
   #afterSettle() {
     if (this.#pending.size === 0) {
       this.#worker.unref();
@@ -287,6 +294,7 @@ export class HostSession {
         break;
       case 'ready':
         this.#runtime = message.runtime;
+        this.#hostPthread = message.hostPthread;
         this.startMs = message.startMs;
         if (this.state === 'starting') {
           this.state = 'ready';
@@ -308,9 +316,29 @@ export class HostSession {
       case 'log-host':
         this.#events.log(message.entry);
         break;
+      case 'thread-port':
+        this.#addThreadPort(message.channel, message.port);
+        break;
+      case 'thread-limit':
+        this.#events.log({ level: 'warn', thread: -1, time: Date.now(),
+          message: `the host refused to start a thread: ${message.live} threads are alive and the limit is ` +
+            `${message.limit} (the pool's threads plus options.maxExtraThreads); pthread_create returned EAGAIN` });
+        break;
       default:
         break;
     }
+  }
+
+  // Every pthread worker the host creates (pool threads, threads the module starts itself)
+  // comes with its own channel; the host hands main one end as the worker is made.
+  #addThreadPort(channel, port) {
+    if (this.state === 'stopped' || this.state === 'failed') {
+      port.close();
+      return;
+    }
+    port.on('message', (message) => this.#onThreadMessage(channel, message));
+    port.unref();
+    this.#ports.push(port);
   }
 
   #onThreadMessage(channel, message) {
@@ -319,7 +347,7 @@ export class HostSession {
         this.#crashed({ ...message, source: 'port' });
         break;
       case 'output':
-        this.#events.output(message.stream, message.text, message.thread);
+        this.#events.output(message.stream, message.text, message.thread, message.pthread);
         break;
       case 'log':
         this.#watchdog.alive();
@@ -330,68 +358,58 @@ export class HostSession {
     }
   }
 
-  #crashed({ thread, kind, message, stack, source, deferred }) {
+  #crashed({ thread, pthread, kind, message, stack, source, deferred }) {
     if (!this.#failFast) return;
     if (deferred) {
-      // The host only knows that a pool thread died; the thread's own notice is on its
+      // The host only knows that some thread died; that thread's own notice is on its
       // way over its port (or already in the crash record). Give it a moment to win.
       if (this.#deferredCrash) return;
-      this.#deferredCrash = setTimeout(() => this.#crashed({ thread, kind, message, stack, source }), DEFERRED_CRASH_MS);
+      this.#deferredCrash = setTimeout(() => this.#crashed({ thread, pthread, kind, message, stack, source }),
+        DEFERRED_CRASH_MS);
       this.#deferredCrash.unref();
       return;
     }
     if (this.#deferredCrash) clearTimeout(this.#deferredCrash);
-    // The record in shared memory may be more precise (written by C++ handlers).
+    // The record in shared memory may be more precise (written by C++ handlers); it names
+    // the thread that wrote it, which the host's deferred notice cannot know.
     const record = readCrashRecord(this.memory, this.#runtime?.crashRecord);
-    const finalKind = record && record.kind !== 'unknown' ? record.kind : kind;
-    const finalMessage = record?.message || message;
-    this.fail(new WasmPanicError({ thread, kind: finalKind, message: finalMessage, wasmStack: stack, source }));
+    const who = record && source !== 'port' ? this.#identify(record) : { thread, pthread };
+    this.fail(new WasmPanicError({
+      ...who,
+      kind: record && record.kind !== 'unknown' ? record.kind : kind,
+      message: record?.message || message,
+      wasmStack: stack,
+      source,
+    }));
+  }
+
+  // The crash record names the host thread by its pthread id like any other thread.
+  #identify({ thread, pthread }) {
+    return pthread && pthread === this.#hostPthread ? { thread: -1, pthread: 0 } : { thread, pthread };
+  }
+
+  // The worker itself died (an uncaught error) or exited: a crash of the host, unless
+  // a thread already told how it died.
+  #hostDied(message, cause) {
+    const record = readCrashRecord(this.memory, this.#runtime?.crashRecord);
+    this.fail(new WasmPanicError({
+      ...(record ? this.#identify(record) : { thread: -1, pthread: 0 }),
+      kind: record?.kind ?? 'host-exit',
+      message: record?.message ?? message,
+      wasmStack: cause?.stack,
+      cause,
+      source: record ? 'record' : 'exit',
+    }));
   }
 
   #onHostError(error) {
     if (!this.#failFast) return; // heartbeat-only: the silence will be noticed instead
-    const record = readCrashRecord(this.memory, this.#runtime?.crashRecord);
-    this.fail(new WasmPanicError({
-      thread: record?.thread ?? -1,
-      kind: record?.kind ?? 'host-exit',
-      message: record?.message ?? `the pool host died: ${error?.message ?? error}`,
-      wasmStack: error?.stack,
-      cause: error,
-      source: record ? 'record' : 'exit',
-    }));
+    this.#hostDied(`the pool host died: ${error?.message ?? error}`, error);
   }
 
   #onHostExit(code) {
     if (!this.#failFast) return; // heartbeat-only: the silence will be noticed instead
     if (this.state === 'stopping' || this.state === 'stopped' || this.state === 'failed') return;
-    const record = readCrashRecord(this.memory, this.#runtime?.crashRecord);
-    this.fail(new WasmPanicError({
-      thread: record?.thread ?? -1,
-      kind: record?.kind ?? 'host-exit',
-      message: record?.message ?? `the pool host exited unexpectedly with code ${code}`,
-      source: record ? 'record' : 'exit',
-    }));
+    this.#hostDied(`the pool host exited unexpectedly with code ${code}`);
   }
-}
-
-function cloneError(name, args, error) {
-  for (let i = 0; i < args.length; i++) {
-    try {
-      structuredClone(args[i]);
-    } catch (inner) {
-      return new TypeError(
-        `argument ${i + 1} of ${name}() cannot be sent to the pool host (${describe(args[i])}): ` +
-          `${inner.message}. Pass numbers, strings, plain objects, arrays or typed arrays.`,
-        { cause: inner },
-      );
-    }
-  }
-  return new TypeError(`the arguments of ${name}() cannot be sent to the pool host: ${error.message}`, { cause: error });
-}
-
-function describe(value) {
-  if (typeof value === 'function') return `a function${value.name ? ` named ${value.name}` : ''}`;
-  if (typeof value === 'symbol') return 'a symbol';
-  if (value && typeof value === 'object') return `an object of class ${value.constructor?.name ?? 'Object'}`;
-  return typeof value;
 }

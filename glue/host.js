@@ -2,13 +2,14 @@
 //
 // It instantiates the patched glue with the WebAssembly.Module and the shared memory the
 // manager made, which makes this worker Emscripten's main runtime thread; starts the pool
-// (initThreadPool); runs the calls main forwards, one at a time, in arrival order; and
-// sends heartbeats. Pool threads are Emscripten pthreads nested in this worker; each got
-// its own MessagePort to main through the pthread hooks, so their logs and crash notices
-// never wait for this thread, which is blocked for the whole of every parallel call.
+// (initThreadPool) when the module has the wasmpool runtime; runs the calls main forwards,
+// one at a time, in arrival order; and sends heartbeats. Every pthread of the module (pool
+// threads and threads the module creates itself) is a worker nested in this one; the
+// pthread hooks give each its own MessagePort to main as it is created, so their logs and
+// crash notices never wait for this thread, which is blocked for the whole of every call.
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { glueUrl, module, memory, threads, channels, heartbeatIntervalMs, failFast, cancelRing } = workerData;
+const { glueUrl, module, memory, threads, threadLimit, heartbeatIntervalMs, failFast, cancelRing } = workerData;
 
 // Names that must never be dispatched even if a module happened to list them.
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype', 'then']);
@@ -18,8 +19,8 @@ const START_TIMEOUT_MS = 10_000;
 let instance = null;
 let exportNames = new Set();
 
-function post(message) {
-  parentPort.postMessage(message);
+function post(message, transferList) {
+  parentPort.postMessage(message, transferList);
 }
 
 function errorPayload(error) {
@@ -58,15 +59,40 @@ function isFatal(error) {
     (error instanceof RangeError && /Maximum call stack size exceeded/.test(error.message));
 }
 
-// The same classification as glue/pthread-hooks.js, which cannot share code with this
-// file: it is pasted into the generated glue.
+// The pthread hooks own the classification of faults (one definition, pasted into the
+// glue); a module without them still gets a sensible kind.
 function classifyFatal(error) {
-  const text = String(error?.message ?? error);
-  if (/Stack overflow|Maximum call stack/i.test(text)) return 'stack-overflow';
-  if (/out of bounds/i.test(text)) return 'oob';
-  if (/OOM|Cannot enlarge memory|out of memory/i.test(text)) return 'out-of-memory';
-  if (/Aborted\(/.test(text)) return 'abort';
-  return 'trap';
+  const kind = classify?.(error);
+  return kind && kind !== 'unknown' ? kind : 'trap';
+}
+let classify = null;
+
+function postCrash(error) {
+  post({ type: 'crash', thread: -1, kind: classifyFatal(error), message: String(error?.message ?? error),
+    stack: String(error?.stack ?? '') });
+}
+
+// A fault on this thread outside any call (a wasm callback run from the event loop, a
+// proxied function) would otherwise surface as a bare worker 'error' of kind host-exit.
+process.on('uncaughtException', (error) => {
+  if (error === 'unwind') return; // Emscripten's own control flow, not a fault
+  postCrash(error);
+  process.exit(1);
+});
+
+// pthread_create refused past the limit during the call being run: the call's error says
+// why and what to change.
+let threadLimitHit = null;
+
+function withThreadLimit(error) {
+  if (!threadLimitHit) return error;
+  const { live, limit } = threadLimitHit;
+  return {
+    ...error,
+    code: 'ERR_WASM_THREAD_LIMIT',
+    message: `${error.message} (the host refused to start a thread: ${live} threads were alive and the ` +
+      `limit is ${limit}, the pool's threads plus options.maxExtraThreads; raise maxExtraThreads)`,
+  };
 }
 
 // Typed arrays that view the wasm memory would be shared, not copied, by postMessage:
@@ -92,6 +118,7 @@ function wasCancelled(id) {
 
 function runCall({ id, name, args }) {
   if (wasCancelled(id)) return; // nobody waits for it any more
+  threadLimitHit = null;
   if (typeof name !== 'string' || FORBIDDEN.has(name) || !exportNames.has(name) ||
       typeof instance[name] !== 'function') {
     post({ type: 'error', id, error: { name: 'TypeError', code: 'ERR_WASM_UNKNOWN_EXPORT',
@@ -106,7 +133,7 @@ function runCall({ id, name, args }) {
       // Emscripten's crash flag: a pool thread died while this thread waited for it, and
       // the wait was interrupted. The thread's own notice (port) and the crash record
       // carry the details; tell main to expect them. The instance is no longer usable.
-      post({ type: 'crash', thread: -1, kind: 'unknown', deferred: true,
+      post({ type: 'crash', thread: null, kind: 'unknown', deferred: true,
         message: `a pool thread died while the host waited in ${name}()`, stack: '' });
       instance = null;
       // Heartbeat-only detection (a benchmark baseline) models a host that stays stuck.
@@ -114,17 +141,16 @@ function runCall({ id, name, args }) {
       return;
     }
     if (typeof error === 'number') {
-      post({ type: 'error', id, error: { ...describeCppException(error), code: 'ERR_WASM_CPP_EXCEPTION' } });
+      post({ type: 'error', id, error: withThreadLimit({ ...describeCppException(error), code: 'ERR_WASM_CPP_EXCEPTION' }) });
       return;
     }
     if (isFatal(error)) {
-      post({ type: 'crash', thread: -1, kind: classifyFatal(error), message: String(error.message ?? error),
-        stack: String(error.stack ?? '') });
+      postCrash(error);
       // Nothing more runs here: main terminates this worker.
       instance = null;
       return;
     }
-    post({ type: 'error', id, error: errorPayload(error) });
+    post({ type: 'error', id, error: withThreadLimit(errorPayload(error)) });
     return;
   }
   try {
@@ -135,9 +161,8 @@ function runCall({ id, name, args }) {
   }
 }
 
-// Emscripten finishes creating a pthread on this thread's event loop, so the host must
-// not block in a call before every pool thread runs (the prewarmed workers make this
-// quick). The pool threads count themselves in shared memory as they start.
+// The pool threads count themselves in shared memory as they start. Ready means all of
+// them run: a call that arrives earlier would find the pool short of threads.
 async function allThreadsStarted(address) {
   const counter = new Int32Array(memory.buffer, address, 1);
   const deadline = performance.now() + START_TIMEOUT_MS;
@@ -160,7 +185,6 @@ async function start() {
   }
   instance = await factory({
     wasmMemory: memory,
-    pthreadPoolSize: threads,
     instantiateWasm(imports, receiveInstance) {
       const wasmInstance = new WebAssembly.Instance(module, imports);
       receiveInstance(wasmInstance, module);
@@ -169,20 +193,29 @@ async function start() {
     print: (text) => post({ type: 'stdout', text }),
     printErr: (text) => post({ type: 'stderr', text }),
     __wasmpool: {
-      channels,
+      threadLimit,
+      announce: (port, channel) => post({ type: 'thread-port', channel, port }, [port]),
+      onThreadLimit: (live, limit) => {
+        threadLimitHit = { live, limit };
+        post({ type: 'thread-limit', live, limit });
+      },
       log: (entry) => post({ type: 'log-host', entry }),
     },
   });
-  if (typeof instance.initThreadPool !== 'function') {
-    throw new Error('the module does not export initThreadPool: link it with add_wasm_threadpool_module()');
-  }
   mark('instance ready');
-  instance.initThreadPool(threads);
+  classify = instance.__wasmpoolClassify ?? null;
   exportNames = new Set(instance.__wasmProxyExports ?? []);
-  const runtime = instance.runtimeInfo();
-  await allThreadsStarted(runtime.startedWorkers);
-  mark('pool threads running');
-  post({ type: 'ready', runtime, startMs: performance.now() - began });
+  // With the wasmpool runtime linked in: the pool, the crash record, the progress counter.
+  // Without it, any pthreads module is hosted all the same (crash notices from the hooks,
+  // the heartbeat and per-call hang timeouts, logs, restart, idle stop).
+  const runtime = typeof instance.initThreadPool === 'function' ? instance.runtimeInfo() : null;
+  instance.__wasmpoolStart?.(runtime, threads);
+  if (runtime) {
+    instance.initThreadPool(threads);
+    await allThreadsStarted(runtime.startedWorkers);
+    mark('pool threads running');
+  }
+  post({ type: 'ready', runtime, hostPthread: instance._pthread_self?.() ?? 0, startMs: performance.now() - began });
 }
 
 parentPort.on('message', (message) => {

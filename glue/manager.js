@@ -7,11 +7,12 @@
 // enters that heap's code, it can never block on it.
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { WasmAbortError, WasmShutdownError, WasmTimeoutError } from './errors.js';
+import { WasmAbortError, WasmPoolError, WasmShutdownError, WasmTimeoutError } from './errors.js';
 import { HostSession } from './host-session.js';
 import { loadModule } from './module-loader.js';
 import { validateOptions, validateExecuteOptions } from './options.js';
 import { enclosingRoutes, runRouted } from './proxy.js';
+import { checkArguments } from './arguments.js';
 import { CallTimings } from './call-timings.js';
 import { defaultLogSink } from './log-sink.js';
 
@@ -28,6 +29,7 @@ export class ThreadPoolManager extends EventEmitter {
   #lastStartMs = undefined;
   #waitedFor = false; // an execute() waits for the session being started
   #spare = null; // with options.standby: a second host, started and idle, to replace a failed one
+  #sessions = new Set(); // every host whose worker has not exited yet, whatever its state
 
   /**
    * @param {object} options see README "ThreadPoolManager options"
@@ -47,20 +49,21 @@ export class ThreadPoolManager extends EventEmitter {
    * libraries, in its async context, goes to the pool's host and returns a Promise.
    * @template T
    * @param {() => T | Promise<T>} fn
-   * @param {{signal?: AbortSignal, timeoutMs?: number}} [options]
+   * @param {{signal?: AbortSignal, timeoutMs?: number, hangTimeoutMs?: number}} [options]
    * @returns {Promise<Awaited<T>>}
    */
   async execute(fn, options = {}) {
     if (typeof fn !== 'function') {
       throw new TypeError(`execute(fn) needs a function, got ${fn === null ? 'null' : typeof fn}`);
     }
-    const { signal, timeoutMs } = validateExecuteOptions(options);
+    const { signal, timeoutMs, hangTimeoutMs } = validateExecuteOptions(options);
     if (this.#shutdown) throw new WasmShutdownError();
     for (const route of enclosingRoutes()) {
       if (route.manager === this) {
-        throw new Error(
+        throw new WasmPoolError(
           'execute() was called inside execute() of the same ThreadPoolManager; call the module ' +
             'directly instead, its calls are already routed to the pool',
+          { code: 'ERR_WASM_NESTED_EXECUTE' },
         );
       }
     }
@@ -69,7 +72,7 @@ export class ThreadPoolManager extends EventEmitter {
     this.#active++;
     this.#stats.executes++;
     this.#cancelIdleTimer();
-    const route = { manager: this, moduleId: null, session: null, call: null, closed: false };
+    const route = { manager: this, moduleId: null, session: null, call: null, closed: false, hangTimeoutMs };
     let cleanup = () => {};
     try {
       const stopper = new Promise((_, reject) => {
@@ -124,21 +127,21 @@ export class ThreadPoolManager extends EventEmitter {
 
   /**
    * Stops the pool. Calls still pending reject with WasmShutdownError; later execute()
-   * calls throw it. Resolves when the host and all its threads are gone.
+   * calls throw it. Resolves when every host this manager started, including one still
+   * stopping for idleness and the standby, has exited with all its threads.
    */
   async shutdown() {
     this.#shutdown = true;
     this.#cancelIdleTimer();
-    const session = this.#session ?? (this.#starting ? await this.#starting.catch(() => null) : null);
+    if (this.#starting) await this.#starting.catch(() => null);
     this.#session = null;
-    const spare = this.#spare;
     this.#spare = null;
-    if (spare) await spare.stop({ keepAlive: true });
-    if (session) {
-      if (session.pendingCount > 0) session.fail(new WasmShutdownError('the ThreadPoolManager was shut down while this call was pending'));
-      else await session.stop({ keepAlive: true });
-      await session.exited();
-    }
+    const shutdownError = new WasmShutdownError('the ThreadPoolManager was shut down while this call was pending');
+    await Promise.all([...this.#sessions].map((session) => {
+      if (session.pendingCount > 0) session.fail(shutdownError);
+      else session.stop({ keepAlive: true });
+      return session.exited();
+    }));
   }
 
   /** Counters and timings, for monitoring. */
@@ -167,7 +170,7 @@ export class ThreadPoolManager extends EventEmitter {
   view(Type, byteOffset, length) {
     const session = this.#session;
     if (!session || session.state !== 'ready') {
-      throw new Error('view() needs a running pool: call it inside execute()');
+      throw new WasmPoolError('view() needs a running pool: call it inside execute()', { code: 'ERR_WASM_HOST_GONE' });
     }
     if (typeof Type !== 'function' || !('BYTES_PER_ELEMENT' in Type)) {
       throw new TypeError('view(Type, byteOffset, length): Type must be a typed array constructor such as Float64Array');
@@ -217,22 +220,27 @@ export class ThreadPoolManager extends EventEmitter {
   }
 
   #createSession(loaded, background) {
-    return new HostSession({
+    const session = new HostSession({
       loaded,
       threads: this.#options.threads,
+      maxExtraThreads: this.#options.maxExtraThreads,
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
       heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs,
       crashDetection: this.#options.crashDetection,
       background,
       events: {
         log: (entry) => this.#log(entry),
-        output: (stream, text, thread = -1) =>
-          this.#log({ level: stream === 'stdout' ? 'stdout' : 'stderr', message: text, thread, time: Date.now() }),
+        output: (stream, text, thread = -1, pthread = 0) =>
+          this.#log({ level: stream === 'stdout' ? 'stdout' : 'stderr', message: text, thread, pthread, time: Date.now() }),
         failed: (failed, error) => this.#onSessionFailed(failed, error),
+        stuck: (_stuck, error) => this.#onFault(error),
         settled: () => this.#maybeIdle(),
         timing: (ms) => this.#timings.add(ms),
       },
     });
+    this.#sessions.add(session);
+    session.exited().then(() => this.#sessions.delete(session));
+    return session;
   }
 
   /** options.standby: keep a second host started and idle, ready to replace a failed one. */
@@ -274,16 +282,21 @@ export class ThreadPoolManager extends EventEmitter {
 
   #call(route, name, args) {
     if (route.closed) {
-      return Promise.reject(new Error(`${name}() was called after its execute() finished; keep calls inside the callback`));
+      return Promise.reject(new WasmPoolError(
+        `${name}() was called after its execute() finished; keep calls inside the callback`,
+        { code: 'ERR_WASM_CALL_OUTSIDE_EXECUTE' }));
     }
+    const refused = checkArguments(name, args);
+    if (refused) return Promise.reject(refused);
     this.#stats.calls++;
+    const limits = { hangTimeoutMs: route.hangTimeoutMs };
     // The current host; while a replacement starts (after a crash or a recycle), wait for
     // it rather than knock on the old one.
     const current = this.#session;
     let sent;
-    if (current?.state === 'ready') sent = current.call(name, args, route);
-    else if (this.#starting) sent = this.#starting.then((fresh) => fresh.call(name, args, route));
-    else sent = route.session.call(name, args, route);
+    if (current?.state === 'ready') sent = current.call(name, args, route, limits);
+    else if (this.#starting) sent = this.#starting.then((fresh) => fresh.call(name, args, route, limits));
+    else sent = route.session.call(name, args, route, limits);
     return sent.then(
       (value) => {
         this.#stats.completed++;
@@ -308,7 +321,9 @@ export class ThreadPoolManager extends EventEmitter {
     if (queued.length === 0 && this.#active === 0 && !this.#spare) return;
     this.#replace().then(
       (fresh) => {
-        for (const call of queued) fresh.call(call.name, call.args, call.owner).then(call.resolve, call.reject);
+        for (const call of queued) {
+          fresh.call(call.name, call.args, call.owner, { hangTimeoutMs: call.hangTimeoutMs }).then(call.resolve, call.reject);
+        }
       },
       (error) => {
         for (const call of queued) call.reject(error);
@@ -323,14 +338,20 @@ export class ThreadPoolManager extends EventEmitter {
       return;
     }
     if (this.#session === session) this.#session = null;
-    if (error.code === 'ERR_WASM_HANG') this.#stats.hangs++;
-    else if (error.code === 'ERR_WASM_PANIC') this.#stats.crashes++;
-    else return; // shut down on purpose
-    if (this.listenerCount('crash') > 0) this.emit('crash', error);
+    if (!this.#onFault(error)) return; // shut down on purpose
     // Start the replacement now, off the caller's path: the next execute() finds it ready
     // or nearly so. Only for a host that had worked (no restart loop on a start failure);
     // it is unref'd, and the idle timer stops it if nobody comes back.
     if (!this.#shutdown && session.wasReady) this.#replace().catch(() => {});
+  }
+
+  /** Counts a crash or hang and reports it as a 'crash' event; false for other errors. */
+  #onFault(error) {
+    if (error.code === 'ERR_WASM_HANG') this.#stats.hangs++;
+    else if (error.code === 'ERR_WASM_PANIC') this.#stats.crashes++;
+    else return false;
+    if (this.listenerCount('crash') > 0) this.emit('crash', error);
+    return true;
   }
 
   #log(entry) {

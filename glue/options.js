@@ -1,16 +1,18 @@
 // Option checking: a bad option is a RangeError/TypeError that names the option, the
 // value and what is allowed, thrown before anything starts.
-const MAX_THREADS = 64; // kMaxWorkers in src/wasmpool/runtime_hooks.hpp
+const MAX_THREADS = 64; // kMaxWorkers in src/wasmpool/config.hpp (the progress slots are sized by it)
+const MAX_EXTRA_THREADS = 1024;
 
 const DEFAULTS = Object.freeze({
   heartbeatIntervalMs: 250,
   heartbeatTimeoutMs: 5000,
   idleTimeoutMs: 1000,
+  maxExtraThreads: 64,
 });
 
 const KNOWN = new Set([
   'module', 'wasm', 'threads', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'idleTimeoutMs', 'log', 'crashDetection',
-  'standby',
+  'standby', 'maxExtraThreads',
 ]);
 const CRASH_DETECTION = ['fast', 'heartbeat-only'];
 
@@ -55,7 +57,9 @@ export function validateOptions(options, defaultThreads) {
   const standby = options.standby ?? false;
   if (typeof standby !== 'boolean') throw new TypeError(`options.standby must be a boolean, got ${typeof standby}`);
   const idleTimeoutMs = integer('idleTimeoutMs', options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs, 0, 2 ** 31 - 1);
-  return Object.freeze({ module, wasm, threads, heartbeatIntervalMs, heartbeatTimeoutMs, idleTimeoutMs, log, crashDetection, standby });
+  const maxExtraThreads = integer('maxExtraThreads', options.maxExtraThreads ?? DEFAULTS.maxExtraThreads, 0, MAX_EXTRA_THREADS);
+  return Object.freeze({ module, wasm, threads, heartbeatIntervalMs, heartbeatTimeoutMs, idleTimeoutMs, log, crashDetection,
+    standby, maxExtraThreads });
 }
 
 export function validateExecuteOptions(options) {
@@ -64,15 +68,29 @@ export function validateExecuteOptions(options) {
   }
   const { signal, timeoutMs } = options;
   for (const key of Object.keys(options)) {
-    if (key !== 'signal' && key !== 'timeoutMs') {
-      throw new RangeError(`unknown execute() option ${JSON.stringify(key)}; known options: signal, timeoutMs`);
+    if (!EXECUTE_OPTIONS.includes(key)) {
+      throw new RangeError(`unknown execute() option ${JSON.stringify(key)}; known options: ${EXECUTE_OPTIONS.join(', ')}`);
     }
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError('execute() option `signal` must be an AbortSignal');
   }
   if (timeoutMs !== undefined) integer('timeoutMs', timeoutMs, 1, 2 ** 31 - 1);
-  return { signal, timeoutMs };
+  return { signal, timeoutMs, hangTimeoutMs: hangTimeout(options.hangTimeoutMs) };
+}
+
+const EXECUTE_OPTIONS = ['signal', 'timeoutMs', 'hangTimeoutMs'];
+
+// execute()'s hangTimeoutMs: how long the calls of this execute may run without progress
+// or heartbeat; Infinity or false turns hang detection off for them (foreign code that
+// cannot report progress). undefined: the manager's heartbeatTimeoutMs.
+function hangTimeout(value) {
+  if (value === undefined) return undefined;
+  if (value === false || value === Infinity) return Infinity;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 10 || value > 2 ** 31 - 1) {
+    throw new RangeError(`execute() option hangTimeoutMs must be an integer from 10 to ${2 ** 31 - 1}, Infinity or false, got ${String(value)}`);
+  }
+  return value;
 }
 
 export { DEFAULTS };

@@ -31,7 +31,10 @@ function registry() {
       },
       call(moduleId, name, args) {
         const ctx = findRoute(moduleId);
-        if (!ctx) return Promise.reject(new Error(`no execute() context routes module ${moduleId}`));
+        if (!ctx) {
+          return Promise.reject(Object.assign(new Error(`no execute() context routes module ${moduleId}`),
+            { code: 'ERR_WASM_NOT_ROUTED' }));
+        }
         return ctx.call(name, args);
       },
     });

@@ -3,41 +3,53 @@
 // configured it (Module.__wasmpool) or the code runs in one of that host's pthread workers.
 //
 // Host side (Emscripten's main runtime thread, i.e. the ThreadPoolHost worker):
-//   hands one MessagePort per pthread worker, in the order the workers finish loading,
-//   so every pool thread owns a direct channel to Node's main thread.
+//   - gives every pthread worker, as it is created, its own MessageChannel: one end goes to
+//     the worker, the other to Node's main thread (config.announce). Every thread, pool
+//     thread or a std::thread the module made, has a direct line to main;
+//   - prewarms as many workers as the pool has threads (whatever -sPTHREAD_POOL_SIZE the
+//     glue was built with);
+//   - lets a thread start while the host is blocked: stock glue posts a new thread's 'run'
+//     only after its worker answered 'loaded', on the host's event loop, which a host
+//     blocked in a call (joining the std::thread it just made) never reaches. The patched
+//     worker queues messages that arrive while it loads, so 'run' is posted at once;
+//   - refuses a thread past `config.threadLimit` live pthreads (pthread_create returns
+//     EAGAIN at once; config.onThreadLimit tells main), instead of growing without bound.
 // Pthread side (every Emscripten pthread worker):
 //   receives that port, and wraps the worker's message handler so that a fatal error of
 //   the thread (trap, abort, out-of-bounds, stack overflow, terminate, uncaught C++
 //   exception) is reported to main over the port and written to the crash record in
-//   shared memory *before* the worker dies. Logs from C++ (wasmpool::log) go over the
-//   same port, so they reach main even while the host thread is blocked.
+//   shared memory *before* the worker dies. Logs from C++ (wasmpool::log) and the text
+//   the thread prints go over the same port, so they reach main even while the host
+//   thread is blocked.
+//
+// The crash record's layout and kind names come from C++ (runtimeInfo(), passed along
+// by the host): nothing about it is repeated here. Fault classification is defined only
+// here; the host uses it too (Module.__wasmpoolClassify).
 //
 // Written in ES5-compatible style with no top-level declarations other than one
 // namespaced object, because it is pasted into generated glue of any shape.
 var __wasmpoolHooks = (function () {
   'use strict';
   var PORT_COMMAND = 'wasmpool:port';
-
-  // Crash kinds; the numeric values are shared with src/runtime/crash_record.hpp.
-  var KINDS = ['unknown', 'trap', 'abort', 'oob', 'stack-overflow', 'exception', 'terminate',
-    'out-of-memory'];
+  var RUNTIME_COMMAND = 'wasmpool:runtime';
 
   var state = {
     port: null,
     channel: -1,
-    thread: -1,
-    crashRecordAddr: 0,
-    hooksAddr: 0,
+    thread: -1, // pool worker index, -1 when this worker runs another pthread
+    pthread: 0, // pthread_self() of the thread this worker runs
+    runtime: null, // runtimeInfo() of a module with the wasmpool runtime, else null
     reported: false,
   };
 
   function memoryBuffer() {
-    var memory = Module['wasmMemory'];
+    var memory = Module['wasmMemory'] || (typeof wasmMemory != 'undefined' ? wasmMemory : null);
     return memory ? memory.buffer : null;
   }
 
-  // Classify a JS-visible fault. The C++ side may already have written a more precise
-  // kind into the crash record (std::terminate, failed allocation); that one wins.
+  // What kind of fault a JS-visible error is. The C++ side may already have written a
+  // more precise kind into the crash record (std::terminate, failed allocation); that one
+  // wins.
   function classify(ex) {
     if (typeof ex === 'number') return 'exception';
     var text = String((ex && ex.message) || ex);
@@ -56,85 +68,76 @@ var __wasmpoolHooks = (function () {
     return String(ex);
   }
 
-  // Layout (see src/runtime/crash_record.hpp):
-  //   u32 state (0 empty, 1 writing, 2 complete) | i32 thread | u32 kind | u32 length | u8 message[]
-  var RECORD_MESSAGE_OFFSET = 16;
-  var RECORD_MESSAGE_CAPACITY = 2048;
+  function recordWords(buffer, layout) {
+    return new Int32Array(buffer, layout.address, layout.message >> 2);
+  }
 
   function readRecordKind() {
+    var layout = state.runtime && state.runtime.crashRecord;
     var buffer = memoryBuffer();
-    if (!buffer || !state.crashRecordAddr) return 0;
-    var words = new Int32Array(buffer, state.crashRecordAddr, 4);
-    return Atomics.load(words, 0) === 2 ? Atomics.load(words, 2) : 0;
+    if (!layout || !buffer) return null;
+    var words = recordWords(buffer, layout);
+    if (Atomics.load(words, layout.state >> 2) !== 2) return null;
+    return layout.kinds[Atomics.load(words, layout.kind >> 2)] || null;
   }
 
   function writeRecord(kind, message) {
+    var layout = state.runtime && state.runtime.crashRecord;
     var buffer = memoryBuffer();
-    if (!buffer || !state.crashRecordAddr) return;
-    var words = new Int32Array(buffer, state.crashRecordAddr, 4);
+    if (!layout || !buffer) return;
+    var words = recordWords(buffer, layout);
     // First crash wins: another thread (or C++'s terminate handler) may own the record.
-    if (Atomics.compareExchange(words, 0, 0, 1) !== 0) return;
-    var bytes = new TextEncoder().encode(message).subarray(0, RECORD_MESSAGE_CAPACITY - 1);
-    new Uint8Array(buffer, state.crashRecordAddr + RECORD_MESSAGE_OFFSET, RECORD_MESSAGE_CAPACITY)
-      .set(bytes);
-    Atomics.store(words, 1, state.thread);
-    Atomics.store(words, 2, Math.max(0, KINDS.indexOf(kind)));
-    Atomics.store(words, 3, bytes.length);
-    Atomics.store(words, 0, 2);
+    if (Atomics.compareExchange(words, layout.state >> 2, 0, 1) !== 0) return;
+    var bytes = new TextEncoder().encode(message).subarray(0, layout.capacity - 1);
+    new Uint8Array(buffer, layout.address + layout.message, layout.capacity).set(bytes);
+    Atomics.store(words, layout.thread >> 2, state.thread);
+    Atomics.store(words, layout.kind >> 2, Math.max(0, layout.kinds.indexOf(kind)));
+    Atomics.store(words, layout.length >> 2, bytes.length);
+    Atomics.store(words, layout.pthread >> 2, state.pthread);
+    Atomics.store(words, layout.state >> 2, 2);
   }
 
-  function markFaulted() {
-    var buffer = memoryBuffer();
-    if (!buffer || !state.hooksAddr || state.thread < 0) return;
-    // RuntimeHooks: u32 progress | u32 worker_count | u32 worker_state[64]; 2 = faulted.
-    Atomics.store(new Int32Array(buffer, state.hooksAddr, 2 + 64), 2 + state.thread, 2);
+  function post(message) {
+    if (!state.port) return false;
+    try {
+      state.port.postMessage(message);
+      return true;
+    } catch (e) {
+      return false;
+    }
   }
 
   function reportCrash(ex) {
     if (state.reported) return;
     state.reported = true;
-    var kind = classify(ex);
-    var recordKind = readRecordKind();
-    if (recordKind > 0 && KINDS[recordKind]) kind = KINDS[recordKind];
+    var kind = readRecordKind() || classify(ex);
     var message = describe(ex);
-    var stack = ex && ex.stack ? String(ex.stack) : '';
     try {
-      markFaulted();
       writeRecord(kind, message);
     } catch (e) {
       // The record is a backstop; the port message below is the fast path.
     }
-    if (state.port) {
-      try {
-        state.port.postMessage({
-          type: 'crash',
-          channel: state.channel,
-          thread: state.thread,
-          kind: kind,
-          message: message,
-          stack: stack,
-          time: Date.now(),
-        });
-      } catch (e) {
-        // Nothing left to try: main still sees the host fail or the watchdog fire.
-      }
-    }
+    // If this fails there is nothing left to try: main still sees the host fail or the
+    // watchdog fire.
+    post({
+      type: 'crash',
+      channel: state.channel,
+      thread: state.thread,
+      pthread: state.pthread,
+      kind: kind,
+      message: message,
+      stack: ex && ex.stack ? String(ex.stack) : '',
+      time: Date.now(),
+    });
   }
 
   // Text the pthread prints from JS (abort's "Aborted(...)", worker.js's own report of the
-  // fault) goes to main's log sink with the thread's index, not straight to fd 2.
+  // fault) goes to main's log sink with the thread's identity, not straight to fd 2.
   function forwardOutput(stream) {
     return function (text) {
-      if (state.port) {
-        try {
-          state.port.postMessage({ type: 'output', channel: state.channel, thread: state.thread, stream: stream,
-            text: String(text), time: Date.now() });
-          return;
-        } catch (e) {
-          // fall through to the console
-        }
-      }
-      (stream === 'stdout' ? console.log : console.error)(String(text));
+      var sent = post({ type: 'output', channel: state.channel, thread: state.thread, pthread: state.pthread,
+        stream: stream, text: String(text), time: Date.now() });
+      if (!sent) (stream === 'stdout' ? console.log : console.error)(String(text));
     };
   }
 
@@ -148,7 +151,17 @@ var __wasmpoolHooks = (function () {
       if (data && data.cmd === PORT_COMMAND) {
         state.port = data.port;
         state.channel = data.channel;
+        if (data.runtime) state.runtime = data.runtime;
         return;
+      }
+      if (data && data.cmd === RUNTIME_COMMAND) {
+        state.runtime = data.runtime;
+        return;
+      }
+      if (data && data.cmd === 'run') {
+        // A worker is reused for thread after thread: who runs here now.
+        state.thread = -1;
+        state.pthread = data.threadInfoStruct >>> 0;
       }
       try {
         return original.call(this, e);
@@ -160,25 +173,67 @@ var __wasmpoolHooks = (function () {
   }
 
   function installHostSide(config) {
-    var channels = config.channels || [];
-    var next = 0;
-    var userInstantiate = Module['instantiateWasm'];
-    // PThread exists once the glue has run up to createWasm(), which calls
-    // instantiateWasm before loading the prewarmed workers; wrap it there.
-    Module['instantiateWasm'] = function (info, receiveInstance) {
+    var nextChannel = 0;
+    var workers = [];
+
+    function openChannel(worker) {
+      var channel = nextChannel++;
+      var pair = new MessageChannel();
+      worker.postMessage({ cmd: PORT_COMMAND, port: pair.port2, channel: channel, runtime: config.runtime || null },
+        [pair.port2]);
+      config.announce(pair.port1, channel);
+    }
+
+    function wrapPThread() {
+      // Set by the patch's prelude, which runs after this pre-js: read it now.
+      var earlyRun = typeof __wasmpoolWorkerQueuesEarlyRun != 'undefined' && __wasmpoolWorkerQueuesEarlyRun;
       var load = PThread.loadWasmModuleToWorker;
       PThread.loadWasmModuleToWorker = function (worker, onFinishedLoading) {
-        return load.call(PThread, worker, function (w) {
-          // After 'loaded' the glue runs in the worker, so its handler is wrapped.
-          if (next < channels.length) {
-            var port = channels[next];
-            worker.postMessage({ cmd: PORT_COMMAND, port: port, channel: next }, [port]);
-            next++;
-          }
-          if (onFinishedLoading) onFinishedLoading(w);
-        });
+        workers.push(worker);
+        if (!earlyRun) {
+          // The worker would reject a message before it has loaded: hand the port over
+          // once it says it has.
+          return load.call(PThread, worker, function (w) {
+            openChannel(w);
+            if (onFinishedLoading) onFinishedLoading(w);
+          });
+        }
+        var result = load.call(PThread, worker, onFinishedLoading);
+        openChannel(worker);
+        // The worker queues what arrives while it loads, so a thread can be started on it
+        // now (spawnThread posts 'run' when worker.loaded is set).
+        worker.loaded = true;
+        return result;
       };
+      var getNewWorker = PThread.getNewWorker;
+      PThread.getNewWorker = function () {
+        if (PThread.unusedWorkers.length === 0 && PThread.runningWorkers.length >= config.threadLimit) {
+          config.onThreadLimit(PThread.runningWorkers.length, config.threadLimit);
+          return undefined; // spawnThread() turns this into EAGAIN
+        }
+        return getNewWorker.call(PThread);
+      };
+    }
+
+    // PThread exists once the glue has run up to createWasm(), which calls instantiateWasm.
+    var userInstantiate = Module['instantiateWasm'];
+    Module['instantiateWasm'] = function (info, receiveInstance) {
+      wrapPThread();
       return userInstantiate(info, receiveInstance);
+    };
+    Module['__wasmpoolClassify'] = classify;
+    // Called by the host once the instance exists: runtimeInfo() of a module linked with
+    // the wasmpool runtime (null otherwise), then `count` workers loaded ahead of need.
+    // Workers made from now on get the runtime with their port. Workers the glue
+    // prewarmed itself (-sPTHREAD_POOL_SIZE) are idle now, so they read it at once: a
+    // worker running a pool thread never returns to its event loop to read a message.
+    Module['__wasmpoolStart'] = function (runtime, count) {
+      config.runtime = runtime;
+      for (var i = 0; i < workers.length; i++) workers[i].postMessage({ cmd: RUNTIME_COMMAND, runtime: runtime });
+      for (var n = PThread.unusedWorkers.length; n < count; n++) {
+        PThread.allocateUnusedWorker();
+        PThread.loadWasmModuleToWorker(PThread.unusedWorkers[PThread.unusedWorkers.length - 1]);
+      }
     };
   }
 
@@ -188,21 +243,16 @@ var __wasmpoolHooks = (function () {
     installHostSide(Module['__wasmpool']);
   }
 
-  // Called from C++ (src/runtime) through EM_JS on each pool thread.
+  // Called from C++ (src/runtime) through EM_JS.
   return {
-    bindThread: function (thread, crashRecordAddr, hooksAddr) {
+    bindThread: function (thread) {
       state.thread = thread;
-      state.crashRecordAddr = crashRecordAddr;
-      state.hooksAddr = hooksAddr;
-      if (state.port) state.port.postMessage({ type: 'bind', channel: state.channel, thread: thread });
+      post({ type: 'bind', channel: state.channel, thread: thread, pthread: state.pthread });
     },
     log: function (level, message) {
-      var entry = { type: 'log', channel: state.channel, thread: state.thread, level: level,
+      var entry = { type: 'log', channel: state.channel, thread: state.thread, pthread: state.pthread, level: level,
         message: message, time: Date.now() };
-      if (state.port) {
-        state.port.postMessage(entry);
-        return;
-      }
+      if (post(entry)) return;
       var hostLog = Module['__wasmpool'] && Module['__wasmpool'].log;
       if (hostLog) hostLog(entry);
       else (level >= 3 ? err : out)('[wasmpool thread ' + state.thread + '] ' + message);

@@ -1,10 +1,13 @@
 // The watchdog declares a hang when, while calls are outstanding, it has seen neither a
-// host heartbeat nor an advance of the pool's progress counter for `timeoutMs`.
+// host heartbeat nor an advance of the pool's progress counters for the hang timeout of
+// the call the host is running.
 //
 // The host's heartbeat comes from its own event loop, which is frozen for the whole of
 // every synchronous wasm call, so on its own it cannot tell slow from dead. The progress
-// counter lives in the shared memory and is bumped by pool threads as tasks complete:
-// a long computation that keeps finishing tasks is never declared hung.
+// counters live in the shared memory; every task a pool thread completes and every
+// wasmpool::report_progress() advances them at once: a long computation that keeps
+// finishing tasks is never declared hung. Code that can do neither (a single task longer
+// than the timeout, foreign threads) runs with a longer per-call timeout, or none.
 export class Watchdog {
   #timeoutMs;
   #intervalMs;
@@ -15,6 +18,10 @@ export class Watchdog {
   #lastAlive = 0;
   #lastProgress = undefined;
 
+  /**
+   * @param {object} o
+   * @param {() => number} o.timeoutMs the timeout in force now (Infinity: none)
+   */
   constructor({ timeoutMs, intervalMs, readProgress, isBusy, onHang }) {
     this.#timeoutMs = timeoutMs;
     this.#intervalMs = intervalMs;
@@ -53,9 +60,10 @@ export class Watchdog {
       return;
     }
     const silent = now - this.#lastAlive;
-    if (silent >= this.#timeoutMs) {
+    const timeoutMs = this.#timeoutMs();
+    if (silent >= timeoutMs) {
       this.stop();
-      this.#onHang(Math.round(silent));
+      this.#onHang(Math.round(silent), timeoutMs);
     }
   }
 }

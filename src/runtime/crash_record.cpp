@@ -2,6 +2,7 @@
 
 #include "runtime/exception_text.hpp"
 
+#include <pthread.h>
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +29,8 @@ bool record_crash(CrashKind kind, std::string_view message) noexcept {
   r.thread.store(wasmpool::current_worker_index(), std::memory_order_relaxed);
   r.kind.store(static_cast<uint32_t>(kind), std::memory_order_relaxed);
   r.length.store(static_cast<uint32_t>(n), std::memory_order_relaxed);
+  r.pthread.store(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(pthread_self())),
+                  std::memory_order_relaxed);
   r.state.store(2, std::memory_order_release);
   return true;
 }

@@ -2,7 +2,9 @@
 // fatal error of any thread is written before the thread dies. Main keeps the memory of
 // every host it created, so it can read the record even after the host and all its
 // threads are gone (glue/crash-record.js). JavaScript writes it too (glue/pthread-hooks.js)
-// for faults C++ never sees (traps); the layout below is shared with both files.
+// for faults C++ never sees (traps). This header is the one definition of the layout and
+// of the kinds: runtimeInfo() (lifecycle_bindings.cpp) reports the offsets and the kind
+// names at start-up, and every JavaScript reader and writer uses what it reports.
 #pragma once
 
 #include <atomic>
@@ -12,7 +14,7 @@
 
 namespace wasmpool::runtime {
 
-// Values are shared with glue/pthread-hooks.js and glue/crash-record.js.
+// The names JavaScript sees are kCrashKindNames[kind].
 enum class CrashKind : uint32_t {
   unknown = 0,
   trap = 1,
@@ -24,6 +26,10 @@ enum class CrashKind : uint32_t {
   out_of_memory = 7,
 };
 
+inline constexpr const char* kCrashKindNames[] = {
+    "unknown", "trap", "abort", "oob", "stack-overflow", "exception", "terminate", "out-of-memory",
+};
+
 inline constexpr std::size_t kCrashMessageCapacity = 2048;
 
 struct CrashRecord {
@@ -31,9 +37,10 @@ struct CrashRecord {
   // record (first crash wins); readers trust the other fields only after seeing 2, which
   // is stored with release order after them.
   std::atomic<uint32_t> state;
-  std::atomic<int32_t> thread;   // pool worker index, -1 for a thread outside the pool
-  std::atomic<uint32_t> kind;    // CrashKind
-  std::atomic<uint32_t> length;  // bytes of message, without terminator
+  std::atomic<int32_t> thread;    // pool worker index, -1 for a thread outside the pool
+  std::atomic<uint32_t> kind;     // CrashKind
+  std::atomic<uint32_t> length;   // bytes of message, without terminator
+  std::atomic<uint32_t> pthread;  // pthread_self() of the faulting thread (0: unknown)
   char message[kCrashMessageCapacity];
 };
 
@@ -41,7 +48,8 @@ static_assert(offsetof(CrashRecord, state) == 0);
 static_assert(offsetof(CrashRecord, thread) == 4);
 static_assert(offsetof(CrashRecord, kind) == 8);
 static_assert(offsetof(CrashRecord, length) == 12);
-static_assert(offsetof(CrashRecord, message) == 16);
+static_assert(offsetof(CrashRecord, pthread) == 16);
+static_assert(offsetof(CrashRecord, message) == 20);
 
 CrashRecord& crash_record() noexcept;
 

@@ -1,13 +1,16 @@
 // The JS-facing lifecycle of the pool, exported through embind:
 //   initThreadPool(n)   start the process-wide pool (the host calls it once at start-up)
 //   exitThreadPool()    drain or cancel outstanding work and join every thread
-//   runtimeInfo()       shared-heap addresses the manager's watchdog and crash reader use
+//   runtimeInfo()       shared-heap addresses and layouts the manager's watchdog, crash
+//                       reader and the pthread hooks use: the C++ structs are the one
+//                       definition, JavaScript reads the offsets from here
 // plus wasmpoolDescribeException(ptr), which turns the bare number Emscripten throws for
 // a C++ exception escaping an export into "type\nwhat()".
 #include <emscripten/bind.h>
 #include <emscripten/emscripten.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -23,12 +26,12 @@
 #include "runtime/crash_record.hpp"
 #include "runtime/exception_text.hpp"
 
-// Each pool thread tells its pthread hooks who it is and where the shared records are,
-// which also announces its channel to main ({type: 'bind'}).
+// Each pool thread tells its pthread hooks its pool index, which also announces it to main
+// over the thread's channel ({type: 'bind'}).
 // The body is JavaScript: keep clang-format out of it.
 // clang-format off
-EM_JS(void, wasmpool_js_bind_thread, (int thread, uintptr_t crash_record, uintptr_t hooks), {
-  if (typeof __wasmpoolHooks !== 'undefined') __wasmpoolHooks.bindThread(thread, crash_record, hooks);
+EM_JS(void, wasmpool_js_bind_thread, (int thread), {
+  if (typeof __wasmpoolHooks !== 'undefined') __wasmpoolHooks.bindThread(thread);
 });
 // clang-format on
 
@@ -41,9 +44,7 @@ std::atomic<uint32_t> g_started_workers{0};
 
 void on_worker_start(std::size_t index) {
   g_started_workers.fetch_add(1, std::memory_order_release);
-  wasmpool_js_bind_thread(static_cast<int>(index),
-                          reinterpret_cast<uintptr_t>(&wasmpool::runtime::crash_record()),
-                          reinterpret_cast<uintptr_t>(&wasmpool::runtime_hooks()));
+  wasmpool_js_bind_thread(static_cast<int>(index));
 }
 
 void init_thread_pool(int threads) {
@@ -61,11 +62,38 @@ void exit_thread_pool() {
   wasmpool::exit_global_pool();
 }
 
+emscripten::val progress_layout() {
+  emscripten::val layout = emscripten::val::object();
+  layout.set("address", reinterpret_cast<uintptr_t>(&wasmpool::runtime_hooks()));
+  layout.set("progressOffset", static_cast<int>(wasmpool::kProgressOffset));
+  layout.set("workerProgressOffset", static_cast<int>(wasmpool::kWorkerProgressOffset));
+  layout.set("workerProgressStride", static_cast<int>(wasmpool::kWorkerProgressStride));
+  layout.set("workers", static_cast<int>(wasmpool::kMaxWorkers));
+  return layout;
+}
+
+emscripten::val crash_record_layout() {
+  using wasmpool::runtime::CrashRecord;
+  emscripten::val layout = emscripten::val::object();
+  layout.set("address", reinterpret_cast<uintptr_t>(&wasmpool::runtime::crash_record()));
+  layout.set("state", static_cast<int>(offsetof(CrashRecord, state)));
+  layout.set("thread", static_cast<int>(offsetof(CrashRecord, thread)));
+  layout.set("kind", static_cast<int>(offsetof(CrashRecord, kind)));
+  layout.set("length", static_cast<int>(offsetof(CrashRecord, length)));
+  layout.set("pthread", static_cast<int>(offsetof(CrashRecord, pthread)));
+  layout.set("message", static_cast<int>(offsetof(CrashRecord, message)));
+  layout.set("capacity", static_cast<int>(wasmpool::runtime::kCrashMessageCapacity));
+  emscripten::val kinds = emscripten::val::array();
+  for (const char* name : wasmpool::runtime::kCrashKindNames)
+    kinds.call<void>("push", std::string(name));
+  layout.set("kinds", kinds);
+  return layout;
+}
+
 emscripten::val runtime_info() {
   emscripten::val info = emscripten::val::object();
-  info.set("hooks", reinterpret_cast<uintptr_t>(&wasmpool::runtime_hooks()));
-  info.set("crashRecord", reinterpret_cast<uintptr_t>(&wasmpool::runtime::crash_record()));
-  info.set("maxWorkers", static_cast<int>(wasmpool::kMaxWorkers));
+  info.set("progress", progress_layout());
+  info.set("crashRecord", crash_record_layout());
   info.set("startedWorkers", reinterpret_cast<uintptr_t>(&g_started_workers));
   return info;
 }

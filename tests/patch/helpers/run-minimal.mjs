@@ -1,5 +1,5 @@
 // Child process: loads the patched examples/minimal glue on Node's main thread (with
-// prewarmed workers) and on a worker thread (the build's own pool size), runs the pool.
+// prewarmed workers) and on a worker thread (none prewarmed, as built), runs the pool.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 
@@ -7,9 +7,13 @@ async function exercise(gluePath, options, threads) {
   const create = (await import(pathToFileURL(gluePath).href)).default;
   const m = await create(options);
   m.initThreadPool(threads);
-  // As the pool host does: one event-loop turn so the new pthreads start before this
-  // thread blocks in a parallel call.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // As the pool host does: stock glue finishes starting a pthread on this thread's event
+  // loop, so wait (without blocking) until every pool thread runs before a parallel call.
+  const started = new Int32Array(m.wasmMemory.buffer, m.runtimeInfo().startedWorkers, 1);
+  const deadline = Date.now() + 20_000;
+  while (Atomics.load(started, 0) < threads && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   const result = { sum: m.sumOfSquares(1000), exports: [...m.__wasmProxyExports], id: m.__wasmProxyModuleId };
   try {
     m.sumOfSquares(-1);
@@ -32,7 +36,7 @@ if (isMainThread) {
   process.stdout.write(`@@RESULT@@${JSON.stringify({ main, inWorker })}\n`);
   process.exit(0);
 } else {
-  // On a worker thread the build's PTHREAD_POOL_SIZE (1) applies: a pool of one thread
-  // runs on the prewarmed worker.
+  // On a worker thread, as built: no prewarmed worker; the pool's one thread gets a
+  // worker made on demand.
   parentPort.postMessage(await exercise(workerData.gluePath, {}, 1));
 }
