@@ -11,6 +11,10 @@ command -v g++ >/dev/null 2>&1 || need+=(g++)
 [ -f /usr/include/catch2/catch.hpp ] || need+=(catch2)
 [ -f /usr/include/tbb/tbb.h ] || [ -f /usr/include/oneapi/tbb.h ] || need+=(libtbb-dev)
 [ -f /usr/include/benchmark/benchmark.h ] || need+=(libbenchmark-dev)
+# Third-party code the tests host (tests/modules): a std::thread pool, and a concurrent
+# queue whose own test programs Debian ships.
+[ -f /usr/include/thread_pool/thread_pool.hpp ] || need+=(libthread-pool-dev)
+[ -f /usr/share/doc/libconcurrentqueue-dev/examples/test2.cpp ] || need+=(libconcurrentqueue-dev)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}"
