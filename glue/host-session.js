@@ -8,8 +8,9 @@ import { readCrashRecord, readProgress } from './crash-record.js';
 import { cloneError } from './arguments.js';
 import { WasmHangError, WasmHostStartError, WasmPanicError, WasmCallError, WasmPoolError } from './errors.js';
 import { Watchdog } from './watchdog.js';
-import { LOG_LEVELS } from './protocol.js';
+import { LOG_LEVELS, isHostMessage, isThreadMessage, toHost } from './protocol.js';
 import { createWorker } from './worker-flags.js';
+import { DETECTORS } from './detectors.js';
 
 const HOST_URL = new URL('./host.js', import.meta.url);
 // How long an orderly stop (exitThreadPool, then exit) may take before the host is
@@ -49,10 +50,10 @@ export class HostSession {
    * @param {number} o.heartbeatTimeoutMs
    * @param {{log: Function, output: Function, failed: Function, settled: Function, stuck: Function}} o.events
    */
-  constructor({ loaded, threads, maxExtraThreads, heartbeatIntervalMs, heartbeatTimeoutMs, crashDetection = 'fast',
+  constructor({ loaded, threads, maxExtraThreads, heartbeatIntervalMs, heartbeatTimeoutMs, detectors = new Set(DETECTORS),
     background = false, events }) {
     this.threads = threads;
-    this.#failFast = crashDetection === 'fast';
+    this.#detectors = detectors;
     this.#events = events;
     this.#heartbeatTimeoutMs = heartbeatTimeoutMs;
     this.memory = new WebAssembly.Memory({
@@ -69,7 +70,6 @@ export class HostSession {
         threads,
         threadLimit: threads + maxExtraThreads,
         heartbeatIntervalMs,
-        failFast: crashDetection === 'fast',
         cancelRing: this.#cancelRing,
       },
       // The host's own console goes through main's streams, but module output and logs
@@ -93,7 +93,7 @@ export class HostSession {
       isBusy: () => this.#pending.size > 0 || this.state === 'starting',
       onHang: (silentMs, timeoutMs) => this.fail(new WasmHangError(silentMs, timeoutMs)),
     });
-    this.#watchdog.start();
+    if (this.#detectors.has('watchdog')) this.#watchdog.start();
     this.#ready = new Promise((resolve, reject) => {
       this.#readyResolve = resolve;
       this.#readyReject = reject;
@@ -108,10 +108,11 @@ export class HostSession {
   #cancelRing;
   #heartbeatTimeoutMs;
   #hostPthread = 0;
-  // 'heartbeat-only' ignores crash notices and the host's death and leaves detection to
-  // the watchdog: the original design, kept so benchmarks can measure what fail-fast
-  // detection buys.
-  #failFast = true;
+  // Which evidence of a death this session acts on (detectors.js).
+  #detectors;
+  // Set when the host reported a death that this session does not act on (heartbeat-only):
+  // from then on the host counts as silent, as one stuck waiting for the dead thread would.
+  #hostSilenced = false;
 
   /** Resolves once the pool is up; rejects with the error that ended the session. */
   ready() {
@@ -144,7 +145,7 @@ export class HostSession {
     }
     const id = ++this.#nextId;
     try {
-      this.#worker.postMessage({ type: 'call', id, name, args });
+      this.#worker.postMessage(toHost.call(id, name, args));
     } catch (error) {
       return Promise.reject(cloneError(name, args, error));
     }
@@ -226,7 +227,7 @@ export class HostSession {
       await this.#worker.terminate();
     } else {
       if (keepAlive) this.#worker.ref();
-      this.#worker.postMessage({ type: 'terminate' });
+      this.#worker.postMessage(toHost.terminate());
       const deadline = Math.min(STOP_DEADLINE_MS, this.#heartbeatTimeoutMs);
       const timer = setTimeout(() => {
         this.#worker.terminate();
@@ -282,6 +283,8 @@ export class HostSession {
   }
 
   #onHostMessage(message) {
+    if (this.#hostSilenced) return;
+    if (!isHostMessage(message)) return this.#malformed('the host', message);
     this.#watchdog.alive();
     switch (message.type) {
       case 'heartbeat':
@@ -307,7 +310,8 @@ export class HostSession {
           Object.assign(new Error(message.error.message), message.error)));
         break;
       case 'crash':
-        this.#crashed({ ...message, source: 'host' });
+        if (this.#detectors.has('host-report')) this.#crashed({ ...message, source: 'host' });
+        else this.#hostSilenced = true;
         break;
       case 'stdout':
       case 'stderr':
@@ -341,10 +345,17 @@ export class HostSession {
     this.#ports.push(port);
   }
 
+  // A message that does not match protocol.js is a bug on the other side: said, not acted on.
+  #malformed(from, message) {
+    this.#events.log({ level: 'warn', thread: -1, time: Date.now(),
+      message: `wasm-threadpool: ignored a malformed message from ${from}: ${JSON.stringify(message)?.slice(0, 200)}` });
+  }
+
   #onThreadMessage(channel, message) {
+    if (!isThreadMessage(message)) return this.#malformed(`thread channel ${channel}`, message);
     switch (message.type) {
       case 'crash':
-        this.#crashed({ ...message, source: 'port' });
+        if (this.#detectors.has('thread-ports')) this.#crashed({ ...message, source: 'port' });
         break;
       case 'output':
         this.#events.output(message.stream, message.text, message.thread, message.pthread);
@@ -359,7 +370,6 @@ export class HostSession {
   }
 
   #crashed({ thread, pthread, kind, message, stack, source, deferred }) {
-    if (!this.#failFast) return;
     if (deferred) {
       // The host only knows that some thread died; that thread's own notice is on its
       // way over its port (or already in the crash record). Give it a moment to win.
@@ -403,12 +413,12 @@ export class HostSession {
   }
 
   #onHostError(error) {
-    if (!this.#failFast) return; // heartbeat-only: the silence will be noticed instead
+    if (!this.#detectors.has('worker-exit')) return;
     this.#hostDied(`the pool host died: ${error?.message ?? error}`, error);
   }
 
   #onHostExit(code) {
-    if (!this.#failFast) return; // heartbeat-only: the silence will be noticed instead
+    if (!this.#detectors.has('worker-exit')) return;
     if (this.state === 'stopping' || this.state === 'stopped' || this.state === 'failed') return;
     this.#hostDied(`the pool host exited unexpectedly with code ${code}`);
   }

@@ -1,35 +1,33 @@
 // ThreadPoolManager: the main-thread face of the pool.
 //
-// It never runs code of the pool's wasm instance: it compiles the module once, makes a
-// fresh shared memory and a fresh host worker for each session, routes the export calls
-// made inside execute() to that host, watches it, and replaces it after a crash or hang.
-// A crashed pool thread may die holding a lock in the shared heap; because main never
-// enters that heap's code, it can never block on it.
+// It never runs code of the pool's wasm instance: it compiles the module once, routes the
+// export calls made inside execute() to the current host, and keeps stats and events. The
+// hosts themselves (start, standby, replacement after a fault, recycle, idle stop,
+// shutdown) are the HostSupervisor's (supervisor.js); each host's worker, memory, channels
+// and pending calls are a HostSession's (host-session.js). A crashed pool thread may die
+// holding a lock in the shared heap; because main never enters that heap's code, it can
+// never block on it.
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { WasmAbortError, WasmPoolError, WasmShutdownError, WasmTimeoutError } from './errors.js';
 import { HostSession } from './host-session.js';
+import { HostSupervisor } from './supervisor.js';
 import { loadModule } from './module-loader.js';
 import { validateOptions, validateExecuteOptions } from './options.js';
-import { enclosingRoutes, runRouted } from './proxy.js';
+import { Route, enclosingRoutes } from './proxy.js';
 import { checkArguments } from './arguments.js';
 import { CallTimings } from './call-timings.js';
 import { defaultLogSink } from './log-sink.js';
+import { detectorsFor } from './detectors.js';
 
 export class ThreadPoolManager extends EventEmitter {
   #options;
   #loaded = null; // Promise<LoadedModule>, compiled once per manager
-  #session = null;
-  #starting = null; // Promise<HostSession> while a session starts
+  #supervisor;
   #active = 0; // execute() calls whose callback has not settled
-  #idleTimer = null;
-  #shutdown = false;
   #timings = new CallTimings();
-  #stats = { calls: 0, completed: 0, failed: 0, crashes: 0, hangs: 0, starts: 0, restarts: 0, recycles: 0, standbyStarts: 0, executes: 0 };
+  #stats = { calls: 0, completed: 0, failed: 0, crashes: 0, hangs: 0, restarts: 0, recycles: 0, executes: 0 };
   #lastStartMs = undefined;
-  #waitedFor = false; // an execute() waits for the session being started
-  #spare = null; // with options.standby: a second host, started and idle, to replace a failed one
-  #sessions = new Set(); // every host whose worker has not exited yet, whatever its state
 
   /**
    * @param {object} options see README "ThreadPoolManager options"
@@ -37,6 +35,21 @@ export class ThreadPoolManager extends EventEmitter {
   constructor(options) {
     super();
     this.#options = validateOptions(options, availableParallelism());
+    this.#supervisor = new HostSupervisor({
+      createSession: (background, handlers) => this.#createSession(background, handlers),
+      idleTimeoutMs: this.#options.idleTimeoutMs,
+      standby: this.#options.standby,
+      notify: {
+        started: ({ restart, standby, threads, startMs }) => {
+          this.#lastStartMs = startMs;
+          if (restart) this.#stats.restarts++;
+          this.emit(restart ? 'restart' : 'start', { threads, startMs, ...(standby ? { standby } : {}) });
+        },
+        fault: (error) => this.#onFault(error),
+        idle: () => this.emit('idle'),
+        isActive: () => this.#active > 0,
+      },
+    });
   }
 
   /** The options in force, defaults filled in. */
@@ -57,9 +70,9 @@ export class ThreadPoolManager extends EventEmitter {
       throw new TypeError(`execute(fn) needs a function, got ${fn === null ? 'null' : typeof fn}`);
     }
     const { signal, timeoutMs, hangTimeoutMs } = validateExecuteOptions(options);
-    if (this.#shutdown) throw new WasmShutdownError();
+    if (this.#supervisor.state === 'shut-down') throw new WasmShutdownError();
     for (const route of enclosingRoutes()) {
-      if (route.manager === this) {
+      if (route.owner === this) {
         throw new WasmPoolError(
           'execute() was called inside execute() of the same ThreadPoolManager; call the module ' +
             'directly instead, its calls are already routed to the pool',
@@ -71,8 +84,8 @@ export class ThreadPoolManager extends EventEmitter {
 
     this.#active++;
     this.#stats.executes++;
-    this.#cancelIdleTimer();
-    const route = { manager: this, moduleId: null, session: null, call: null, closed: false, hangTimeoutMs };
+    this.#supervisor.cancelIdle();
+    let route = null;
     let cleanup = () => {};
     try {
       const stopper = new Promise((_, reject) => {
@@ -86,32 +99,31 @@ export class ThreadPoolManager extends EventEmitter {
       });
       stopper.catch(() => {});
       const work = (async () => {
-        const session = await this.#ensureSession();
+        const session = await this.#supervisor.acquire();
         const loaded = await this.#loaded;
-        route.moduleId = loaded.moduleId;
+        route = new Route({ owner: this, moduleId: loaded.moduleId, hangTimeoutMs, call: (r, name, args) => this.#call(r, name, args) });
         route.session = session;
-        route.call = (name, args) => this.#call(route, name, args);
-        return runRouted(route, fn);
+        return route.run(fn);
       })();
       try {
         return await Promise.race([work, stopper]);
       } catch (error) {
-        if (error instanceof WasmAbortError || error instanceof WasmTimeoutError) {
-          route.closed = true;
+        if (route && (error instanceof WasmAbortError || error instanceof WasmTimeoutError)) {
+          route.close();
           // Its calls may sit on the host it started with and, after a crash or a recycle,
           // on the current one.
-          for (const session of new Set([route.session, this.#session])) {
+          for (const session of new Set([route.session, this.#supervisor.latest])) {
             if (session?.abandon(route, error)) this.#recycle(session);
           }
-          work.catch(() => {});
         }
+        work.catch(() => {});
         throw error;
       }
     } finally {
-      route.closed = true;
+      route?.close();
       cleanup();
       this.#active--;
-      this.#maybeIdle();
+      this.#supervisor.checkIdle();
     }
   }
 
@@ -120,9 +132,8 @@ export class ThreadPoolManager extends EventEmitter {
    * start-up. Resolves when the host is ready; the idle timer applies from then on.
    */
   async start() {
-    if (this.#shutdown) throw new WasmShutdownError();
-    await this.#ensureSession();
-    this.#maybeIdle();
+    await this.#supervisor.acquire();
+    this.#supervisor.checkIdle();
   }
 
   /**
@@ -130,28 +141,21 @@ export class ThreadPoolManager extends EventEmitter {
    * calls throw it. Resolves when every host this manager started, including one still
    * stopping for idleness and the standby, has exited with all its threads.
    */
-  async shutdown() {
-    this.#shutdown = true;
-    this.#cancelIdleTimer();
-    if (this.#starting) await this.#starting.catch(() => null);
-    this.#session = null;
-    this.#spare = null;
-    const shutdownError = new WasmShutdownError('the ThreadPoolManager was shut down while this call was pending');
-    await Promise.all([...this.#sessions].map((session) => {
-      if (session.pendingCount > 0) session.fail(shutdownError);
-      else session.stop({ keepAlive: true });
-      return session.exited();
-    }));
+  shutdown() {
+    return this.#supervisor.shutdown(new WasmShutdownError('the ThreadPoolManager was shut down while this call was pending'));
   }
 
   /** Counters and timings, for monitoring. */
   stats() {
+    const current = this.#supervisor.current;
     return {
       ...this.#stats,
+      starts: this.#supervisor.starts,
+      standbyStarts: this.#supervisor.standbyStarts,
       active: this.#active,
-      pending: this.#session?.pendingCount ?? 0,
-      running: this.#session?.state === 'ready',
-      standby: this.#spare ? (this.#spare.state === 'ready' ? 'ready' : 'starting') : 'none',
+      pending: this.#supervisor.latest?.pendingCount ?? 0,
+      running: current !== null,
+      standby: this.#supervisor.standbyState,
       threads: this.#options.threads,
       lastStartMs: this.#lastStartMs,
       callTimings: this.#timings.summary(),
@@ -160,7 +164,7 @@ export class ThreadPoolManager extends EventEmitter {
 
   /** The shared memory of the running host, or null: read and write its heap directly. */
   get memory() {
-    return this.#session?.state === 'ready' ? this.#session.memory : null;
+    return this.#supervisor.current?.memory ?? null;
   }
 
   /**
@@ -168,8 +172,8 @@ export class ThreadPoolManager extends EventEmitter {
    * take views inside execute(), after the call that allocated the memory.
    */
   view(Type, byteOffset, length) {
-    const session = this.#session;
-    if (!session || session.state !== 'ready') {
+    const session = this.#supervisor.current;
+    if (!session) {
       throw new WasmPoolError('view() needs a running pool: call it inside execute()', { code: 'ERR_WASM_HOST_GONE' });
     }
     if (typeof Type !== 'function' || !('BYTES_PER_ELEMENT' in Type)) {
@@ -178,24 +182,7 @@ export class ThreadPoolManager extends EventEmitter {
     return session.view(Type, byteOffset, length);
   }
 
-  /** The running session, starting one if needed; `background` starts without waiting. */
-  async #ensureSession({ background = false } = {}) {
-    if (this.#session && this.#session.state === 'ready') return this.#session;
-    if (!this.#starting) {
-      this.#starting = this.#startSession(background).finally(() => {
-        this.#starting = null;
-      });
-    }
-    if (!background) {
-      this.#waitedFor = true;
-      this.#session?.hold();
-    }
-    return this.#starting;
-  }
-
-  async #startSession(background) {
-    const began = performance.now();
-    this.#waitedFor = !background;
+  async #createSession(background, handlers) {
     this.#loaded ??= loadModule(this.#options.module, this.#options.wasm);
     let loaded;
     try {
@@ -204,80 +191,22 @@ export class ThreadPoolManager extends EventEmitter {
       this.#loaded = null; // let the user fix the file and retry
       throw error;
     }
-    if (this.#shutdown) throw new WasmShutdownError();
-    const restart = this.#stats.starts > 0;
-    const session = this.#createSession(loaded, background);
-    this.#session = session;
-    if (this.#waitedFor) session.hold();
-    this.#stats.starts++;
-    if (restart) this.#stats.restarts++;
-    await session.ready();
-    this.#lastStartMs = performance.now() - began;
-    this.emit(restart ? 'restart' : 'start', { threads: session.threads, startMs: this.#lastStartMs });
-    if (background) this.#maybeIdle();
-    this.#startSpare();
-    return session;
-  }
-
-  #createSession(loaded, background) {
-    const session = new HostSession({
+    return new HostSession({
       loaded,
       threads: this.#options.threads,
       maxExtraThreads: this.#options.maxExtraThreads,
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
       heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs,
-      crashDetection: this.#options.crashDetection,
+      detectors: detectorsFor(this.#options.crashDetection),
       background,
       events: {
+        ...handlers,
         log: (entry) => this.#log(entry),
         output: (stream, text, thread = -1, pthread = 0) =>
           this.#log({ level: stream === 'stdout' ? 'stdout' : 'stderr', message: text, thread, pthread, time: Date.now() }),
-        failed: (failed, error) => this.#onSessionFailed(failed, error),
-        stuck: (_stuck, error) => this.#onFault(error),
-        settled: () => this.#maybeIdle(),
         timing: (ms) => this.#timings.add(ms),
       },
     });
-    this.#sessions.add(session);
-    session.exited().then(() => this.#sessions.delete(session));
-    return session;
-  }
-
-  /** options.standby: keep a second host started and idle, ready to replace a failed one. */
-  #startSpare() {
-    if (!this.#options.standby || this.#shutdown || this.#spare || !this.#session || !this.#loaded) return;
-    this.#loaded.then((loaded) => {
-      if (this.#shutdown || this.#spare || !this.#session) return;
-      this.#spare = this.#createSession(loaded, true);
-      this.#stats.standbyStarts++;
-    }, () => {});
-  }
-
-  /**
-   * Replaces a failed or recycled host: promotes the standby host when there is one (ready
-   * at once, or as soon as it finishes starting), else starts a new one off the caller's
-   * path. Resolves to the new session.
-   */
-  #replace() {
-    const spare = this.#spare;
-    if (!spare) return this.#ensureSession({ background: true });
-    this.#spare = null;
-    const began = performance.now();
-    this.#session = spare;
-    this.#stats.restarts++;
-    const promoted = spare.ready().then(() => {
-      this.#lastStartMs = performance.now() - began;
-      this.emit('restart', { threads: spare.threads, startMs: this.#lastStartMs, standby: true });
-      this.#maybeIdle();
-      this.#startSpare();
-      return spare;
-    });
-    if (spare.state !== 'ready') {
-      this.#starting = promoted.finally(() => {
-        this.#starting = null;
-      });
-    }
-    return promoted;
   }
 
   #call(route, name, args) {
@@ -292,10 +221,11 @@ export class ThreadPoolManager extends EventEmitter {
     const limits = { hangTimeoutMs: route.hangTimeoutMs };
     // The current host; while a replacement starts (after a crash or a recycle), wait for
     // it rather than knock on the old one.
-    const current = this.#session;
+    const current = this.#supervisor.current;
+    const starting = this.#supervisor.starting;
     let sent;
-    if (current?.state === 'ready') sent = current.call(name, args, route, limits);
-    else if (this.#starting) sent = this.#starting.then((fresh) => fresh.call(name, args, route, limits));
+    if (current) sent = current.call(name, args, route, limits);
+    else if (starting) sent = starting.then((fresh) => fresh.call(name, args, route, limits));
     else sent = route.session.call(name, args, route, limits);
     return sent.then(
       (value) => {
@@ -314,35 +244,12 @@ export class ThreadPoolManager extends EventEmitter {
    * to stop it, and send the calls queued behind it (other executes') to the new one.
    */
   #recycle(session) {
-    if (this.#session !== session || session.state !== 'ready') return;
-    this.#session = null;
-    this.#stats.recycles++;
-    const queued = session.detachQueued();
-    if (queued.length === 0 && this.#active === 0 && !this.#spare) return;
-    this.#replace().then(
-      (fresh) => {
-        for (const call of queued) {
-          fresh.call(call.name, call.args, call.owner, { hangTimeoutMs: call.hangTimeoutMs }).then(call.resolve, call.reject);
-        }
-      },
-      (error) => {
-        for (const call of queued) call.reject(error);
-      },
-    );
-  }
-
-  #onSessionFailed(session, error) {
-    if (this.#spare === session) {
-      // The standby host failed before it was needed: drop it; the next ready host makes another.
-      this.#spare = null;
-      return;
-    }
-    if (this.#session === session) this.#session = null;
-    if (!this.#onFault(error)) return; // shut down on purpose
-    // Start the replacement now, off the caller's path: the next execute() finds it ready
-    // or nearly so. Only for a host that had worked (no restart loop on a start failure);
-    // it is unref'd, and the idle timer stops it if nobody comes back.
-    if (!this.#shutdown && session.wasReady) this.#replace().catch(() => {});
+    const recycled = this.#supervisor.recycle(session, (fresh, queued) => {
+      for (const call of queued) {
+        fresh.call(call.name, call.args, call.owner, { hangTimeoutMs: call.hangTimeoutMs }).then(call.resolve, call.reject);
+      }
+    });
+    if (recycled) this.#stats.recycles++;
   }
 
   /** Counts a crash or hang and reports it as a 'crash' event; false for other errors. */
@@ -359,25 +266,5 @@ export class ThreadPoolManager extends EventEmitter {
     if (this.listenerCount('log') > 0) this.emit('log', entry);
     if (sink === false) return;
     (sink ?? defaultLogSink)(entry);
-  }
-
-  #cancelIdleTimer() {
-    if (this.#idleTimer) clearTimeout(this.#idleTimer);
-    this.#idleTimer = null;
-  }
-
-  #maybeIdle() {
-    const session = this.#session;
-    if (!session || this.#active > 0 || session.pendingCount > 0 || this.#idleTimer) return;
-    this.#idleTimer = setTimeout(() => {
-      this.#idleTimer = null;
-      if (this.#session === session && this.#active === 0 && session.pendingCount === 0) {
-        this.#session = null;
-        const spare = this.#spare;
-        this.#spare = null;
-        Promise.all([session.stop(), spare?.stop()]).then(() => this.emit('idle'), () => {});
-      }
-    }, this.#options.idleTimeoutMs);
-    this.#idleTimer.unref();
   }
 }

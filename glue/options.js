@@ -1,3 +1,5 @@
+import { CRASH_DETECTION_MODES } from './detectors.js';
+
 // Option checking: a bad option is a RangeError/TypeError that names the option, the
 // value and what is allowed, thrown before anything starts.
 const MAX_THREADS = 64; // kMaxWorkers in src/wasmpool/config.hpp (the progress slots are sized by it)
@@ -14,7 +16,7 @@ const KNOWN = new Set([
   'module', 'wasm', 'threads', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'idleTimeoutMs', 'log', 'crashDetection',
   'standby', 'maxExtraThreads',
 ]);
-const CRASH_DETECTION = ['fast', 'heartbeat-only'];
+const CRASH_DETECTION = Object.keys(CRASH_DETECTION_MODES);
 
 function integer(name, value, min, max) {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

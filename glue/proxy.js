@@ -4,9 +4,10 @@
 // it answers true the call goes to `__wasmProxy.call(moduleId, name, args)` (a Promise)
 // instead of running locally. Whether a call is claimed depends only on the async
 // context it was made from: execute() runs its callback inside an AsyncLocalStorage
-// context bound to one manager's host, so concurrent execute() calls never see each
-// other's routing, and code outside any execute() runs on the local instance, as stock
-// Emscripten would. A process-wide flag (the original design) would leak across awaits.
+// context holding a Route bound to one manager's host, so concurrent execute() calls
+// never see each other's routing, and code outside any execute() runs on the local
+// instance, as stock Emscripten would. A process-wide flag (the original design) would
+// leak across awaits.
 //
 // The storage lives under a Symbol.for() key, so two copies of this package loaded in
 // one process share one proxy instead of fighting over the global.
@@ -14,13 +15,57 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 const REGISTRY = Symbol.for('wasm-threadpool.proxy.v1');
 
+/**
+ * Where the calls of one execute() go: `call(name, args)` for module `moduleId`, until
+ * the execute closes it. Routes nest: an execute() of another manager (another module)
+ * inside this one still routes its own module, and this one's calls keep their route.
+ */
+export class Route {
+  /** The manager that made it (execute() inside execute() of the same manager is refused). */
+  owner;
+  moduleId;
+  /** The hang timeout for this route's calls, or undefined for the manager's default. */
+  hangTimeoutMs;
+  /** The host the route's first calls went to. */
+  session = null;
+  closed = false;
+  #call;
+  #parent;
+
+  constructor({ owner, moduleId, hangTimeoutMs, call }) {
+    this.owner = owner;
+    this.moduleId = moduleId;
+    this.hangTimeoutMs = hangTimeoutMs;
+    this.#call = call;
+  }
+
+  call(name, args) {
+    return this.#call(this, name, args);
+  }
+
+  get parent() {
+    return this.#parent;
+  }
+
+  /** Runs fn with this route in force, inside whatever routes enclose the caller. */
+  run(fn) {
+    const { storage } = registry();
+    this.#parent = storage.getStore();
+    return storage.run(this, fn);
+  }
+
+  close() {
+    this.closed = true;
+  }
+}
+
 function registry() {
   let reg = globalThis[REGISTRY];
   if (!reg) {
     const storage = new AsyncLocalStorage();
     const findRoute = (moduleId) => {
-      for (let ctx = storage.getStore(); ctx; ctx = ctx.parent) {
-        if (ctx.moduleId === moduleId) return ctx;
+      for (let route = storage.getStore(); route; route = route.parent) {
+        if (route.moduleId === moduleId) return route;
       }
       return undefined;
     };
@@ -30,12 +75,12 @@ function registry() {
         return findRoute(moduleId) !== undefined;
       },
       call(moduleId, name, args) {
-        const ctx = findRoute(moduleId);
-        if (!ctx) {
+        const route = findRoute(moduleId);
+        if (!route) {
           return Promise.reject(Object.assign(new Error(`no execute() context routes module ${moduleId}`),
             { code: 'ERR_WASM_NOT_ROUTED' }));
         }
-        return ctx.call(name, args);
+        return route.call(name, args);
       },
     });
     reg = { storage, proxy };
@@ -52,23 +97,12 @@ function registry() {
   return reg;
 }
 
-/**
- * Runs fn with calls to `route.moduleId` routed to `route.call(name, args)`.
- * `route.parent` is set to the enclosing context so nested executes of other managers
- * (other modules) still route their own module.
- */
-export function runRouted(route, fn) {
-  const { storage } = registry();
-  route.parent = storage.getStore();
-  return storage.run(route, fn);
+/** Installs globalThis.__wasmProxy (idempotent). */
+export function installProxy() {
+  registry();
 }
 
-/** The innermost routing context of the current async context, if any. */
-export function currentRoute() {
-  return registry().storage.getStore();
-}
-
-/** Walks the enclosing contexts. */
+/** Walks the routes enclosing the current async context, innermost first. */
 export function* enclosingRoutes() {
-  for (let ctx = currentRoute(); ctx; ctx = ctx.parent) yield ctx;
+  for (let route = registry().storage.getStore(); route; route = route.parent) yield route;
 }

@@ -88,7 +88,8 @@ test('options.maxExtraThreads is checked', () => {
 for (const [fault, kind, pattern] of [['trapOnStdThread', 'trap', /unreachable/], ['abortOnStdThread', 'abort', /Aborted/]]) {
   test(`${kind} on a std::thread (not a pool thread) while the host waits: its real kind and thread`, async (t) => {
     const mod = await loadThreadsModule();
-    const manager = newManager(t);
+    const entries = [];
+    const manager = newManager(t, { log: (entry) => entries.push(entry) });
     const call = track(manager.execute(() => mod[fault]()));
     const { maxLagMs } = await measureLag(() => call.promise);
     assert.equal(call.settled, 1);
@@ -102,6 +103,7 @@ for (const [fault, kind, pattern] of [['trapOnStdThread', 'trap', /unreachable/]
     assert.ok(maxLagMs < MAX_LAG_MS, `main stayed responsive (${maxLagMs.toFixed(1)} ms)`);
     assert.equal(manager.stats().pending, 0);
     assert.equal(await manager.execute(() => mod.joinOneThread()), 42, 'the next call works');
+    assert.deepEqual(entries.filter((e) => /malformed/.test(e.message)), [], 'every message matched protocol.js');
   });
 }
 

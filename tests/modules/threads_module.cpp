@@ -15,11 +15,13 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include <wasmpool/pool.hpp>
 
+#include "runtime/crash_record.hpp"
 #include "runtime/thread_log.hpp"
 
 namespace {
@@ -259,9 +261,21 @@ double unbox(const Box& box) {
   return box.value();
 }
 
+// Writes the crash record from C++ without dying, and advances the progress word: the JS
+// decoders read both by the layout runtimeInfo() reports (tests/js/layout.test.js).
+bool write_crash_record(int kind, std::string message) {
+  return wasmpool::runtime::record_crash(static_cast<wasmpool::runtime::CrashKind>(kind), message);
+}
+
+void report_progress_times(int times) {
+  for (int i = 0; i < times; ++i) wasmpool::report_progress();
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(threads_module) {
+  emscripten::function("writeCrashRecord", &write_crash_record);
+  emscripten::function("reportProgressTimes", &report_progress_times);
   emscripten::class_<Box>("Box").constructor<double>().function("value", &Box::value);
   emscripten::function("unbox", &unbox);
   emscripten::function("joinOneThread", &join_one_thread);

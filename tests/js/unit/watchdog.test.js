@@ -1,0 +1,60 @@
+// The watchdog alone, with a progress source the test controls.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Watchdog } from '../../../glue/watchdog.js';
+
+function watch({ timeoutMs = 60, busy = true, progress = () => 0 } = {}) {
+  const hangs = [];
+  const dog = new Watchdog({
+    timeoutMs: typeof timeoutMs === 'function' ? timeoutMs : () => timeoutMs,
+    intervalMs: 10,
+    readProgress: progress,
+    isBusy: () => busy,
+    onHang: (silentMs, limit) => hangs.push({ silentMs, limit }),
+  });
+  dog.start();
+  return { dog, hangs };
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('silence while busy is a hang after the timeout, reported once', async () => {
+  const { hangs } = watch({ timeoutMs: 50 });
+  await sleep(150);
+  assert.equal(hangs.length, 1);
+  assert.ok(hangs[0].silentMs >= 50);
+  assert.equal(hangs[0].limit, 50);
+});
+
+test('progress keeps a busy call alive; so do alive() signs', async () => {
+  let counter = 0;
+  const { dog, hangs } = watch({ timeoutMs: 50, progress: () => counter });
+  const ticker = setInterval(() => counter++, 15);
+  await sleep(150);
+  clearInterval(ticker);
+  assert.equal(hangs.length, 0);
+  const beat = setInterval(() => dog.alive(), 15);
+  await sleep(150);
+  clearInterval(beat);
+  assert.equal(hangs.length, 0);
+  dog.stop();
+});
+
+test('idle time is not silence', async () => {
+  const { dog, hangs } = watch({ timeoutMs: 30, busy: false });
+  await sleep(100);
+  assert.equal(hangs.length, 0);
+  dog.stop();
+});
+
+test('the timeout in force is read on every tick (a per-call timeout; Infinity: none)', async () => {
+  let limit = Infinity;
+  const { dog, hangs } = watch({ timeoutMs: () => limit });
+  await sleep(100);
+  assert.equal(hangs.length, 0);
+  limit = 20;
+  await sleep(60);
+  assert.equal(hangs.length, 1);
+  assert.equal(hangs[0].limit, 20);
+  dog.stop();
+});
