@@ -9,7 +9,7 @@
 // crash notices never wait for this thread, which is blocked for the whole of every call.
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { glueUrl, module, memory, threads, threadLimit, heartbeatIntervalMs, failFast, cancelRing } = workerData;
+const { glueUrl, module, memory, threads, threadLimit, heartbeatIntervalMs, cancelRing } = workerData;
 
 // Names that must never be dispatched even if a module happened to list them.
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype', 'then']);
@@ -136,8 +136,6 @@ function runCall({ id, name, args }) {
       post({ type: 'crash', thread: null, kind: 'unknown', deferred: true,
         message: `a pool thread died while the host waited in ${name}()`, stack: '' });
       instance = null;
-      // Heartbeat-only detection (a benchmark baseline) models a host that stays stuck.
-      if (!failFast) clearInterval(heartbeat);
       return;
     }
     if (typeof error === 'number') {
