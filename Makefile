@@ -52,19 +52,27 @@ test-wasm:
 test-js:
 	node --test --test-concurrency=1 tests/js/ tests/patch/
 
-demo-prereqs: setup build-wasm
+# The prerequisites of `npm run node` and `npm run bench` build with their output on stderr,
+# never stdout: the program that runs next owns stdout (`npm run bench -- --json > out.json`
+# must be pure JSON). What a current build repeats on every run (make's "Built target"
+# lines, emcmake's "configure:" echo) is dropped, so a build with nothing to do prints
+# nothing; compile/link lines, warnings and errors still show. The status is the build's.
+QUIET_BUILD = 2>&1 | { grep --line-buffered -v -E '^(\[ *[0-9]+%\] )?Built target |^Consolidate compiler generated dependencies of target |^configure: ' || true; } >&2; exit $${PIPESTATUS[0]}
+
+demo-prereqs:
+	@$(MAKE) --no-print-directory setup build-wasm $(QUIET_BUILD)
 
 demo: demo-prereqs
-	node demo/main.js $(ARGS)
+	@node demo/main.js $(ARGS)
 
-bench-prereqs: setup build-wasm
-	cmake -S . -B $(BENCH_NATIVE) -DCMAKE_BUILD_TYPE=Release -DWASMPOOL_BUILD_BENCH=ON -DWASMPOOL_BUILD_TESTS=OFF >/dev/null
-	cmake --build $(BENCH_NATIVE) -j$(JOBS)
-	emcmake cmake -S . -B $(WASM_BENCH) -DCMAKE_BUILD_TYPE=Release -DWASMPOOL_BUILD_BENCH=ON -DWASMPOOL_BUILD_TESTS=OFF >/dev/null
-	cmake --build $(WASM_BENCH) -j$(JOBS) --target pool_figures_wasm
+bench-prereqs: demo-prereqs
+	@{ cmake -S . -B $(BENCH_NATIVE) -DCMAKE_BUILD_TYPE=Release -DWASMPOOL_BUILD_BENCH=ON -DWASMPOOL_BUILD_TESTS=OFF >/dev/null && \
+	   cmake --build $(BENCH_NATIVE) -j$(JOBS) && \
+	   emcmake cmake -S . -B $(WASM_BENCH) -DCMAKE_BUILD_TYPE=Release -DWASMPOOL_BUILD_BENCH=ON -DWASMPOOL_BUILD_TESTS=OFF >/dev/null && \
+	   cmake --build $(WASM_BENCH) -j$(JOBS) --target pool_figures_wasm; } $(QUIET_BUILD)
 
 bench: bench-prereqs
-	node bench/run.js $(ARGS)
+	@node bench/run.js $(ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp' '*.h')

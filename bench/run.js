@@ -29,6 +29,7 @@ const KNOWN_FLAGS = /^--(quick|json|only=.*|skip=.*|cycles=\d+|help)$/;
 const SECTIONS = [
   { name: 'roundTrip', file: 'round-trip.js', runtime: true, timeoutS: [180, 60] },
   { name: 'throughput', file: 'throughput.js', runtime: true, timeoutS: [180, 60] },
+  { name: 'safetyCost', file: 'safety-cost.js', runtime: true, timeoutS: [300, 90] },
   { name: 'crashLatency', file: 'crash-latency.js', runtime: true, timeoutS: [300, 90] },
   { name: 'hangLatency', file: 'hang-latency.js', runtime: true, timeoutS: [120, 60] },
   { name: 'startup', file: 'startup.js', runtime: true, timeoutS: [180, 60] },
@@ -135,7 +136,16 @@ function statusOf(r) {
   if (r.skipped) return `not measured: ${r.skipped}`;
   if (r.met === true) return 'met';
   if (r.met === false) return '**missed**';
+  if (r.unjudged) return `not judged: ${r.unjudged}`;
   return '';
+}
+
+/** Every row with a target, in run order: what the summary table and --json's `targets` list. */
+function targetsOf(results) {
+  return results.flatMap((res) => res.rows.filter((r) => r.target).map((r) => ({
+    section: res.section, id: r.id, label: r.label, target: r.target, value: r.value, unit: r.unit,
+    ratio: r.ratio, baseline: r.baseline, met: r.met ?? null, ...(r.skipped ? { skipped: r.skipped } : {}), ...(r.unjudged ? { unjudged: r.unjudged } : {}),
+  })));
 }
 
 function spreadOf(r) {
@@ -150,11 +160,11 @@ function markdown(meta, results) {
   out.push(`Run ${meta.date} (${meta.mode}) on ${meta.cores} cores, ${meta.cpuModel}, ${meta.memoryGiB} GiB, ${meta.os}; ` +
     `Node ${meta.node}; ${meta.emscripten}; commit ${meta.commit}; load average at start ${meta.loadAverageAtStart.join(' ')}.`);
   out.push('');
-  const targets = results.flatMap((res) => res.rows.filter((r) => r.target).map((r) => ({ res, r })));
+  const targets = targetsOf(results);
   if (targets.length) {
     out.push('| target | measured | ratio to baseline | status |', '| --- | --- | --- | --- |');
-    for (const { res, r } of targets) {
-      out.push(`| ${res.section}: ${r.label} — ${r.target} | ${r.value === null ? 'n/a' : `${fmt(r.value)} ${r.unit}`} | ${r.ratio !== undefined ? `${fmt(r.ratio)}x ${r.baseline ?? ''}` : ''} | ${statusOf(r)} |`);
+    for (const r of targets) {
+      out.push(`| ${r.section}: ${r.label} — ${r.target} | ${r.value === null ? 'n/a' : `${fmt(r.value)} ${r.unit}`} | ${r.ratio !== undefined ? `${fmt(r.ratio)}x ${r.baseline ?? ''}` : ''} | ${statusOf(r)} |`);
     }
     out.push('');
   }
@@ -206,9 +216,16 @@ async function main() {
   const base = QUICK ? 'quick' : chosen.length < SECTIONS.length ? 'partial' : 'latest';
   mkdirSync(outDir, { recursive: true });
   writeFileSync(`${outDir}/${base}.md`, `${md}\n`);
-  writeFileSync(`${outDir}/${base}.json`, `${JSON.stringify({ machine: meta, results }, null, 2)}\n`);
-  if (JSON_OUT) process.stdout.write(`${JSON.stringify({ machine: meta, results })}\n`);
+  const targets = targetsOf(results);
+  writeFileSync(`${outDir}/${base}.json`, `${JSON.stringify({ machine: meta, targets, results }, null, 2)}\n`);
+  if (JSON_OUT) process.stdout.write(`${JSON.stringify({ machine: meta, targets, results })}\n`);
   else process.stdout.write(`\n${md}\n`);
+  // The verdicts also go to stderr, so a --json run shows them without a second look.
+  log(`targets (${targets.filter((t) => t.met === true).length} met, ${targets.filter((t) => t.met === false).length} missed, of ${targets.length}):`);
+  for (const t of targets) {
+    const ratioText = Number.isFinite(t.ratio) ? `, ${fmt(t.ratio)}x ${t.baseline}` : '';
+    log(`  ${(statusOf(t).replaceAll('*', '') || 'reported').padEnd(8)} ${t.section}.${t.id}: ${t.target} (${t.value === null ? 'n/a' : `${fmt(t.value)} ${t.unit}`}${ratioText})`);
+  }
   log(`wrote bench/results/${base}.md and ${base}.json`);
   const failed = results.filter((r) => !r.ok).map((r) => r.section);
   if (failed.length) log(`sections that failed or were not built: ${failed.join(', ')}`);

@@ -4,12 +4,17 @@
 // so the figure is an upper bound on fault-to-rejection. Reference: the same work failing
 // by a C++ exception (a healthy error path, no crash detection involved). Baseline: the
 // same manager with the original design's heartbeat-only detection.
-// Target (DESIGN.md): median under 10 ms.
+// Target (the issue's, tighter than DESIGN.md's 10 ms): median under 5 ms, with 2 pool
+// threads and also with 4 on a 2-core machine, where the dying thread, its siblings, the
+// host and main contend for the cores, so the notice can wait for a core.
+import { availableParallelism } from 'node:os';
 import { loadDemo, newManager, progress, report, reps, row, runSection } from './common.js';
 import { ratio, summarize } from './stats.js';
 
 const KINDS = ['trap', 'abort', 'oob'];
 const HEARTBEAT_ONLY_TIMEOUT_MS = 1000;
+const TARGET_MS = 5;
+const OVERSUBSCRIBED_THREADS = 4;
 
 /** Latency (ms) of one failing call, measured on a host that is already running. */
 async function oneFault(manager, demo, kind, where = 'pool') {
@@ -76,6 +81,10 @@ runSection(async () => {
     return result;
   });
 
+  // The same faults with more pool threads than cores.
+  const ours4 = await withManager({ threads: OVERSUBSCRIBED_THREADS }, (fast4) =>
+    measure(fast4, demo, fastCount, ['ERR_WASM_PANIC'], `fail-fast, ${OVERSUBSCRIBED_THREADS} threads`));
+
   const heartbeatOnly = { crashDetection: 'heartbeat-only', heartbeatTimeoutMs: HEARTBEAT_ONLY_TIMEOUT_MS };
   const seed = await withManager(heartbeatOnly, (slow) =>
     measure(slow, demo, slowCount, ['ERR_WASM_HANG', 'ERR_WASM_PANIC'], 'heartbeat-only'));
@@ -98,18 +107,20 @@ runSection(async () => {
     row({ id: 'heartbeatOnly', label: `heartbeat-only detection, heartbeatTimeoutMs ${HEARTBEAT_ONLY_TIMEOUT_MS} (baseline)`, value: seed.all.median, unit: 'ms', stats: seed.all }),
     row({ id: 'heartbeatOnlyBlocked', label: `heartbeat-only, host left blocked (seed's failure mode: watchdog at ${HEARTBEAT_ONLY_TIMEOUT_MS} ms) (baseline)`, value: blocked.median, unit: 'ms', stats: blocked }),
     row({ id: 'ours', label: `fail-fast detection, ${KINDS.join('/')} (${ours.all.n} faults)`, value: ours.all.median, unit: 'ms', stats: ours.all,
-      baseline: 'heartbeatOnly', ratio: ratio(ours.all.median, seed.all.median), target: 'median < 10 ms', met: ours.all.median < 10 }),
+      baseline: 'heartbeatOnly', ratio: ratio(ours.all.median, seed.all.median), target: `median < ${TARGET_MS} ms`, met: ours.all.median < TARGET_MS }),
+    row({ id: 'ours4Threads', label: `fail-fast, ${OVERSUBSCRIBED_THREADS} pool threads on ${availableParallelism()} cores (${ours4.all.n} faults)`, value: ours4.all.median, unit: 'ms', stats: ours4.all,
+      baseline: 'ours', ratio: ratio(ours4.all.median, ours.all.median), target: `median < ${TARGET_MS} ms`, met: ours4.all.median < TARGET_MS }),
     row({ id: 'oursVsBlocked', label: 'fail-fast vs heartbeat-only on a stuck thread', value: ours.all.median, unit: 'ms',
       baseline: 'heartbeatOnlyBlocked', ratio: ratio(ours.all.median, blocked.median) }),
     ...KINDS.map((k) => row({ id: `ours_${k}`, label: `fail-fast, ${k}`, value: ours.byKind[k].median, unit: 'ms', stats: ours.byKind[k] })),
     row({ id: 'oursP99', label: 'fail-fast p99', value: ours.all.p99, unit: 'ms' }),
     row({ id: 'detectionOverhead', label: 'fail-fast minus the exception reference (estimated fault-to-rejection)', value: ours.all.median - exception.median, unit: 'ms' }),
     row({ id: 'hostThread', label: `fail-fast, fault on the host thread itself, fault(kind, 'host') (${onHost.all.n} faults)`, value: onHost.all.median, unit: 'ms', stats: onHost.all,
-      target: 'median < 10 ms', met: onHost.all.median < 10 }),
+      baseline: 'heartbeatOnly', ratio: ratio(onHost.all.median, seed.all.median), target: `median < ${TARGET_MS} ms`, met: onHost.all.median < TARGET_MS }),
   ];
   report('crashLatency', 'Crash to rejected Promise (pool thread faults, host already running)', rows, [
     'Timed from sending the call to its rejection; includes the round trip and the healthy tasks before the fault (see the exception reference row).',
-    `Which notice won (code/source: port = the dying thread's own port, host = the host's report, record/exit = the host worker's exit): fail-fast pool ${JSON.stringify(ours.codes)}, fail-fast host ${JSON.stringify(onHost.codes)}.`,
+    `Which notice won (code/source: port = the dying thread's own port, host = the host's report, record/exit = the host worker's exit): fail-fast pool ${JSON.stringify(ours.codes)}, with ${OVERSUBSCRIBED_THREADS} threads ${JSON.stringify(ours4.codes)}, fail-fast host ${JSON.stringify(onHost.codes)}.`,
     `Baseline: crashDetection 'heartbeat-only' (the original design) ignores crash notices and waits for the heartbeat to stop; ratio = ours / baseline. How its faults surfaced: ${JSON.stringify(seed.codes)} ('heartbeat-only' ignores the threads' crash notices and the host's own death alike, so every fault is found by the watchdog when the heartbeats stop; the 'host left blocked' row is the same mechanism on a spinning thread).`,
   ]);
 });
