@@ -65,11 +65,14 @@ export class WasmHangError extends WasmPoolError {
   }
 }
 
-/** An export threw: a C++ exception carried to the caller, or a binding error (wrong arguments). The pool stays up. */
+/** An export (or a job) threw: a C++ exception carried to the caller, a binding error (wrong arguments), a JS error of the job. The pool stays up. */
 export class WasmCallError extends WasmPoolError {
-  constructor({ exportName, name, message, code, stack }) {
-    super(`${exportName}() failed: ${message}`, { code: code ?? 'ERR_WASM_CALL' });
+  constructor({ exportName, jobUrl, name, message, code, stack }) {
+    super(`${jobUrl ? `the job ${jobUrl}` : `${exportName}()`} failed: ${message}`, { code: code ?? 'ERR_WASM_CALL' });
+    /** The export that threw (undefined for a job). */
     this.exportName = exportName;
+    /** The job module that threw (manager.run()), else undefined. */
+    this.jobUrl = jobUrl;
     /** The original error's name in the host, e.g. 'BindingError' or 'std::runtime_error'. */
     this.originalName = name;
     this.originalMessage = message;

@@ -139,22 +139,34 @@ export class HostSession {
    * @param {{hangTimeoutMs?: number}} [limits] the hang timeout while this call runs
    *   (Infinity: none); the session's heartbeatTimeoutMs by default
    */
-  call(name, args, owner, { hangTimeoutMs } = {}) {
+  call(name, args, owner, limits = {}) {
+    return this.#send((id) => toHost.call(id, name, args), { name, args, owner, ...limits },
+      (error) => cloneError(name, args, error));
+  }
+
+  /** Runs the job module `url` in the host with `input` (manager.run()). */
+  runJob(url, input, owner, { hangTimeoutMs, transferList } = {}) {
+    return this.#send((id) => toHost.job(id, url, input), { name: `the job ${url}`, job: { url, input }, owner,
+      hangTimeoutMs }, (error) => new TypeError(`the input of the job ${url} cannot be sent to the pool host: ${error.message}`,
+      { cause: error }), transferList);
+  }
+
+  #send(build, call, cloneFailure, transferList) {
     if (this.state !== 'ready') {
       return Promise.reject(this.failure ?? new WasmPoolError(`the pool host is ${this.state}`, { code: 'ERR_WASM_HOST_GONE' }));
     }
     const id = ++this.#nextId;
     try {
-      this.#worker.postMessage(toHost.call(id, name, args));
+      this.#worker.postMessage(build(id), transferList);
     } catch (error) {
-      return Promise.reject(cloneError(name, args, error));
+      return Promise.reject(cloneFailure(error));
     }
     if (this.#pending.size === 0) {
       this.#worker.ref();
       this.#watchdog.alive();
     }
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, name, args, owner, hangTimeoutMs, sentAt: performance.now() });
+      this.#pending.set(id, { ...call, resolve, reject, sentAt: performance.now() });
     });
   }
 
@@ -293,7 +305,8 @@ export class HostSession {
         this.#settle(message.id, (call) => call.resolve(message.value));
         break;
       case 'error':
-        this.#settle(message.id, (call) => call.reject(new WasmCallError({ exportName: call.name, ...message.error })));
+        this.#settle(message.id, (call) => call.reject(new WasmCallError({
+          ...(call.job ? { jobUrl: call.job.url } : { exportName: call.name }), ...message.error })));
         break;
       case 'ready':
         this.#runtime = message.runtime;

@@ -7,7 +7,11 @@
 // threads and threads the module creates itself) is a worker nested in this one; the
 // pthread hooks give each its own MessagePort to main as it is created, so their logs and
 // crash notices never wait for this thread, which is blocked for the whole of every call.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { readPatchMarker } from '../patch/marker.js';
+import { toMain } from './protocol.js';
 
 const { glueUrl, module, memory, threads, threadLimit, heartbeatIntervalMs, cancelRing } = workerData;
 
@@ -68,8 +72,8 @@ function classifyFatal(error) {
 let classify = null;
 
 function postCrash(error) {
-  post({ type: 'crash', thread: -1, kind: classifyFatal(error), message: String(error?.message ?? error),
-    stack: String(error?.stack ?? '') });
+  post(toMain.crash({ thread: -1, kind: classifyFatal(error), message: String(error?.message ?? error),
+    stack: String(error?.stack ?? '') }));
 }
 
 // A fault on this thread outside any call (a wasm callback run from the event loop, a
@@ -121,41 +125,84 @@ function runCall({ id, name, args }) {
   threadLimitHit = null;
   if (typeof name !== 'string' || FORBIDDEN.has(name) || !exportNames.has(name) ||
       typeof instance[name] !== 'function') {
-    post({ type: 'error', id, error: { name: 'TypeError', code: 'ERR_WASM_UNKNOWN_EXPORT',
-      message: `${JSON.stringify(name)} is not an export of this module` } });
+    post(toMain.error(id, { name: 'TypeError', code: 'ERR_WASM_UNKNOWN_EXPORT',
+      message: `${JSON.stringify(name)} is not an export of this module` }));
     return;
   }
   let value;
   try {
     value = instance[name](...args);
   } catch (error) {
-    if (error === 'unwind') {
-      // Emscripten's crash flag: a pool thread died while this thread waited for it, and
-      // the wait was interrupted. The thread's own notice (port) and the crash record
-      // carry the details; tell main to expect them. The instance is no longer usable.
-      post({ type: 'crash', thread: null, kind: 'unknown', deferred: true,
-        message: `a pool thread died while the host waited in ${name}()`, stack: '' });
-      instance = null;
-      return;
-    }
-    if (typeof error === 'number') {
-      post({ type: 'error', id, error: withThreadLimit({ ...describeCppException(error), code: 'ERR_WASM_CPP_EXCEPTION' }) });
-      return;
-    }
-    if (isFatal(error)) {
-      postCrash(error);
-      // Nothing more runs here: main terminates this worker.
-      instance = null;
-      return;
-    }
-    post({ type: 'error', id, error: withThreadLimit(errorPayload(error)) });
+    reportThrown(id, `${name}()`, error);
     return;
   }
+  postResult(id, `${name}()`, value);
+}
+
+// An in-host job (manager.run()): a JS module whose default export runs here, next to the
+// instance, so it can call exports synchronously, keep pointers and use embind classes.
+// Only its input and its result cross. Jobs run one at a time like calls, including
+// across the job's own awaits (see `serially` below).
+async function runJob({ id, url, input }) {
+  if (wasCancelled(id)) return;
+  threadLimitHit = null;
+  let value;
   try {
-    post({ type: 'result', id, value: detachFromHeap(value) });
+    const job = await loadJob(url);
+    value = await job(input, { module: instance, memory });
   } catch (error) {
-    post({ type: 'error', id, error: { name: 'DataCloneError', code: 'ERR_WASM_RESULT_NOT_CLONEABLE',
-      message: `the result of ${name}() cannot be sent back to the main thread: ${error.message}` } });
+    reportThrown(id, `the job ${url}`, error);
+    return;
+  }
+  postResult(id, `the job ${url}`, value);
+}
+
+const jobs = new Map();
+async function loadJob(url) {
+  let job = jobs.get(url);
+  if (!job) {
+    const loaded = await import(url);
+    job = loaded.default;
+    if (typeof job !== 'function') {
+      throw Object.assign(new TypeError(`${url} has no default export function (input, { module, memory }) => result`),
+        { code: 'ERR_WASM_JOB_NOT_A_FUNCTION' });
+    }
+    jobs.set(url, job);
+  }
+  return job;
+}
+
+// What an export or a job threw: a C++ exception or a JS error rejects that call only; a
+// fault of this thread, or a thread's death seen while waiting, ends the host.
+function reportThrown(id, what, error) {
+  if (error === 'unwind') {
+    // Emscripten's crash flag: a pool thread died while this thread waited for it, and
+    // the wait was interrupted. The thread's own notice (port) and the crash record carry
+    // the details; tell main to expect them. The instance is no longer usable.
+    post(toMain.crash({ thread: null, kind: 'unknown', deferred: true,
+      message: `a thread died while the host waited in ${what}` }));
+    instance = null;
+    return;
+  }
+  if (typeof error === 'number') {
+    post(toMain.error(id, withThreadLimit({ ...describeCppException(error), code: 'ERR_WASM_CPP_EXCEPTION' })));
+    return;
+  }
+  if (isFatal(error)) {
+    postCrash(error);
+    // Nothing more runs here: main terminates this worker.
+    instance = null;
+    return;
+  }
+  post(toMain.error(id, withThreadLimit(errorPayload(error))));
+}
+
+function postResult(id, what, value) {
+  try {
+    post(toMain.result(id, detachFromHeap(value)));
+  } catch (error) {
+    post(toMain.error(id, { name: 'DataCloneError', code: 'ERR_WASM_RESULT_NOT_CLONEABLE',
+      message: `the result of ${what} cannot be sent back to the main thread: ${error.message}` }));
   }
 }
 
@@ -176,12 +223,17 @@ async function start() {
   const began = performance.now();
   const mark = (what) => process.env.WASMPOOL_TRACE_START && console.error(`[host] ${what} +${(performance.now() - began).toFixed(1)} ms`);
   mark('host started');
+  // The factory: the default export of ES6 glue, or module.exports of CommonJS glue.
   const factory = (await import(glueUrl)).default;
   mark('glue imported');
   if (typeof factory !== 'function') {
-    throw new Error(`${glueUrl} has no default export: build it with -sMODULARIZE=1 -sEXPORT_ES6=1`);
+    throw new Error(`${glueUrl} exports no module factory: build it with -sMODULARIZE=1 (and -sEXPORT_ES6=1 for an ES module)`);
   }
+  // Glue that is its own pthread worker script (Emscripten 3.1.58+) starts its workers from
+  // mainScriptUrlOrBlob when given: the file this host imported, whatever it is called now.
+  const { workerIsGlue = false } = readPatchMarker(readFileSync(fileURLToPath(glueUrl), 'utf8')) ?? {};
   instance = await factory({
+    ...(workerIsGlue ? { mainScriptUrlOrBlob: fileURLToPath(glueUrl) } : {}),
     wasmMemory: memory,
     instantiateWasm(imports, receiveInstance) {
       const wasmInstance = new WebAssembly.Instance(module, imports);
@@ -192,6 +244,7 @@ async function start() {
     printErr: (text) => post({ type: 'stderr', text }),
     __wasmpool: {
       threadLimit,
+      workerIsGlue,
       announce: (port, channel) => post({ type: 'thread-port', channel, port }, [port]),
       onThreadLimit: (live, limit) => {
         threadLimitHit = { live, limit };
@@ -216,14 +269,22 @@ async function start() {
   post({ type: 'ready', runtime, hostPthread: instance._pthread_self?.() ?? 0, startMs: performance.now() - began });
 }
 
+// Calls and jobs run one at a time, in arrival order; a job's awaits do not let the next
+// one start (main relies on "the oldest unanswered is the one running").
+let serially = Promise.resolve();
+
 parentPort.on('message', (message) => {
   switch (message.type) {
     case 'call':
-      if (instance) runCall(message);
+    case 'job':
+      serially = serially.then(() => {
+        if (!instance) return undefined;
+        return message.type === 'call' ? runCall(message) : runJob(message);
+      });
       break;
     case 'terminate':
       try {
-        instance?.exitThreadPool();
+        instance?.exitThreadPool?.(); // only modules with the wasmpool runtime have a pool to join
       } finally {
         process.exit(0);
       }

@@ -5,11 +5,13 @@ export interface LogEntry {
   /** 'trace' | 'debug' | 'info' | 'warn' | 'error' from wasmpool::log; 'stdout' | 'stderr' for printf/std::cout. */
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'stdout' | 'stderr';
   message: string;
-  /** Pool worker index; -1 for the host thread or module output. */
+  /** Pool worker index; -1 for the host thread, another pthread of the module, or module output. */
   thread: number;
+  /** pthread id of the thread it came from, when known (0: the host thread or unknown). */
+  pthread?: number;
   /** Date.now() when the thread sent it. */
   time: number;
-  /** Index of the pool thread's MessagePort, when it came over one. */
+  /** Index of the thread's MessagePort, when it came over one. */
   channel?: number;
 }
 
@@ -33,6 +35,8 @@ export interface ThreadPoolManagerOptions {
   crashDetection?: 'fast' | 'heartbeat-only';
   /** Keep a second host started and idle, promoted at once when the first fails. Default false. */
   standby?: boolean;
+  /** pthreads the module may have alive besides the pool's (std::thread, a library's pool); past it pthread_create fails with EAGAIN. 0..1024, default 64. */
+  maxExtraThreads?: number;
   /** Log sink for per-thread logs and module output; false drops them. Default: stdout/stderr. */
   log?: ((entry: LogEntry) => void) | false;
 }
@@ -42,7 +46,25 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Rejects the execute() and its pending calls with a WasmTimeoutError after this many ms. */
   timeoutMs?: number;
+  /** The hang timeout for these calls instead of heartbeatTimeoutMs; Infinity or false: none. */
+  hangTimeoutMs?: number | false;
 }
+
+export interface RunOptions extends ExecuteOptions {
+  /** Objects in `input` to move to the host rather than copy (ArrayBuffers, MessagePorts). */
+  transferList?: Transferable[];
+}
+
+/** What a job module's default export receives besides its input. */
+export interface JobContext<M = any> {
+  /** The host's instance of the module: exports called synchronously, embind classes, _malloc. */
+  module: M;
+  /** The host's shared memory. */
+  memory: WebAssembly.Memory;
+}
+
+/** The default export of a job module for ThreadPoolManager.run(). */
+export type Job<I = unknown, R = unknown, M = any> = (input: I, context: JobContext<M>) => R | PromiseLike<R>;
 
 export interface CallTimings {
   count: number;
@@ -64,6 +86,8 @@ export interface ThreadPoolStats {
   recycles: number;
   /** Standby hosts started (options.standby). */
   standbyStarts: number;
+  /** Jobs run with run(). */
+  runs: number;
   /** The standby host's state. */
   standby: 'none' | 'starting' | 'ready';
   active: number;
@@ -85,6 +109,11 @@ export class ThreadPoolManager extends EventEmitter {
     Pick<ThreadPoolManagerOptions, 'wasm' | 'log'>;
   /** Runs fn; calls it makes into the patched module are routed to the pool host and return Promises. */
   execute<T>(fn: () => T | PromiseLike<T>, options?: ExecuteOptions): Promise<Awaited<T>>;
+  /**
+   * Runs the default export of the ES module `job` (absolute path or file: URL) inside the
+   * host, next to the module's instance; only `input` and the result cross.
+   */
+  run<R = unknown>(job: string | URL, input?: unknown, options?: RunOptions): Promise<R>;
   /** Starts the pool now rather than on the first execute(); resolves when it is ready. */
   start(): Promise<void>;
   /** Stops the pool; pending calls reject with WasmShutdownError. */
@@ -122,8 +151,10 @@ export type PanicKind =
 
 export class WasmPanicError extends WasmPoolError {
   readonly code: 'ERR_WASM_PANIC';
-  /** Pool worker index, or -1 for the host thread. */
+  /** Pool worker index; -1 for the host thread or another pthread of the module. */
   readonly thread: number;
+  /** The faulting pthread's id (0: the host thread, or unknown). */
+  readonly pthread: number;
   readonly kind: PanicKind;
   readonly panicMessage: string;
   readonly wasmStack: string;
@@ -134,12 +165,20 @@ export class WasmHangError extends WasmPoolError {
   readonly code: 'ERR_WASM_HANG';
   readonly silentMs: number;
   readonly timeoutMs: number;
+  /** 'call': a pending call made no progress; 'stop': the host would not stop while idle. */
+  readonly during: 'call' | 'stop';
 }
 
 export class WasmCallError extends WasmPoolError {
-  /** 'ERR_WASM_CPP_EXCEPTION', 'ERR_WASM_UNKNOWN_EXPORT', 'ERR_WASM_RESULT_NOT_CLONEABLE' or 'ERR_WASM_CALL'. */
+  /**
+   * 'ERR_WASM_CPP_EXCEPTION', 'ERR_WASM_UNKNOWN_EXPORT', 'ERR_WASM_RESULT_NOT_CLONEABLE',
+   * 'ERR_WASM_THREAD_LIMIT', 'ERR_WASM_JOB_NOT_A_FUNCTION' or 'ERR_WASM_CALL'.
+   */
   readonly code: string;
-  readonly exportName: string;
+  /** The export that failed; undefined for a job. */
+  readonly exportName?: string;
+  /** The job module that failed (run()); undefined for an export. */
+  readonly jobUrl?: string;
   readonly originalName: string;
   readonly originalMessage: string;
   readonly hostStack?: string;

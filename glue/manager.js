@@ -8,6 +8,8 @@
 // holding a lock in the shared heap; because main never enters that heap's code, it can
 // never block on it.
 import { EventEmitter } from 'node:events';
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { WasmAbortError, WasmPoolError, WasmShutdownError, WasmTimeoutError } from './errors.js';
 import { HostSession } from './host-session.js';
@@ -26,7 +28,7 @@ export class ThreadPoolManager extends EventEmitter {
   #supervisor;
   #active = 0; // execute() calls whose callback has not settled
   #timings = new CallTimings();
-  #stats = { calls: 0, completed: 0, failed: 0, crashes: 0, hangs: 0, restarts: 0, recycles: 0, executes: 0 };
+  #stats = { calls: 0, completed: 0, failed: 0, crashes: 0, hangs: 0, restarts: 0, recycles: 0, executes: 0, runs: 0 };
   #lastStartMs = undefined;
 
   /**
@@ -82,10 +84,62 @@ export class ThreadPoolManager extends EventEmitter {
     }
     if (signal?.aborted) throw new WasmAbortError(signal.reason);
 
-    this.#active++;
     this.#stats.executes++;
-    this.#supervisor.cancelIdle();
     let route = null;
+    return this.#supervised({ signal, timeoutMs }, () => route, async () => {
+      const session = await this.#supervisor.acquire();
+      const loaded = await this.#loaded;
+      route = new Route({ owner: this, moduleId: loaded.moduleId, hangTimeoutMs, call: (r, name, args) => this.#call(r, name, args) });
+      route.session = session;
+      return route.run(fn);
+    });
+  }
+
+  /**
+   * Runs a job in the host: the default export of the ES module `job` (a path or a file:
+   * URL) is called there as `await fn(input, { module, memory })`, next to the module's
+   * instance, so it can call exports synchronously, keep pointers, use embind classes, or
+   * load a package's own patched glue. Only `input` (structured clone, or moved with
+   * `transferList`) and the result cross. Same crash, hang, abort and timeout semantics
+   * as execute().
+   * @param {string | URL} job
+   * @param {unknown} [input]
+   * @param {{signal?: AbortSignal, timeoutMs?: number, hangTimeoutMs?: number, transferList?: Transferable[]}} [options]
+   */
+  async run(job, input, options = {}) {
+    const url = jobUrl(job);
+    const { transferList, ...rest } = options ?? {};
+    if (transferList !== undefined && !Array.isArray(transferList)) {
+      throw new TypeError('run() option transferList must be an array of transferable objects');
+    }
+    const { signal, timeoutMs, hangTimeoutMs } = validateExecuteOptions(rest);
+    if (this.#supervisor.state === 'shut-down') throw new WasmShutdownError();
+    if (signal?.aborted) throw new WasmAbortError(signal.reason);
+    this.#stats.runs++;
+    const owner = { closed: false, session: null };
+    return this.#supervised({ signal, timeoutMs }, () => owner, async () => {
+      const session = await this.#supervisor.acquire();
+      owner.session = session;
+      this.#stats.calls++;
+      return session.runJob(url, input, owner, { hangTimeoutMs, transferList }).then(
+        (value) => {
+          this.#stats.completed++;
+          return value;
+        },
+        (error) => {
+          this.#stats.failed++;
+          throw error;
+        },
+      );
+    });
+  }
+
+  // What execute() and run() share: the active count (no idle stop meanwhile), the
+  // timeout and the abort signal. On either, the owner's calls are abandoned; one the host
+  // is running is stopped by recycling the host.
+  async #supervised({ signal, timeoutMs }, owner, work) {
+    this.#active++;
+    this.#supervisor.cancelIdle();
     let cleanup = () => {};
     try {
       const stopper = new Promise((_, reject) => {
@@ -98,29 +152,25 @@ export class ThreadPoolManager extends EventEmitter {
         };
       });
       stopper.catch(() => {});
-      const work = (async () => {
-        const session = await this.#supervisor.acquire();
-        const loaded = await this.#loaded;
-        route = new Route({ owner: this, moduleId: loaded.moduleId, hangTimeoutMs, call: (r, name, args) => this.#call(r, name, args) });
-        route.session = session;
-        return route.run(fn);
-      })();
+      const running = work();
       try {
-        return await Promise.race([work, stopper]);
+        return await Promise.race([running, stopper]);
       } catch (error) {
-        if (route && (error instanceof WasmAbortError || error instanceof WasmTimeoutError)) {
-          route.close();
+        const stopped = owner();
+        if (stopped && (error instanceof WasmAbortError || error instanceof WasmTimeoutError)) {
+          stopped.closed = true;
           // Its calls may sit on the host it started with and, after a crash or a recycle,
           // on the current one.
-          for (const session of new Set([route.session, this.#supervisor.latest])) {
-            if (session?.abandon(route, error)) this.#recycle(session);
+          for (const session of new Set([stopped.session, this.#supervisor.latest])) {
+            if (session?.abandon(stopped, error)) this.#recycle(session);
           }
         }
-        work.catch(() => {});
+        running.catch(() => {});
         throw error;
       }
     } finally {
-      route?.close();
+      const done = owner();
+      if (done) done.closed = true;
       cleanup();
       this.#active--;
       this.#supervisor.checkIdle();
@@ -246,7 +296,10 @@ export class ThreadPoolManager extends EventEmitter {
   #recycle(session) {
     const recycled = this.#supervisor.recycle(session, (fresh, queued) => {
       for (const call of queued) {
-        fresh.call(call.name, call.args, call.owner, { hangTimeoutMs: call.hangTimeoutMs }).then(call.resolve, call.reject);
+        const limits = { hangTimeoutMs: call.hangTimeoutMs };
+        const resent = call.job ? fresh.runJob(call.job.url, call.job.input, call.owner, limits)
+          : fresh.call(call.name, call.args, call.owner, limits);
+        resent.then(call.resolve, call.reject);
       }
     });
     if (recycled) this.#stats.recycles++;
@@ -267,4 +320,15 @@ export class ThreadPoolManager extends EventEmitter {
     if (sink === false) return;
     (sink ?? defaultLogSink)(entry);
   }
+}
+
+// run()'s job as a file: URL the host can import.
+function jobUrl(job) {
+  if (job instanceof URL) {
+    if (job.protocol !== 'file:') throw new TypeError(`run(job): the job must be a file: URL or a path, got ${job.href}`);
+    return job.href;
+  }
+  if (typeof job === 'string' && job.startsWith('file:')) return new URL(job).href;
+  if (typeof job === 'string' && isAbsolute(job)) return pathToFileURL(job).href;
+  throw new TypeError('run(job): the job must be an absolute path or a file: URL of an ES module, e.g. new URL(\'./job.mjs\', import.meta.url)');
 }

@@ -12,6 +12,7 @@ export const LOG_LEVELS = Object.freeze(['trace', 'debug', 'info', 'warn', 'erro
 // type -> required fields (beyond `type`)
 const MAIN_TO_HOST = {
   call: ['id', 'name', 'args'], // run export `name`; args are structured-cloned
+  job: ['id', 'url', 'input'], // run the default export of module `url` in the host (manager.run())
   terminate: [], // exitThreadPool() (if the runtime is there), then exit the worker
 };
 
@@ -60,6 +61,7 @@ export function isMainMessage(message) {
 // Constructors: the only way main and the host build messages.
 export const toHost = Object.freeze({
   call: (id, name, args) => ({ type: 'call', id, name, args }),
+  job: (id, url, input) => ({ type: 'job', id, url, input }),
   terminate: () => ({ type: 'terminate' }),
 });
 

@@ -5,6 +5,7 @@ import {
   WasmPanicError,
   WasmHangError,
   WasmCallError,
+  type Job,
   type LogEntry,
   type ThreadPoolStats,
 } from 'wasm-threadpool';
@@ -30,8 +31,8 @@ async function main(): Promise<number> {
   // @ts-expect-error execute needs a function
   await manager.execute(42);
   manager.on('crash', (error) => {
-    if (error instanceof WasmPanicError) console.log(error.kind, error.thread, error.wasmStack);
-    if (error instanceof WasmHangError) console.log(error.silentMs);
+    if (error instanceof WasmPanicError) console.log(error.kind, error.thread, error.pthread, error.wasmStack);
+    if (error instanceof WasmHangError) console.log(error.silentMs, error.during);
   });
   manager.on('log', (entry) => console.log(entry.time));
   try {
@@ -39,6 +40,15 @@ async function main(): Promise<number> {
   } catch (error) {
     if (error instanceof WasmCallError) console.log(error.exportName, error.originalName, error.code);
   }
+  await manager.execute(() => 1, { hangTimeoutMs: Infinity });
+  await manager.execute(() => 1, { hangTimeoutMs: false });
+  const solved = await manager.run<{ sat: boolean }>(new URL('./job.mjs', import.meta.url), { n: 3 },
+    { timeoutMs: 500, transferList: [new ArrayBuffer(8)] });
+  console.log(solved.sat);
+  // @ts-expect-error transferList is an array
+  await manager.run('/abs/job.mjs', 1, { transferList: new ArrayBuffer(8) });
+  const job: Job<{ n: number }, number> = (input, { module, memory }) => input.n + memory.buffer.byteLength + (module ? 1 : 0);
+  console.log(job);
   const view: Float64Array = manager.view(Float64Array, 0, 8);
   const stats: ThreadPoolStats = manager.stats();
   await manager.shutdown();
