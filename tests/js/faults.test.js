@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { WasmHangError, WasmPanicError } from '../../glue/index.js';
-import { holdingLoop, loadDemo, measureLag, newManager, osThreadCount, track, waitForThreadCount } from './helpers.js';
+import { holdingLoop, loadDemo, measureLag, newManager, osThreadCount, track, waitFor, waitForThreadCount } from './helpers.js';
 
 // fault kind -> [the kind the error reports, what its message says]
 const CRASHES = {
@@ -168,8 +168,7 @@ test('standby: a crash is replaced by the idle second host at once', async (t) =
   const manager = newManager(t, { standby: true });
   await manager.execute(() => demo.noop());
   // Wait for the standby host to be up (it starts after the first one is ready).
-  for (let i = 0; i < 300 && manager.stats().standbyStarts < 1; i++) await new Promise((r) => setTimeout(r, 10));
-  await new Promise((r) => setTimeout(r, 400));
+  await waitFor(() => manager.stats().standby === 'ready', 'the standby host');
   await assert.rejects(manager.execute(() => demo.fault('trap', 'pool', 0)), WasmPanicError);
   const began = performance.now();
   assert.equal(await manager.execute(() => demo.add(2, 3)), 5);

@@ -26,6 +26,18 @@ export function osThreadCount() {
   return readdirSync('/proc/self/task').length;
 }
 
+/**
+ * Waits until `condition()` holds, polling every 5 ms; fails the test with `what` when
+ * `timeoutMs` passes first. For synchronising on observable state, never on a fixed sleep.
+ */
+export async function waitFor(condition, what, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** Waits until the OS thread count drops to at most `target`, or the timeout passes. */
 export async function waitForThreadCount(target, timeoutMs = 3000) {
   const deadline = Date.now() + timeoutMs;

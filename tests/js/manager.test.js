@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { ThreadPoolManager, WasmCallError, WasmShutdownError } from '../../glue/index.js';
-import { DEMO_GLUE, holdingLoop, loadDemo, newManager, osThreadCount, waitForThreadCount } from './helpers.js';
+import { DEMO_GLUE, holdingLoop, loadDemo, newManager, osThreadCount, waitForThreadCount, waitFor } from './helpers.js';
 
 test('calls inside execute() run in the pool host and return Promises; calls outside run locally', async (t) => {
   const demo = await loadDemo();
@@ -213,7 +213,7 @@ test('shutdown() rejects pending calls, later execute() says the manager is shut
     manager.execute(() => demo.slowProgress(2000)),
     (error) => error instanceof WasmShutdownError && error.code === 'ERR_WASM_POOL_SHUT_DOWN',
   );
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await waitFor(() => manager.stats().pending === 1, 'the call to reach the host');
   await manager.shutdown();
   await pending;
   await assert.rejects(manager.execute(() => demo.noop()), /shut down/);
@@ -294,8 +294,11 @@ test('an aborted call still queued in the host never runs', async (t) => {
   await queued;
   assert.ok((await running) > 0, 'the running call of the other execute() finished normally');
   assert.equal(await manager.execute(() => demo.add(1, 1)), 2);
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.equal(entries.filter((e) => /^printf line/.test(e.message)).length, 0, 'the aborted call did not run');
+  // A marker call after it: the host runs calls in order, so once the marker's line has
+  // arrived, any line of the aborted call would have arrived before it.
+  await manager.execute(() => demo.printFromThreads(1));
+  await waitFor(() => entries.some((e) => /^printf line 0/.test(e.message)), "the marker call's line");
+  assert.equal(entries.filter((e) => /^printf line/.test(e.message)).length, 1, 'the aborted call did not run');
   assert.equal(manager.stats().recycles, 0, 'nothing to stop: the aborted call was not running');
 });
 
