@@ -26,6 +26,13 @@
 // by the host): nothing about it is repeated here. Fault classification is defined only
 // here; the host uses it too (Module.__wasmpoolClassify).
 //
+// Glue generations (docs/PATCH.md): Emscripten 3.1.x with a separate worker file (the
+// worker sets Module.ENVIRONMENT_IS_PTHREAD and its handler before it imports the glue),
+// and the moduleArg glue of later releases, where loadWasmModuleToWorker returns a promise,
+// the 'run' message names the thread pthread_ptr and, from 3.1.58, the glue is its own
+// worker script (a local ENVIRONMENT_IS_PTHREAD, and a handler assigned after this code).
+// What a generation does not allow is said where it applies, never silently skipped.
+//
 // Written in ES5-compatible style with no top-level declarations other than one
 // namespaced object, because it is pasted into generated glue of any shape.
 var __wasmpoolHooks = (function () {
@@ -42,8 +49,10 @@ var __wasmpoolHooks = (function () {
     reported: false,
   };
 
+  // The glue's local wasmMemory is in scope here in every generation (recent glue sets
+  // Module.wasmMemory only when it is exported).
   function memoryBuffer() {
-    var memory = Module['wasmMemory'] || (typeof wasmMemory != 'undefined' ? wasmMemory : null);
+    var memory = (typeof wasmMemory != 'undefined' && wasmMemory) || Module['wasmMemory'] || null;
     return memory ? memory.buffer : null;
   }
 
@@ -141,12 +150,11 @@ var __wasmpoolHooks = (function () {
     };
   }
 
-  function installPthreadSide() {
-    Module['print'] = forwardOutput('stdout');
-    Module['printErr'] = forwardOutput('stderr');
-    Module['__wasmpoolPrintErr'] = Module['printErr'];
-    var original = self.onmessage;
-    self.onmessage = function (e) {
+  // The worker's message handler, wrapped: it takes the port and the runtime info, notes
+  // which pthread runs here, and reports a fatal error before the worker dies.
+  function wrapHandler(handler) {
+    if (typeof handler != 'function' || handler.__wasmpoolWrapped) return handler;
+    var wrapped = function (e) {
       var data = e && e.data;
       if (data && data.cmd === PORT_COMMAND) {
         state.port = data.port;
@@ -159,22 +167,70 @@ var __wasmpoolHooks = (function () {
         return;
       }
       if (data && data.cmd === 'run') {
-        // A worker is reused for thread after thread: who runs here now.
+        // A worker is reused for thread after thread: who runs here now (3.1.x calls the
+        // thread's struct threadInfoStruct, later releases pthread_ptr).
         state.thread = -1;
-        state.pthread = data.threadInfoStruct >>> 0;
+        state.pthread = (data.pthread_ptr !== undefined ? data.pthread_ptr : data.threadInfoStruct) >>> 0;
       }
       try {
-        return original.call(this, e);
+        return handler.call(this, e);
       } catch (ex) {
         if (ex !== 'unwind' && !(ex && ex.name === 'ExitStatus')) reportCrash(ex);
         throw ex;
       }
     };
+    wrapped.__wasmpoolWrapped = true;
+    return wrapped;
+  }
+
+  // The handler may not exist yet (glue that is its own worker assigns it after this code;
+  // on Node it even creates `self` later, as the global object) and may be replaced while
+  // the thread lives (recent glue swaps in a queue while it loads, then restores itself).
+  // So the property itself is taken over: every handler assigned to it is wrapped. On Node
+  // messages reach the global `onmessage`, read through this accessor; in a browser the
+  // inherited event-handler setter still receives the wrapped handler.
+  function interceptHandler() {
+    var scope = typeof self != 'undefined' ? self : globalThis;
+    var inherited = null;
+    for (var o = scope; o && !inherited; o = Object.getPrototypeOf(o)) {
+      inherited = Object.getOwnPropertyDescriptor(o, 'onmessage') || null;
+    }
+    var forward = inherited && typeof inherited.set == 'function' ? inherited : null;
+    var current = wrapHandler(forward ? (inherited.get ? inherited.get.call(scope) : null) : inherited && inherited.value);
+    try {
+      Object.defineProperty(scope, 'onmessage', {
+        configurable: true,
+        enumerable: true,
+        get: function () {
+          return current;
+        },
+        set: function (handler) {
+          current = wrapHandler(handler);
+          if (forward) forward.set.call(scope, current);
+        },
+      });
+    } catch (e) {
+      if (typeof current == 'function') scope.onmessage = current;
+      return false;
+    }
+    if (forward && current) forward.set.call(scope, current);
+    return true;
+  }
+
+  function installPthreadSide() {
+    Module['print'] = forwardOutput('stdout');
+    Module['printErr'] = forwardOutput('stderr');
+    Module['__wasmpoolPrintErr'] = Module['printErr'];
+    if (!interceptHandler()) {
+      console.error('[wasm-threadpool] pthread hooks: this worker\'s onmessage cannot be taken over; a handler ' +
+        'assigned later is not wrapped, so a crash of this thread may be reported by the host only');
+    }
   }
 
   function installHostSide(config) {
     var nextChannel = 0;
     var workers = [];
+    var warned = false;
 
     function openChannel(worker) {
       var channel = nextChannel++;
@@ -184,25 +240,67 @@ var __wasmpoolHooks = (function () {
       config.announce(pair.port1, channel);
     }
 
+    function warn(message) {
+      if (warned || !config.log) return;
+      warned = true;
+      config.log({ type: 'log', channel: -1, thread: -1, pthread: 0, level: 3, message: message, time: Date.now() });
+    }
+
+    function checkPThread() {
+      var missing = [];
+      if (typeof PThread != 'object' || !PThread) {
+        missing.push('PThread');
+      } else {
+        var needed = ['loadWasmModuleToWorker', 'getNewWorker', 'allocateUnusedWorker'];
+        for (var i = 0; i < needed.length; i++) if (typeof PThread[needed[i]] != 'function') missing.push('PThread.' + needed[i]);
+        if (!Array.isArray(PThread.unusedWorkers)) missing.push('PThread.unusedWorkers');
+        if (!Array.isArray(PThread.runningWorkers)) missing.push('PThread.runningWorkers');
+      }
+      if (missing.length) {
+        throw new Error('wasm-threadpool pthread hooks: this glue has no ' + missing.join(', ') + ' (they know ' +
+          'the PThread of Emscripten 3.1.x to 4.x, see docs/PATCH.md); it cannot be hosted');
+      }
+    }
+
     function wrapPThread() {
-      // Set by the patch's prelude, which runs after this pre-js: read it now.
+      checkPThread();
+      // Set by the patch's prelude, which runs after this pre-js: read it now. 3.1.x worker
+      // files patched to queue what arrives while they load.
       var earlyRun = typeof __wasmpoolWorkerQueuesEarlyRun != 'undefined' && __wasmpoolWorkerQueuesEarlyRun;
+      // Glue that is its own worker (the patch marker's workerIsGlue, passed by the host):
+      // its handler passes every message through the hooks, loading or not.
+      var glueIsWorker = !!config.workerIsGlue;
       var load = PThread.loadWasmModuleToWorker;
       PThread.loadWasmModuleToWorker = function (worker, onFinishedLoading) {
         workers.push(worker);
-        if (!earlyRun) {
-          // The worker would reject a message before it has loaded: hand the port over
-          // once it says it has.
-          return load.call(PThread, worker, function (w) {
-            openChannel(w);
-            if (onFinishedLoading) onFinishedLoading(w);
-          });
+        var opened = false;
+        function open() {
+          if (opened) return;
+          opened = true;
+          worker.__wasmpoolPortPending = false;
+          openChannel(worker);
         }
-        var result = load.call(PThread, worker, onFinishedLoading);
-        openChannel(worker);
-        // The worker queues what arrives while it loads, so a thread can be started on it
-        // now (spawnThread posts 'run' when worker.loaded is set).
-        worker.loaded = true;
+        // 3.1.x calls back once the worker said 'loaded'; later releases return a promise
+        // instead and ignore the callback (loadWasmModuleToAllWorkers maps over the workers,
+        // so the second argument may be an index).
+        var result = load.call(PThread, worker, function (w) {
+          open();
+          if (typeof onFinishedLoading == 'function') onFinishedLoading(w);
+        });
+        var promised = !!result && typeof result.then == 'function';
+        if (glueIsWorker || (earlyRun && !promised)) {
+          // The port can go right behind 'load'.
+          open();
+          // 3.1.x: the worker queues what arrives while it loads, so a thread can be started
+          // on it now (spawnThread posts 'run' once worker.loaded is set). Later releases
+          // post 'run' at once by themselves.
+          if (!promised) worker.loaded = true;
+        } else if (promised) {
+          // A worker file of moduleArg glue (3.1.42 to 3.1.57) replays what arrived while it
+          // loaded straight into its own handler, past the hooks: the port waits for 'loaded'.
+          worker.__wasmpoolPortPending = true;
+          result.then(open);
+        }
         return result;
       };
       var getNewWorker = PThread.getNewWorker;
@@ -211,7 +309,13 @@ var __wasmpoolHooks = (function () {
           config.onThreadLimit(PThread.runningWorkers.length, config.threadLimit);
           return undefined; // spawnThread() turns this into EAGAIN
         }
-        return getNewWorker.call(PThread);
+        var worker = getNewWorker.call(PThread);
+        if (worker && worker.__wasmpoolPortPending) {
+          warn('a pthread was started on a worker that is still loading; with this glue\'s worker file ' +
+            'the thread runs past the pthread hooks until its worker has loaded, so a fault of it is ' +
+            'reported by the host (kind and thread less precise), not by the thread itself');
+        }
+        return worker;
       };
     }
 
@@ -237,7 +341,10 @@ var __wasmpoolHooks = (function () {
     };
   }
 
-  if (Module['ENVIRONMENT_IS_PTHREAD']) {
+  // The pthread side: 3.1.x worker files set Module.ENVIRONMENT_IS_PTHREAD before they import
+  // the glue; glue that is its own worker has a local ENVIRONMENT_IS_PTHREAD, declared and
+  // set before this code (in 3.1.x glue the local is declared later, so still undefined).
+  if (Module['ENVIRONMENT_IS_PTHREAD'] || (typeof ENVIRONMENT_IS_PTHREAD != 'undefined' && ENVIRONMENT_IS_PTHREAD)) {
     installPthreadSide();
   } else if (Module['__wasmpool']) {
     installHostSide(Module['__wasmpool']);
