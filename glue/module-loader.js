@@ -3,6 +3,7 @@
 // host for free) and the limits of the shared memory the module imports.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { readPatchMarker } from '../patch/index.js';
 import { WasmHostStartError } from './errors.js';
@@ -24,8 +25,23 @@ async function readOrExplain(url, what, hint) {
   }
 }
 
+// Whether Node loads this file as an ES module: .mjs, or .js under a package.json with
+// "type": "module" (the nearest one decides).
+async function loadsAsEsModule(file) {
+  if (file.endsWith('.mjs')) return true;
+  if (!file.endsWith('.js')) return false;
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    try {
+      return JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')).type === 'module';
+    } catch (error) {
+      if (error.code !== 'ENOENT') return false;
+    }
+    if (path.dirname(dir) === dir) return false;
+  }
+}
+
 /**
- * @param {string | URL} module the patched Emscripten glue (.mjs)
+ * @param {string | URL} module the patched Emscripten glue (.mjs, or CommonJS .js/.cjs)
  * @param {string | URL} [wasm] the .wasm file, when it is not where the glue says
  */
 export async function loadModule(module, wasm) {
@@ -40,6 +56,15 @@ export async function loadModule(module, wasm) {
   }
   if (!marker.pthreads) {
     throw new WasmHostStartError(`${fileURLToPath(glueUrl)} was built without -pthread: the pool needs it`);
+  }
+  // CommonJS glue (no -sEXPORT_ES6) that Node would load as an ES module has neither a
+  // factory to import nor `require`; its pthread workers, when it is its own worker
+  // script, would fail the same way.
+  if (marker.es6 === false && await loadsAsEsModule(fileURLToPath(glueUrl))) {
+    throw new WasmHostStartError(
+      `${fileURLToPath(glueUrl)} is CommonJS glue (built without -sEXPORT_ES6) but Node loads it as an ES module ` +
+        '(the nearest package.json has "type": "module"): name it .cjs (patch it with --out x.cjs) or build it with -sEXPORT_ES6=1',
+    );
   }
   const wasmUrl = wasm === undefined ? new URL(marker.wasm, glueUrl) : toFileUrl(wasm, 'options.wasm');
   const bytes = await readOrExplain(wasmUrl, 'the wasm binary', 'It is built next to the glue.');
