@@ -20,7 +20,7 @@ import {
   ThreadPoolManager, WasmPanicError, WasmHangError, WasmCallError, WasmHostStartError,
 } from '../../glue/index.js';
 import { patchGlue } from '../../patch/index.js';
-import { notInstalled, copyPackageFiles } from '../patch/helpers/npm-package.js';
+import { notInstalled, copyPackageFiles, NODE_MODULES } from '../patch/helpers/npm-package.js';
 import { holdingLoop, osThreadCount, waitForThreadCount } from './helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -132,6 +132,38 @@ test('z3-solver is hosted without the wasmpool runtime: raw exports run in the h
   assert.deepEqual(result, { version: local, sat: 'sat\n((x 3))\n', unsat: 'unsat\n' });
   assert.match(local, /^Z3 \d+\.\d+\.\d+/);
   assert.equal(manager.stats().starts, 1);
+  assert.equal(manager.stats().crashes, 0);
+});
+
+// A job (run()) is an ES module run inside the host: there z3-solver's own JS API drives the
+// host's instance synchronously, and its solver.check() runs on a pthread of the host.
+const Z3_API_JOB = `
+import { createRequire } from 'node:module';
+export default async function ({ packageRoot, min, max }, { module }) {
+  const require = createRequire(packageRoot + '/');
+  const { init } = require('./build/low-level');
+  const { createApi } = require('./build/high-level');
+  const { Z3, em } = await init(async () => module);
+  const { Context } = createApi(Z3, em);
+  const { Solver, Int } = new Context('main');
+  const x = Int.const('x');
+  const solver = new Solver();
+  solver.add(x.gt(min), x.lt(max));
+  const answer = await solver.check();
+  return { answer, x: answer === 'sat' ? solver.model().eval(x).toString() : null, version: Z3.get_full_version() };
+}
+`;
+
+test('z3-solver\'s own API runs inside the host through run(); its check runs on a pthread there', {
+  skip, timeout: 60000,
+}, async (t) => {
+  const { manager } = newManager(t);
+  const jobFile = path.join(work, 'z3-api-job.mjs');
+  fs.writeFileSync(jobFile, Z3_API_JOB);
+  const input = { packageRoot: path.join(NODE_MODULES, 'z3-solver'), min: 40, max: 42 };
+  const result = await manager.run(jobFile, input, { timeoutMs: 30000 });
+  assert.deepEqual(result, { answer: 'sat', x: '41', version: em.UTF8ToString(em._Z3_get_full_version()) });
+  assert.equal((await manager.run(jobFile, { ...input, max: 41 })).answer, 'unsat');
   assert.equal(manager.stats().crashes, 0);
 });
 
