@@ -45,6 +45,11 @@ std::string demangle(const char* name) {
 }  // namespace
 
 ExceptionText describe_thrown_exception(uintptr_t thrown) {
+#if !defined(__cpp_exceptions)
+  // Built without exceptions (-fno-exceptions): no C++ exception is ever thrown.
+  (void)thrown;
+  return {"C++ exception", "unknown exception (built without C++ exceptions)"};
+#else
   // Emscripten 3.1.6's header before a thrown object is 16 bytes: refcount, then the
   // std::type_info* of the thrown type at offset 4, then the destructor.
   auto* type = *reinterpret_cast<const std::type_info* const*>(thrown - 12);
@@ -55,6 +60,7 @@ ExceptionText describe_thrown_exception(uintptr_t thrown) {
     return {name, static_cast<const std::exception*>(adjusted)->what()};
   }
   return {name, "C++ exception of type " + name};
+#endif
 }
 
 uintptr_t current_caught_exception() noexcept {

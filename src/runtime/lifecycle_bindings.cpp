@@ -48,7 +48,7 @@ void on_worker_start(std::size_t index) {
 }
 
 void init_thread_pool(int threads) {
-  if (threads < 1) throw std::invalid_argument("initThreadPool(n): n must be at least 1");
+  if (threads < 1) WASMPOOL_THROW(std::invalid_argument("initThreadPool(n): n must be at least 1"));
   wasmpool::runtime::install_fatal_handlers();
   // Line-buffer stdout: the host's stdout is not a terminal, so musl would buffer whole
   // blocks and a pool thread's last printf lines could wait for a flush that never comes.

@@ -14,14 +14,14 @@ std::shared_ptr<ThreadPool> g_pool;
 
 void init_global_pool(std::size_t threads) {
   if (detail::WorkerThread::current() != nullptr) {
-    throw std::logic_error("wasmpool::init_global_pool called from a pool worker");
+    WASMPOOL_THROW(std::logic_error("wasmpool::init_global_pool called from a pool worker"));
   }
   std::lock_guard<std::mutex> lock(g_mutex);
   if (g_pool) {
     if (g_pool->num_threads() == threads) return;
-    throw std::logic_error("wasmpool::init_global_pool(" + std::to_string(threads) +
-                           "): a global pool of " + std::to_string(g_pool->num_threads()) +
-                           " threads exists; call exit_global_pool() first");
+    WASMPOOL_THROW(std::logic_error("wasmpool::init_global_pool(" + std::to_string(threads) +
+                                    "): a global pool of " + std::to_string(g_pool->num_threads()) +
+                                    " threads exists; call exit_global_pool() first"));
   }
   g_pool.reset(new ThreadPool(threads, /*publish_hooks=*/true));
 }
@@ -32,7 +32,8 @@ void exit_global_pool() {
     std::lock_guard<std::mutex> lock(g_mutex);
     detail::WorkerThread* worker = detail::WorkerThread::current();
     if (worker != nullptr && g_pool && worker->registry() == &detail::registry_of(*g_pool)) {
-      throw std::logic_error("wasmpool::exit_global_pool called from a worker of the global pool");
+      WASMPOOL_THROW(
+          std::logic_error("wasmpool::exit_global_pool called from a worker of the global pool"));
     }
     pool = std::move(g_pool);
   }

@@ -109,14 +109,15 @@ class StackJob : public Job {
 
   void run_body(bool cancelled) noexcept {
     if (cancelled) {
-      errors_->capture(std::make_exception_ptr(cancelled_error()));
+      errors_->capture_cancelled();
       return;
     }
     if (errors_->cancelled()) return;  // the group already failed: skip, never started
-    try {
+    WASMPOOL_TRY {
       result_.run(std::forward<F>(*f_));
-    } catch (...) {
-      errors_->capture(std::current_exception());
+    }
+    WASMPOOL_CATCH_ALL {
+      errors_->capture(WASMPOOL_CURRENT_EXCEPTION);
     }
   }
 
@@ -140,18 +141,20 @@ class HeapJob : public Job {
     Owner* owner = self->owner_;
     ErrorSlot& errors = owner->errors();
     if (cancelled) {
-      errors.capture(std::make_exception_ptr(cancelled_error()));
+      errors.capture_cancelled();
     } else if (!errors.cancelled()) {
-      try {
+      WASMPOOL_TRY {
         self->f_();
-      } catch (...) {
-        errors.capture(std::current_exception());
+      }
+      WASMPOOL_CATCH_ALL {
+        errors.capture(WASMPOOL_CURRENT_EXCEPTION);
       }
     }
-    try {
+    WASMPOOL_TRY {
       self.reset();  // destroy the captures before the owner may finish
-    } catch (...) {
-      errors.capture(std::current_exception());
+    }
+    WASMPOOL_CATCH_ALL {
+      errors.capture(WASMPOOL_CURRENT_EXCEPTION);
     }
     owner->task_done();
   }

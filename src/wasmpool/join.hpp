@@ -51,10 +51,11 @@ JoinResult<A, B> join_on_worker(WorkerThread& worker, A&& a, B&& b) {
   worker.push(&job_b);
 
   Result<RA> result_a;
-  try {
+  WASMPOOL_TRY {
     result_a.run(std::forward<A>(a));
-  } catch (...) {
-    errors.capture(std::current_exception());
+  }
+  WASMPOOL_CATCH_ALL {
+    errors.capture(WASMPOOL_CURRENT_EXCEPTION);
   }
 
   while (!job_b.latch().probe()) {

@@ -42,19 +42,21 @@ void split_range(Index begin, Index end, std::make_unsigned_t<Index> grain, Leaf
   if (errors.cancelled()) return;
   const U n = static_cast<U>(end) - static_cast<U>(begin);
   if (n <= grain) {
-    try {
+    WASMPOOL_TRY {
       leaf(begin, end);
-    } catch (...) {
-      errors.capture(std::current_exception());
+    }
+    WASMPOOL_CATCH_ALL {
+      errors.capture(WASMPOOL_CURRENT_EXCEPTION);
     }
     return;
   }
   const Index mid = static_cast<Index>(static_cast<U>(begin) + n / 2);
-  try {
+  WASMPOOL_TRY {
     join([&] { split_range(begin, mid, grain, leaf, errors); },
          [&] { split_range(mid, end, grain, leaf, errors); });
-  } catch (...) {  // only cancelled_error from a shutdown can arrive here
-    errors.capture(std::current_exception());
+  }
+  WASMPOOL_CATCH_ALL {  // only cancelled_error from a shutdown can arrive here
+    errors.capture(WASMPOOL_CURRENT_EXCEPTION);
   }
 }
 

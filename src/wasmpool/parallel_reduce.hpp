@@ -15,7 +15,7 @@ T reduce_range(Index begin, Index end, std::make_unsigned_t<Index> grain, const 
   using U = std::make_unsigned_t<Index>;
   if (errors.cancelled()) return identity;
   const U n = static_cast<U>(end) - static_cast<U>(begin);
-  try {
+  WASMPOOL_TRY {
     if (n <= grain) return fold(begin, end, T(identity));
     const Index mid = static_cast<Index>(static_cast<U>(begin) + n / 2);
     auto [left, right] =
@@ -23,8 +23,9 @@ T reduce_range(Index begin, Index end, std::make_unsigned_t<Index> grain, const 
              [&] { return reduce_range(mid, end, grain, identity, fold, combine, errors); });
     if (errors.cancelled()) return identity;
     return combine(std::move(left), std::move(right));
-  } catch (...) {
-    errors.capture(std::current_exception());
+  }
+  WASMPOOL_CATCH_ALL {
+    errors.capture(WASMPOOL_CURRENT_EXCEPTION);
     return identity;
   }
 }

@@ -22,7 +22,7 @@ template <class It1, class It2, class Out, class Comp>
 void parallel_merge(It1 a, std::ptrdiff_t na, It2 b, std::ptrdiff_t nb, Out out, Comp& comp,
                     std::ptrdiff_t grain, ErrorSlot& errors) {
   if (errors.cancelled()) return;
-  try {
+  WASMPOOL_TRY {
     if (na + nb <= grain) {
       std::merge(std::make_move_iterator(a), std::make_move_iterator(a + na),
                  std::make_move_iterator(b), std::make_move_iterator(b + nb), out, comp);
@@ -40,8 +40,9 @@ void parallel_merge(It1 a, std::ptrdiff_t na, It2 b, std::ptrdiff_t nb, Out out,
          [&] {
            parallel_merge(a + ma, na - ma, b + mb, nb - mb, out + (ma + mb), comp, grain, errors);
          });
-  } catch (...) {
-    errors.capture(std::current_exception());
+  }
+  WASMPOOL_CATCH_ALL {
+    errors.capture(WASMPOOL_CURRENT_EXCEPTION);
   }
 }
 
@@ -52,7 +53,7 @@ template <class It, class T, class Comp>
 void merge_sort(It data, T* buf, std::ptrdiff_t n, bool to_data, Comp& comp, std::ptrdiff_t leaf,
                 std::ptrdiff_t merge_grain, ErrorSlot& errors) {
   if (errors.cancelled()) return;
-  try {
+  WASMPOOL_TRY {
     if (n <= leaf) {
       std::sort(data, data + n, comp);
       if (!to_data) std::move(data, data + n, buf);
@@ -69,8 +70,9 @@ void merge_sort(It data, T* buf, std::ptrdiff_t n, bool to_data, Comp& comp, std
     } else {
       parallel_merge(data, half, data + half, n - half, buf, comp, merge_grain, errors);
     }
-  } catch (...) {
-    errors.capture(std::current_exception());
+  }
+  WASMPOOL_CATCH_ALL {
+    errors.capture(WASMPOOL_CURRENT_EXCEPTION);
   }
 }
 

@@ -22,13 +22,14 @@ Registry::Registry(std::size_t threads, bool publish_hooks)
   // turn of this very thread before it starts, so blocking here could deadlock. Work that
   // arrives before the workers run waits in the injector.
   threads_.reserve(threads);
-  try {
+  WASMPOOL_TRY {
     for (std::size_t i = 0; i < threads; ++i) {
       threads_.emplace_back([this, i] { worker_main(i); });
     }
-  } catch (...) {
+  }
+  WASMPOOL_CATCH_ALL {
     terminate();
-    throw;
+    WASMPOOL_RETHROW;
   }
 }
 
@@ -37,7 +38,7 @@ Registry::~Registry() {
 }
 
 void Registry::inject(Job* job) {
-  if (!injector_.push(job)) throw cancelled_error();
+  if (!injector_.push(job)) WASMPOOL_THROW(cancelled_error());
   sleep_.notify_new_work(1);
 }
 

@@ -33,10 +33,11 @@ class Scope {
   void spawn(F&& f) {
     if (registry_ == nullptr) {  // serial mode
       if (errors_.cancelled()) return;
-      try {
+      WASMPOOL_TRY {
         std::invoke(f);
-      } catch (...) {
-        errors_.capture(std::current_exception());
+      }
+      WASMPOOL_CATCH_ALL {
+        errors_.capture(WASMPOOL_CURRENT_EXCEPTION);
       }
       return;
     }
@@ -47,12 +48,13 @@ class Scope {
       w->push(job);
       return;
     }
-    try {
+    WASMPOOL_TRY {
       registry_->inject(job);
-    } catch (...) {
+    }
+    WASMPOOL_CATCH_ALL {
       delete job;
       latch_.decrement();
-      throw;
+      WASMPOOL_RETHROW;
     }
   }
 
@@ -80,10 +82,11 @@ std::invoke_result_t<F, Scope&> scope_impl(WorkerThread* worker, F&& body) {
   using R = std::invoke_result_t<F, Scope&>;
   Scope s(worker);
   Result<R> result;
-  try {
+  WASMPOOL_TRY {
     result.run([&]() -> R { return std::invoke(std::forward<F>(body), s); });
-  } catch (...) {
-    s.errors_.capture(std::current_exception());
+  }
+  WASMPOOL_CATCH_ALL {
+    s.errors_.capture(WASMPOOL_CURRENT_EXCEPTION);
   }
   if (worker != nullptr) {
     s.latch_.decrement();  // the body's own count
