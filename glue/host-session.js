@@ -331,7 +331,7 @@ export class HostSession {
         this.#events.output(message.type, message.text);
         break;
       case 'log-host':
-        this.#events.log(message.entry);
+        this.#events.log({ ...message.entry, level: LOG_LEVELS[message.entry.level] ?? String(message.entry.level) });
         break;
       case 'thread-port':
         this.#addThreadPort(message.channel, message.port);

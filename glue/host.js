@@ -219,6 +219,17 @@ async function allThreadsStarted(address) {
   }
 }
 
+// What the pthread hooks of a glue instantiated in this host need from it.
+const hooksConfig = {
+  threadLimit,
+  announce: (port, channel) => post(toMain.threadPort(channel, port), [port]),
+  onThreadLimit: (live, limit) => {
+    threadLimitHit = { live, limit };
+    post(toMain.threadLimit(live, limit));
+  },
+  log: (entry) => post(toMain.logHost(entry)),
+};
+
 async function start() {
   const began = performance.now();
   const mark = (what) => process.env.WASMPOOL_TRACE_START && console.error(`[host] ${what} +${(performance.now() - began).toFixed(1)} ms`);
@@ -242,17 +253,11 @@ async function start() {
     },
     print: (text) => post({ type: 'stdout', text }),
     printErr: (text) => post({ type: 'stderr', text }),
-    __wasmpool: {
-      threadLimit,
-      workerIsGlue,
-      announce: (port, channel) => post({ type: 'thread-port', channel, port }, [port]),
-      onThreadLimit: (live, limit) => {
-        threadLimitHit = { live, limit };
-        post({ type: 'thread-limit', live, limit });
-      },
-      log: (entry) => post({ type: 'log-host', entry }),
-    },
+    __wasmpool: { ...hooksConfig, workerIsGlue },
   });
+  // Patched glue a job instantiates in this host later (a package's own init()) finds the
+  // same channels, limit and log here.
+  globalThis.__wasmpoolHostConfig = hooksConfig;
   mark('instance ready');
   classify = instance.__wasmpoolClassify ?? null;
   exportNames = new Set(instance.__wasmProxyExports ?? []);

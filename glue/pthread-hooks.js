@@ -319,12 +319,26 @@ var __wasmpoolHooks = (function () {
       };
     }
 
-    // PThread exists once the glue has run up to createWasm(), which calls instantiateWasm.
-    var userInstantiate = Module['instantiateWasm'];
-    Module['instantiateWasm'] = function (info, receiveInstance) {
+    // PThread exists once the glue has run up to createWasm(). With the host's own
+    // instantiateWasm (synchronous: the glue's prewarmed workers are loaded inside it), wrap
+    // there; glue instantiated its own way (a package's init() in a job) is wrapped from
+    // preInit, which runs at the end of the glue's top level, before instantiation ends.
+    var wrapped = false;
+    function wrapOnce() {
+      if (wrapped) return;
+      wrapped = true;
       wrapPThread();
-      return userInstantiate(info, receiveInstance);
-    };
+    }
+    var userInstantiate = Module['instantiateWasm'];
+    if (typeof userInstantiate == 'function') {
+      Module['instantiateWasm'] = function (info, receiveInstance) {
+        wrapOnce();
+        return userInstantiate(info, receiveInstance);
+      };
+    }
+    var preInit = Module['preInit'];
+    // preInit callbacks are popped from the end: ours goes last so it runs first.
+    Module['preInit'] = (preInit ? (typeof preInit == 'function' ? [preInit] : preInit) : []).concat([wrapOnce]);
     Module['__wasmpoolClassify'] = classify;
     // Called by the host once the instance exists: runtimeInfo() of a module linked with
     // the wasmpool runtime (null otherwise), then `count` workers loaded ahead of need.
@@ -348,6 +362,11 @@ var __wasmpoolHooks = (function () {
     installPthreadSide();
   } else if (Module['__wasmpool']) {
     installHostSide(Module['__wasmpool']);
+  } else if (typeof globalThis == 'object' && globalThis.__wasmpoolHostConfig) {
+    // Any other patched glue instantiated inside a pool host (a job that loads a package's
+    // own glue): its pthreads get channels to main too. A copy: runtime info and channel
+    // numbers are per instance.
+    installHostSide(Object.assign({}, globalThis.__wasmpoolHostConfig, { runtime: null, workerIsGlue: false }));
   }
 
   // Called from C++ (src/runtime) through EM_JS.

@@ -78,6 +78,18 @@ test('hang and timeout: a silent job is a hang; a timed-out job is stopped by re
   assert.deepEqual([paused, after], ['paused', 'next']);
 });
 
+test('glue a job loads itself is covered too: its threads start in the call, a trap on one is a WasmPanicError', async (t) => {
+  const manager = newManager(t);
+  const input = { glue: new URL('../../build/wasm/tests/modules/threads_module.mjs', import.meta.url).href };
+  assert.equal(await manager.run(job('own-glue'), { ...input, what: 'join' }), 42);
+  const error = await manager.run(job('own-glue'), { ...input, what: 'trap' }).catch((e) => e);
+  assert.ok(error instanceof WasmPanicError, `WasmPanicError, got ${error?.stack ?? error}`);
+  assert.equal(error.kind, 'trap');
+  assert.equal(error.source, 'port', "reported by the dying thread's own channel");
+  assert.ok(error.pthread > 0);
+  assert.equal(await manager.run(job('faulty'), { what: 'after' }), 'after');
+});
+
 test('run() checks its arguments', async (t) => {
   const manager = newManager(t);
   await assert.rejects(manager.run('relative/job.mjs'), /absolute path or a file: URL/);
