@@ -2,6 +2,7 @@
 #     SOURCES <file>...                 your C++ sources (embind exports)
 #     [OUTPUT_NAME <name>]              glue file name without extension (default: <target>)
 #     [INITIAL_MEMORY <bytes>]          default 64 MiB; memory may grow up to 2 GiB
+#     [EXCEPTIONS ON|OFF]               C++ exceptions (default ON); see below
 #     [LINK_OPTIONS <flag>...])         extra emcc link flags
 #
 # Builds an ES-module Emscripten glue (<name>.mjs, <name>.wasm, <name>.worker.js) with
@@ -9,6 +10,19 @@
 # pthread crash/log hooks added as a pre-js, readable wasm stack traces, and runs the
 # glue patch after the link so the module can be hosted by ThreadPoolManager.
 # Requires the Emscripten toolchain (emcmake cmake ...).
+#
+# EXCEPTIONS OFF compiles and links the module, the pool and the runtime with
+# -fno-exceptions (the pool and runtime as their own variants, wasmpool_noexcept and
+# wasmpool_runtime_noexcept, created on first use). With Emscripten 3.1.6 and pthreads the
+# only working exception mode is the JS-based one (-fexceptions), which sends every call
+# made inside a try block through a JavaScript invoke_* trampoline; each join has such a
+# call, so fork-join heavy code runs several times faster without exceptions. The price:
+# a C++ exception can no longer reach the caller. Your sources must not use try/catch/throw
+# (they do not compile), the standard library aborts where it would throw (bad_alloc,
+# out_of_range, ...), and an error the pool would throw or rethrow (cancelled_error,
+# invalid arguments) aborts with its message: the host reports a WasmPanicError of kind
+# 'abort' and restarts, instead of rejecting the call with the exception's what().
+# docs/POOL.md, "Exceptions off".
 #
 # Other projects: add_subdirectory() or include() this repository's CMakeLists.txt
 # (it defines the wasmpool library and this function), then call the function.
@@ -32,8 +46,19 @@ if(NOT TARGET wasmpool_runtime)
   target_include_directories(wasmpool_runtime PUBLIC "${WASMPOOL_ROOT}/src")
 endif()
 
+# The runtime compiled with -fno-exceptions, for modules built with EXCEPTIONS OFF.
+function(_wasmpool_runtime_noexcept)
+  if(TARGET wasmpool_runtime_noexcept)
+    return()
+  endif()
+  get_target_property(_sources wasmpool_runtime SOURCES)
+  add_library(wasmpool_runtime_noexcept OBJECT EXCLUDE_FROM_ALL ${_sources})
+  target_link_libraries(wasmpool_runtime_noexcept PUBLIC wasmpool_noexcept)
+  target_include_directories(wasmpool_runtime_noexcept PUBLIC "${WASMPOOL_ROOT}/src")
+endfunction()
+
 function(add_wasm_threadpool_module target)
-  cmake_parse_arguments(ARG "" "OUTPUT_NAME;INITIAL_MEMORY" "SOURCES;LINK_OPTIONS" ${ARGN})
+  cmake_parse_arguments(ARG "" "OUTPUT_NAME;INITIAL_MEMORY;EXCEPTIONS" "SOURCES;LINK_OPTIONS" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "add_wasm_threadpool_module(${target}): SOURCES is required")
   endif()
@@ -44,14 +69,25 @@ function(add_wasm_threadpool_module target)
     set(ARG_INITIAL_MEMORY 67108864)
   endif()
 
-  add_executable(${target} ${ARG_SOURCES} $<TARGET_OBJECTS:wasmpool_runtime>)
-  target_link_libraries(${target} PRIVATE wasmpool)
+  if(NOT DEFINED ARG_EXCEPTIONS OR ARG_EXCEPTIONS)
+    set(_pool wasmpool)
+    set(_runtime wasmpool_runtime)
+    set(_exceptions -fexceptions)
+  else()
+    _wasmpool_runtime_noexcept()
+    set(_pool wasmpool_noexcept)
+    set(_runtime wasmpool_runtime_noexcept)
+    set(_exceptions -fno-exceptions)
+  endif()
+
+  add_executable(${target} ${ARG_SOURCES} $<TARGET_OBJECTS:${_runtime}>)
+  target_link_libraries(${target} PRIVATE ${_pool})
   target_include_directories(${target} PRIVATE "${WASMPOOL_ROOT}/src")
   set_target_properties(${target} PROPERTIES OUTPUT_NAME "${ARG_OUTPUT_NAME}" SUFFIX ".mjs")
-  target_compile_options(${target} PRIVATE -pthread -fexceptions)
+  target_compile_options(${target} PRIVATE -pthread ${_exceptions})
   target_link_options(${target} PRIVATE
     -pthread
-    -fexceptions
+    ${_exceptions}
     --bind
     --profiling-funcs
     -sMODULARIZE=1
