@@ -13,10 +13,10 @@ export function apply(ctx) {
   const source = fs.readFileSync(ctx.options.hooksPath || DEFAULT_HOOKS_PATH, 'utf8');
   ctx.preJs.push('// wasm-threadpool-patch: glue/pthread-hooks.js, injected at the pre-js position\n' +
     source.replace(/\s*$/, '\n'));
-  // The hooks key on 3.1.x PThread internals; where recent glue differs they stay inert
-  // (docs/PATCH.md, "Pthread hooks on recent glue").
-  const differences = [];
-  if (glue.pthread.workerIsGlue) differences.push('the glue is its own worker (no Module.ENVIRONMENT_IS_PTHREAD; self.onmessage is set after the pre-js)');
-  if (glue.pthread.loadsWorkerWithPromise) differences.push('loadWasmModuleToWorker(worker) returns a promise and takes no callback');
-  return { applied: true, detail: 'injected at the pre-js position' + (differences.length ? `; inert here: ${differences.join('; ')}` : '') };
+  // The hooks know the PThread of 3.1.x and of the moduleArg generations; the report says
+  // which shape they will meet (docs/PATCH.md, "Pthread hooks on recent glue").
+  const shapes = [];
+  if (glue.pthread.workerIsGlue) shapes.push('the glue is its own worker (its handler is wrapped when assigned)');
+  if (glue.pthread.loadsWorkerWithPromise) shapes.push('loadWasmModuleToWorker returns a promise (ports follow it)');
+  return { applied: true, detail: 'injected at the pre-js position' + (shapes.length ? `; recent glue: ${shapes.join('; ')}` : '') };
 }

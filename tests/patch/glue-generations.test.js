@@ -33,7 +33,7 @@ test('6.0.x shell: pre-js before programArgs, exports routed in assignWasmExport
   assert.match(detail(report, 'raw-exports').detail, /routed _add$/);
   assert.match(detail(report, 'pthread-worker-cjs').detail, /new URL\("shell-6x\.mjs", import\.meta\.url\) -> "renamed\.mjs"/);
   assert.match(detail(report, 'pthread-pool-size').detail, /Promise\.all/);
-  assert.match(detail(report, 'pthread-hooks').detail, /inert here: the glue is its own worker/);
+  assert.match(detail(report, 'pthread-hooks').detail, /recent glue: the glue is its own worker/);
   const code = fs.readFileSync(out, 'utf8');
   assert.match(code, /new Worker\(new URL\("renamed\.mjs", import\.meta\.url\)/);
   // The prelude sits between the environment detection and `var programArgs`.
