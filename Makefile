@@ -33,6 +33,7 @@ test: build test-native test-sanitizers test-wasm test-js
 
 test-native:
 	$(NATIVE)/tests/cpp/pool_tests
+	$(NATIVE)/tests/cpp/noexcept_tests
 
 test-sanitizers: test-tsan test-asan
 
