@@ -121,16 +121,7 @@ export class ThreadPoolManager extends EventEmitter {
       const session = await this.#supervisor.acquire();
       owner.session = session;
       this.#stats.calls++;
-      return session.runJob(url, input, owner, { hangTimeoutMs, transferList }).then(
-        (value) => {
-          this.#stats.completed++;
-          return value;
-        },
-        (error) => {
-          this.#stats.failed++;
-          throw error;
-        },
-      );
+      return this.#counted(session.runJob(url, input, owner, { hangTimeoutMs, transferList }));
     });
   }
 
@@ -277,6 +268,11 @@ export class ThreadPoolManager extends EventEmitter {
     if (current) sent = current.call(name, args, route, limits);
     else if (starting) sent = starting.then((fresh) => fresh.call(name, args, route, limits));
     else sent = route.session.call(name, args, route, limits);
+    return this.#counted(sent);
+  }
+
+  /** Counts a sent call's outcome in stats(). */
+  #counted(sent) {
     return sent.then(
       (value) => {
         this.#stats.completed++;

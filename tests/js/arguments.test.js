@@ -3,16 +3,13 @@
 // rejected Promise, whether the host is ready or still starting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
+import { testModule } from './helpers.js';
 import { ThreadPoolManager } from '../../glue/index.js';
 
-const THREADS_GLUE = fileURLToPath(new URL('../../build/wasm/tests/modules/threads_module.mjs', import.meta.url));
+const threadsModule = testModule('threads_module');
+const THREADS_GLUE = threadsModule.glue;
 
-let modulePromise;
-function loadThreadsModule() {
-  modulePromise ??= import(THREADS_GLUE).then((m) => m.default());
-  return modulePromise;
-}
+const loadThreadsModule = threadsModule.load;
 
 class Point {
   constructor(x) {

@@ -5,24 +5,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { ThreadPoolManager, WasmCallError, WasmPanicError } from '../../glue/index.js';
-import { holdingLoop, measureLag, osThreadCount, track, waitForThreadCount } from './helpers.js';
+import { holdingLoop, measureLag, osThreadCount, track, waitForThreadCount, testModule } from './helpers.js';
 
-const THREADS_GLUE = fileURLToPath(new URL('../../build/wasm/tests/modules/threads_module.mjs', import.meta.url));
+const threadsModule = testModule('threads_module');
+const THREADS_GLUE = threadsModule.glue;
 const MAX_LAG_MS = 250;
 
-let modulePromise;
-function loadThreadsModule() {
-  modulePromise ??= import(THREADS_GLUE).then((m) => m.default());
-  return modulePromise;
-}
+const loadThreadsModule = threadsModule.load;
 
-function newManager(t, options = {}) {
-  const manager = new ThreadPoolManager({ module: THREADS_GLUE, threads: 2, log: false, ...options });
-  t.after(() => manager.shutdown());
-  return manager;
-}
+const newManager = (t, options) => threadsModule.manager(t, options);
 
 test('an export that starts and joins one std::thread returns (the host is blocked in the call)', async (t) => {
   const mod = await loadThreadsModule();

@@ -14,6 +14,24 @@ export function loadDemo() {
   return demoPromise;
 }
 
+/**
+ * A module of tests/modules: its glue path, its ordinary instance on this thread (loaded
+ * once), and managers for it that `t.after` shuts down.
+ */
+export function testModule(name) {
+  const glue = fileURLToPath(new URL(`../../build/wasm/tests/modules/${name}.mjs`, import.meta.url));
+  let instance;
+  return {
+    glue,
+    load: () => (instance ??= import(glue).then((m) => m.default())),
+    manager(t, options = {}) {
+      const manager = new ThreadPoolManager({ module: glue, threads: 2, log: false, ...options });
+      t.after(() => manager.shutdown());
+      return manager;
+    },
+  };
+}
+
 /** A manager for the demo module; `t.after` shuts it down. */
 export function newManager(t, options = {}) {
   const manager = new ThreadPoolManager({ module: DEMO_GLUE, threads: 2, log: false, ...options });

@@ -4,17 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { ThreadPoolManager, WasmCallError, WasmHangError, WasmPanicError, WasmTimeoutError } from '../../glue/index.js';
-import { measureLag } from './helpers.js';
+import { WasmCallError, WasmHangError, WasmPanicError, WasmTimeoutError } from '../../glue/index.js';
+import { measureLag, testModule } from './helpers.js';
 
-const THREADS_GLUE = fileURLToPath(new URL('../../build/wasm/tests/modules/threads_module.mjs', import.meta.url));
+const threadsModule = testModule('threads_module');
 const job = (name) => new URL(`./fixtures/jobs/${name}.mjs`, import.meta.url);
 
-function newManager(t, options = {}) {
-  const manager = new ThreadPoolManager({ module: THREADS_GLUE, threads: 2, log: false, ...options });
-  t.after(() => manager.shutdown());
-  return manager;
-}
+const newManager = (t, options) => threadsModule.manager(t, options);
 
 test('a job uses embind classes, synchronous calls and heap pointers in the host', async (t) => {
   const manager = newManager(t);

@@ -5,22 +5,14 @@
 // hang; code that cannot show progress runs with a per-call hangTimeoutMs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import { ThreadPoolManager, WasmHangError } from '../../glue/index.js';
+import { testModule } from './helpers.js';
+import { WasmHangError } from '../../glue/index.js';
 
-const THREADS_GLUE = fileURLToPath(new URL('../../build/wasm/tests/modules/threads_module.mjs', import.meta.url));
+const threadsModule = testModule('threads_module');
 
-let modulePromise;
-function loadThreadsModule() {
-  modulePromise ??= import(THREADS_GLUE).then((m) => m.default());
-  return modulePromise;
-}
+const loadThreadsModule = threadsModule.load;
 
-function newManager(t, options) {
-  const manager = new ThreadPoolManager({ module: THREADS_GLUE, threads: 2, log: false, ...options });
-  t.after(() => manager.shutdown());
-  return manager;
-}
+const newManager = (t, options) => threadsModule.manager(t, options);
 
 test('coarse pool tasks (each > heartbeatTimeoutMs / 64) running far longer than the timeout are not a hang', async (t) => {
   const mod = await loadThreadsModule();

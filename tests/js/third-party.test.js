@@ -7,24 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { ThreadPoolManager, WasmCallError } from '../../glue/index.js';
+import { WasmCallError } from '../../glue/index.js';
+import { testModule } from './helpers.js';
 
-const MODULES = new URL('../../build/wasm/tests/modules/', import.meta.url);
-const THIRD_PARTY_GLUE = fileURLToPath(new URL('third_party_module.mjs', MODULES));
-const PREWARM_GLUE = fileURLToPath(new URL('prewarm_module.mjs', MODULES));
+const thirdParty = testModule('third_party_module');
+const PREWARM_GLUE = testModule('prewarm_module').glue;
 
-let modulePromise;
-function loadThirdParty() {
-  modulePromise ??= import(THIRD_PARTY_GLUE).then((m) => m.default());
-  return modulePromise;
-}
+const loadThirdParty = thirdParty.load;
 
-function newManager(t, options = {}) {
-  const manager = new ThreadPoolManager({ module: THIRD_PARTY_GLUE, threads: 2, log: false, ...options });
-  t.after(() => manager.shutdown());
-  return manager;
-}
+const newManager = (t, options) => thirdParty.manager(t, options);
 
 test("moodycamel::ConcurrentQueue's own tests pass through execute()", async (t) => {
   const mod = await loadThirdParty();
