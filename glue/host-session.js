@@ -18,7 +18,9 @@ const HOST_URL = new URL('./host.js', import.meta.url);
 // milliseconds, so a host still there after this is stuck behind a spinning thread.
 const STOP_DEADLINE_MS = 1000;
 // How long a host-side "a pool thread died" waits for that thread's own, detailed notice.
-const DEFERRED_CRASH_MS = 50;
+// The notice normally wins by far; this only bounds the wait when it never comes, and must
+// hold on a loaded machine.
+const DEFERRED_CRASH_MS = 250;
 // Ids of abandoned calls still queued in the host, in a ring in shared memory: the host is
 // busy with an earlier call and cannot read messages, but it checks the ring before each.
 const CANCEL_RING_SIZE = 256;
