@@ -11,6 +11,7 @@ import { Watchdog } from './watchdog.js';
 import { LOG_LEVELS, isHostMessage, isThreadMessage, toHost } from './protocol.js';
 import { createWorker } from './worker-flags.js';
 import { DETECTORS } from './detectors.js';
+import { CallSlotClient, RESPONSE_IN_SLOT, createCallSlot } from './call-slot.js';
 
 const HOST_URL = new URL('./host.js', import.meta.url);
 // How long an orderly stop (exitThreadPool, then exit) may take before the host is
@@ -64,6 +65,8 @@ export class HostSession {
       shared: true,
     });
     this.#cancelRing = new Int32Array(new SharedArrayBuffer(4 * (1 + CANCEL_RING_SIZE)));
+    const callSlot = createCallSlot();
+    this.#slot = new CallSlotClient(callSlot);
     this.#worker = createWorker(HOST_URL, {
       workerData: {
         glueUrl: loaded.glueUrl,
@@ -73,6 +76,7 @@ export class HostSession {
         threadLimit: threads + maxExtraThreads,
         heartbeatIntervalMs,
         cancelRing: this.#cancelRing,
+        callSlot,
       },
       // The host's own console goes through main's streams, but module output and logs
       // come as messages so they can be routed to the user's log sink.
@@ -108,6 +112,7 @@ export class HostSession {
   #readyReject;
   #deferredCrash = null;
   #cancelRing;
+  #slot;
   #heartbeatTimeoutMs;
   #hostPthread = 0;
   // Which evidence of a death this session acts on (detectors.js).
@@ -158,15 +163,25 @@ export class HostSession {
       return Promise.reject(this.failure ?? new WasmPoolError(`the pool host is ${this.state}`, { code: 'ERR_WASM_HOST_GONE' }));
     }
     const id = ++this.#nextId;
-    try {
-      this.#worker.postMessage(build(id), transferList);
-    } catch (error) {
-      return Promise.reject(cloneFailure(error));
+    const idle = this.#pending.size === 0;
+    // A call with nothing in flight goes through the call slot when it fits (call-slot.js).
+    const answer = idle && !call.job && !this.#hostSilenced ? this.#slot.send(id, call.name, call.args) : null;
+    if (!answer) {
+      try {
+        this.#worker.postMessage(build(id), transferList);
+      } catch (error) {
+        return Promise.reject(cloneFailure(error));
+      }
     }
-    if (this.#pending.size === 0) {
+    if (idle) {
       this.#worker.ref();
       this.#watchdog.alive();
     }
+    answer?.then(({ id: answered, kind, value }) => {
+      if (answered !== id || kind !== RESPONSE_IN_SLOT || this.#hostSilenced) return; // answered by message, or gone
+      this.#watchdog.alive();
+      this.#settle(id, (pending) => pending.resolve(value));
+    }, () => {}); // a slot released while its host ended: the call is settled by what ended it
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { ...call, resolve, reject, sentAt: performance.now() });
     });
@@ -276,8 +291,11 @@ export class HostSession {
     return this.#exited;
   }
 
+  // The host is gone or going: its ports close, and a call slot waiter is released (its
+  // call, if any, is settled by whatever ended the session).
   #closePorts() {
     for (const port of this.#ports) port.close();
+    this.#slot.release();
   }
 
   #afterSettle() {

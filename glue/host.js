@@ -12,8 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readPatchMarker } from '../patch/marker.js';
 import { toMain } from './protocol.js';
+import { CallSlotServer } from './call-slot.js';
 
-const { glueUrl, module, memory, threads, threadLimit, heartbeatIntervalMs, cancelRing } = workerData;
+const { glueUrl, module, memory, threads, threadLimit, heartbeatIntervalMs, cancelRing, callSlot } = workerData;
 
 // Names that must never be dispatched even if a module happened to list them.
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype', 'then']);
@@ -125,8 +126,8 @@ function runCall({ id, name, args }) {
   threadLimitHit = null;
   if (typeof name !== 'string' || FORBIDDEN.has(name) || !exportNames.has(name) ||
       typeof instance[name] !== 'function') {
-    post(toMain.error(id, { name: 'TypeError', code: 'ERR_WASM_UNKNOWN_EXPORT',
-      message: `${JSON.stringify(name)} is not an export of this module` }));
+    postError(id, { name: 'TypeError', code: 'ERR_WASM_UNKNOWN_EXPORT',
+      message: `${JSON.stringify(name)} is not an export of this module` });
     return;
   }
   let value;
@@ -185,7 +186,7 @@ function reportThrown(id, what, error) {
     return;
   }
   if (typeof error === 'number') {
-    post(toMain.error(id, withThreadLimit({ ...describeCppException(error), code: 'ERR_WASM_CPP_EXCEPTION' })));
+    postError(id, withThreadLimit({ ...describeCppException(error), code: 'ERR_WASM_CPP_EXCEPTION' }));
     return;
   }
   if (isFatal(error)) {
@@ -194,16 +195,26 @@ function reportThrown(id, what, error) {
     instance = null;
     return;
   }
-  post(toMain.error(id, withThreadLimit(errorPayload(error))));
+  postError(id, withThreadLimit(errorPayload(error)));
+}
+
+// Errors always go by message; a call that came through the slot is told so there.
+function postError(id, error) {
+  post(toMain.error(id, error));
+  if (slotCalls.delete(id)) slot.answeredByMessage(id);
 }
 
 function postResult(id, what, value) {
+  const detached = detachFromHeap(value);
+  const viaSlot = slotCalls.delete(id);
+  if (viaSlot && slot.answer(id, detached)) return;
   try {
-    post(toMain.result(id, detachFromHeap(value)));
+    post(toMain.result(id, detached));
   } catch (error) {
     post(toMain.error(id, { name: 'DataCloneError', code: 'ERR_WASM_RESULT_NOT_CLONEABLE',
       message: `the result of ${what} cannot be sent back to the main thread: ${error.message}` }));
   }
+  if (viaSlot) slot.answeredByMessage(id);
 }
 
 // The pool threads count themselves in shared memory as they start. Ready means all of
@@ -272,20 +283,61 @@ async function start() {
     mark('pool threads running');
   }
   post({ type: 'ready', runtime, hostPthread: instance._pthread_self?.() ?? 0, startMs: performance.now() - began });
+  idle();
 }
 
 // Calls and jobs run one at a time, in arrival order; a job's awaits do not let the next
 // one start (main relies on "the oldest unanswered is the one running").
 let serially = Promise.resolve();
+let queued = 0;
+
+function enqueue(run) {
+  queued++;
+  serially = serially.then(() => (instance ? run() : undefined)).finally(() => {
+    if (--queued === 0) idle();
+  });
+}
+
+// The call slot (call-slot.js): calls main sent while nothing was in flight. The slot is
+// read before any message is queued, so a call written there before a later message runs
+// first, whichever wake-up arrives first.
+const slot = new CallSlotServer(callSlot);
+const slotCalls = new Set(); // ids of calls taken from the slot and not yet answered
+let slotWatched = false;
+
+let lastFromSlot = false; // main is calling one at a time: the next call will come through the slot
+
+function takeFromSlot(call) {
+  if (!call) return false;
+  slotCalls.add(call.id);
+  lastFromSlot = true;
+  enqueue(() => runCall({ type: 'call', ...call }));
+  return true;
+}
+
+// Nothing queued. After a call that came through the slot, look for the next one for a
+// bounded moment (it usually follows within microseconds); then go back to the event loop
+// with a wake-up armed on the slot. Calls that come by message (several in flight) need no
+// spin: their messages are already queued.
+function idle() {
+  if (!instance) return;
+  const spin = lastFromSlot;
+  lastFromSlot = false;
+  if (spin && takeFromSlot(slot.spinForCall())) return;
+  if (slotWatched) return;
+  slotWatched = true;
+  slot.changed().then(() => {
+    slotWatched = false;
+    if (!takeFromSlot(slot.take()) && queued === 0) idle();
+  });
+}
 
 parentPort.on('message', (message) => {
   switch (message.type) {
     case 'call':
     case 'job':
-      serially = serially.then(() => {
-        if (!instance) return undefined;
-        return message.type === 'call' ? runCall(message) : runJob(message);
-      });
+      takeFromSlot(slot.take());
+      enqueue(() => (message.type === 'call' ? runCall(message) : runJob(message)));
       break;
     case 'terminate':
       try {

@@ -10,6 +10,8 @@
 export const LOG_LEVELS = Object.freeze(['trace', 'debug', 'info', 'warn', 'error']);
 
 // type -> required fields (beyond `type`)
+// A call made while none is in flight travels through the call slot (call-slot.js) instead,
+// with the same fields; its result comes back there too, its errors as `error` messages.
 const MAIN_TO_HOST = {
   call: ['id', 'name', 'args'], // run export `name`; args are structured-cloned
   job: ['id', 'url', 'input'], // run the default export of module `url` in the host (manager.run())
