@@ -212,7 +212,15 @@ export class HostSupervisor {
     // is unref'd, and the idle timer stops it if nobody comes back.
     if (this.state !== 'shut-down' && session.wasReady) {
       this.state = 'replacing';
-      this.#replace().catch(() => {});
+      if (this.#spare) {
+        this.#replace().catch(() => {}); // promotion: nothing to create now
+      } else {
+        // A macrotask later: creating a host (a Worker, a shared memory) is synchronous
+        // work that would otherwise run before the callers see their rejections.
+        setImmediate(() => {
+          if (this.state === 'replacing' && !this.#current && !this.#starting) this.#replace().catch(() => {});
+        });
+      }
     }
   }
 
