@@ -150,6 +150,24 @@ var __wasmpoolHooks = (function () {
     };
   }
 
+  // The notice goes out from the thread's entry point, before worker.js's own handler
+  // formats and prints its report of the fault (that takes a millisecond); the handler's
+  // wrapper below stays as the backstop for glue that calls the entry point otherwise.
+  function catchAtEntryPoint() {
+    var entry = Module['invokeEntryPoint'];
+    if (typeof entry != 'function' || entry.__wasmpoolWrapped) return;
+    var wrapped = function () {
+      try {
+        return entry.apply(this, arguments);
+      } catch (ex) {
+        if (ex !== 'unwind' && !(ex && ex.name === 'ExitStatus')) reportCrash(ex);
+        throw ex;
+      }
+    };
+    wrapped.__wasmpoolWrapped = true;
+    Module['invokeEntryPoint'] = wrapped;
+  }
+
   // The worker's message handler, wrapped: it takes the port and the runtime info, notes
   // which pthread runs here, and reports a fatal error before the worker dies.
   function wrapHandler(handler) {
@@ -171,6 +189,8 @@ var __wasmpoolHooks = (function () {
         // thread's struct threadInfoStruct, later releases pthread_ptr).
         state.thread = -1;
         state.pthread = (data.pthread_ptr !== undefined ? data.pthread_ptr : data.threadInfoStruct) >>> 0;
+        state.reported = false;
+        catchAtEntryPoint();
       }
       try {
         return handler.call(this, e);
