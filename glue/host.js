@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readPatchMarker } from '../patch/marker.js';
-import { toMain } from './protocol.js';
+import { isMainMessage, toMain } from './protocol.js';
 import { CallSlotServer } from './call-slot.js';
 
 const { glueUrl, module, memory, threads, threadLimit, heartbeatIntervalMs, cancelRing, callSlot } = workerData;
@@ -333,6 +333,11 @@ function idle() {
 }
 
 parentPort.on('message', (message) => {
+  if (!isMainMessage(message)) {
+    post(toMain.logHost({ level: 3, thread: -1, pthread: 0, time: Date.now(),
+      message: `wasm-threadpool host: ignored a malformed message from main: ${JSON.stringify(message)?.slice(0, 200)}` }));
+    return;
+  }
   switch (message.type) {
     case 'call':
     case 'job':
