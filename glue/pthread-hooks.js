@@ -150,6 +150,17 @@ var __wasmpoolHooks = (function () {
     };
   }
 
+  // Calls fn; a fatal error of this thread is reported before it propagates ('unwind' and
+  // exit() are Emscripten's control flow, not faults).
+  function reportingCrash(fn, self, args) {
+    try {
+      return fn.apply(self, args);
+    } catch (ex) {
+      if (ex !== 'unwind' && !(ex && ex.name === 'ExitStatus')) reportCrash(ex);
+      throw ex;
+    }
+  }
+
   // The notice goes out from the thread's entry point, before worker.js's own handler
   // formats and prints its report of the fault (that takes a millisecond); the handler's
   // wrapper below stays as the backstop for glue that calls the entry point otherwise.
@@ -157,12 +168,7 @@ var __wasmpoolHooks = (function () {
     var entry = Module['invokeEntryPoint'];
     if (typeof entry != 'function' || entry.__wasmpoolWrapped) return;
     var wrapped = function () {
-      try {
-        return entry.apply(this, arguments);
-      } catch (ex) {
-        if (ex !== 'unwind' && !(ex && ex.name === 'ExitStatus')) reportCrash(ex);
-        throw ex;
-      }
+      return reportingCrash(entry, this, arguments);
     };
     wrapped.__wasmpoolWrapped = true;
     Module['invokeEntryPoint'] = wrapped;
@@ -192,12 +198,7 @@ var __wasmpoolHooks = (function () {
         state.reported = false;
         catchAtEntryPoint();
       }
-      try {
-        return handler.call(this, e);
-      } catch (ex) {
-        if (ex !== 'unwind' && !(ex && ex.name === 'ExitStatus')) reportCrash(ex);
-        throw ex;
-      }
+      return reportingCrash(handler, this, [e]);
     };
     wrapped.__wasmpoolWrapped = true;
     return wrapped;
