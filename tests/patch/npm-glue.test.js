@@ -11,17 +11,16 @@
 //   stockfish 19.0.0                  Closure-compiled (3.1.7): refused, with a hint
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { patchGlue, readPatchMarker, PatchError } from '../../patch/index.js';
+import { runHelper } from './helpers/run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const NODE_MODULES = path.join(ROOT, 'node_modules');
-const HELPERS = path.join(ROOT, 'tests/patch/helpers/npm');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wasm-npm-glue-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -77,25 +76,8 @@ function rewrite(report, name) {
   return entry;
 }
 
-function runChild(script, args, { timeoutMs = 60000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(HELPERS, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const line = stdout.split('\n').find((l) => l.startsWith('@@RESULT@@'));
-      if (code !== 0 || !line) {
-        reject(new Error(`${script} ${args.join(' ')} exited ${code ?? signal}\n${stdout.slice(-2000)}\n${stderr.slice(-4000)}`));
-        return;
-      }
-      resolve(JSON.parse(line.slice('@@RESULT@@'.length)));
-    });
-  });
+async function runChild(script, args, { timeoutMs = 60000 } = {}) {
+  return (await runHelper(path.join('npm', script), args, { timeoutMs })).results;
 }
 
 test('@jsquash/avif 2.1.1: moduleArg ES6 glue with a .worker.mjs; encode() gives the same bytes', {
