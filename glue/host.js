@@ -7,14 +7,23 @@
 // threads and threads the module creates itself) is a worker nested in this one; the
 // pthread hooks give each its own MessagePort to main as it is created, so their logs and
 // crash notices never wait for this thread, which is blocked for the whole of every call.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parentPort, workerData } from 'node:worker_threads';
+import workerThreads, { parentPort, workerData } from 'node:worker_threads';
+import { syncBuiltinESMExports } from 'node:module';
 import { readPatchMarker } from '../patch/marker.js';
 import { isMainMessage, toMain } from './protocol.js';
 import { CallSlotServer } from './call-slot.js';
+import { superviseWorkers } from './supervised-worker.js';
+import { captureOutput } from './output-capture.js';
+import { classifyFault, describeFault, isControlFlow, isFault } from './fault-kind.js';
 
-const { glueUrl, module, memory, threads, threadLimit, heartbeatIntervalMs, cancelRing, callSlot } = workerData;
+// glueUrl: null for a host of jobs only; patched: whether the glue carries the patch (only
+// then does main route execute() calls here, and give it the module and memory).
+const { glueUrl, patched, wasmUrl, module, threads, threadLimit, heartbeatIntervalMs, cancelRing, callSlot } = workerData;
+// The shared memory of the instance: made by main for patched glue (so main can read the
+// crash record and progress after a death), by the glue itself otherwise.
+let memory = workerData.memory;
 
 // Names that must never be dispatched even if a module happened to list them.
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype', 'then']);
@@ -22,6 +31,9 @@ const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype', 'then']);
 const START_TIMEOUT_MS = 10_000;
 
 let instance = null;
+// False once a fault on this thread (or a thread's death seen while waiting) made the host
+// unusable: main terminates it; nothing more runs here meanwhile.
+let usable = true;
 let exportNames = new Set();
 
 function post(message, transferList) {
@@ -44,7 +56,7 @@ function errorPayload(error) {
 // exceptions throw the exception object's address). The runtime can read its what().
 function describeCppException(pointer) {
   try {
-    if (typeof instance.wasmpoolDescribeException === 'function') {
+    if (typeof instance?.wasmpoolDescribeException === 'function') {
       const text = instance.wasmpoolDescribeException(pointer);
       const split = text.indexOf('\n');
       if (split > 0) return { name: text.slice(0, split), message: text.slice(split + 1) };
@@ -56,34 +68,26 @@ function describeCppException(pointer) {
   return { name: 'C++ exception', message: `uncaught C++ exception at 0x${pointer.toString(16)}` };
 }
 
-function isFatal(error) {
-  // A trap or abort on this thread leaves the instance in an unknown state (held locks,
-  // a half-unwound stack): treat it as a crash of the host. Everything else an export
-  // throws (C++ exceptions, embind's argument checks) leaves the instance usable.
-  return error instanceof WebAssembly.RuntimeError ||
-    (error instanceof RangeError && /Maximum call stack size exceeded/.test(error.message));
-}
-
-// The pthread hooks own the classification of faults (one definition, pasted into the
-// glue); a module without them still gets a sensible kind.
-function classifyFatal(error) {
-  const kind = classify?.(error);
-  return kind && kind !== 'unknown' ? kind : 'trap';
-}
-let classify = null;
-
+// A fault of this thread (fault-kind.js) ends the host: the instance may be corrupt.
 function postCrash(error) {
-  post(toMain.crash({ thread: -1, kind: classifyFatal(error), message: String(error?.message ?? error),
-    stack: String(error?.stack ?? '') }));
+  const kind = classifyFault(error);
+  post(toMain.crash({ thread: -1, kind: kind === 'unknown' && isFault(error) ? 'trap' : kind,
+    message: describeFault(error), stack: String(error?.stack ?? '') }));
 }
 
-// A fault on this thread outside any call (a wasm callback run from the event loop, a
-// proxied function) would otherwise surface as a bare worker 'error' of kind host-exit.
+// An error nobody caught on this thread, outside any call: a fault in a wasm callback run
+// from the event loop, a package's own rejected promise after its job returned. The host
+// cannot tell what it left behind, so it ends like a crash (kind 'unknown' when it is not a
+// wasm fault); otherwise it would surface as a bare worker 'error' of kind host-exit.
 process.on('uncaughtException', (error) => {
-  if (error === 'unwind') return; // Emscripten's own control flow, not a fault
+  if (isControlFlow(error)) return;
   postCrash(error);
   process.exit(1);
 });
+
+// What this thread prints (a package's own print to console, a job's console.log) goes to
+// main's log sink as the module's output, like patched glue's print.
+captureOutput((stream, text) => post(toMain.output(stream, text)));
 
 // pthread_create refused past the limit during the call being run: the call's error says
 // why and what to change.
@@ -103,7 +107,7 @@ function withThreadLimit(error) {
 // Typed arrays that view the wasm memory would be shared, not copied, by postMessage:
 // main would see the host's heap change (or be freed) under it. Copy them out.
 function detachFromHeap(value) {
-  if (ArrayBuffer.isView(value) && value.buffer === memory.buffer) return value.slice();
+  if (memory && ArrayBuffer.isView(value) && value.buffer === memory.buffer) return value.slice();
   return value;
 }
 
@@ -125,7 +129,7 @@ function runCall({ id, name, args }) {
   if (wasCancelled(id)) return; // nobody waits for it any more
   threadLimitHit = null;
   if (typeof name !== 'string' || FORBIDDEN.has(name) || !exportNames.has(name) ||
-      typeof instance[name] !== 'function') {
+      typeof instance?.[name] !== 'function') {
     postError(id, { name: 'TypeError', code: 'ERR_WASM_UNKNOWN_EXPORT',
       message: `${JSON.stringify(name)} is not an export of this module` });
     return;
@@ -182,17 +186,17 @@ function reportThrown(id, what, error) {
     // the details; tell main to expect them. The instance is no longer usable.
     post(toMain.crash({ thread: null, kind: 'unknown', deferred: true,
       message: `a thread died while the host waited in ${what}` }));
-    instance = null;
+    usable = false;
     return;
   }
   if (typeof error === 'number') {
     postError(id, withThreadLimit({ ...describeCppException(error), code: 'ERR_WASM_CPP_EXCEPTION' }));
     return;
   }
-  if (isFatal(error)) {
+  if (isFault(error)) {
     postCrash(error);
     // Nothing more runs here: main terminates this worker.
-    instance = null;
+    usable = false;
     return;
   }
   postError(id, withThreadLimit(errorPayload(error)));
@@ -241,15 +245,41 @@ const hooksConfig = {
   log: (entry) => post(toMain.logHost(entry)),
 };
 
+// Published glue decides whether it is one of its own pthread workers by asking whether it
+// runs on Node's main thread (stockfish: !isMainThread, then it waits for a 'load'
+// message). This host is the main runtime thread of every module it hosts, so code loaded
+// here is told it is on the main thread; the threads it starts see the truth.
+workerThreads.isMainThread = true;
+syncBuiltinESMExports();
+
+// From here on, every worker created in this host (by our glue, by a package's glue, by a
+// job) is a supervised worker with its own line to main, its last word and its output
+// (supervised-worker.js), within the host's thread budget.
+superviseWorkers({ limit: threadLimit, announce: hooksConfig.announce, onLimit: hooksConfig.onThreadLimit });
+
 async function start() {
   const began = performance.now();
   const mark = (what) => process.env.WASMPOOL_TRACE_START && console.error(`[host] ${what} +${(performance.now() - began).toFixed(1)} ms`);
   mark('host started');
+  if (!glueUrl) {
+    // A host for jobs only: they bring their own packages.
+    post(toMain.ready(null, 0, performance.now() - began));
+    idle();
+    return;
+  }
   // The factory: the default export of ES6 glue, or module.exports of CommonJS glue.
   const factory = (await import(glueUrl)).default;
   mark('glue imported');
   if (typeof factory !== 'function') {
     throw new Error(`${glueUrl} exports no module factory: build it with -sMODULARIZE=1 (and -sEXPORT_ES6=1 for an ES module)`);
+  }
+  if (!patched) {
+    instance = await instantiateUnpatched(factory);
+    memory = exportedMemory(instance);
+    mark('instance ready');
+    post(toMain.ready(null, 0, performance.now() - began));
+    idle();
+    return;
   }
   // Glue that is its own pthread worker script (Emscripten 3.1.58+) starts its workers from
   // mainScriptUrlOrBlob when given: the file this host imported, whatever it is called now.
@@ -262,15 +292,14 @@ async function start() {
       receiveInstance(wasmInstance, module);
       return wasmInstance.exports;
     },
-    print: (text) => post({ type: 'stdout', text }),
-    printErr: (text) => post({ type: 'stderr', text }),
+    print: (text) => post(toMain.output('stdout', text)),
+    printErr: (text) => post(toMain.output('stderr', text)),
     __wasmpool: { ...hooksConfig, workerIsGlue },
   });
   // Patched glue a job instantiates in this host later (a package's own init()) finds the
   // same channels, limit and log here.
   globalThis.__wasmpoolHostConfig = hooksConfig;
   mark('instance ready');
-  classify = instance.__wasmpoolClassify ?? null;
   exportNames = new Set(instance.__wasmProxyExports ?? []);
   // With the wasmpool runtime linked in: the pool, the crash record, the progress counter.
   // Without it, any pthreads module is hosted all the same (crash notices from the hooks,
@@ -282,8 +311,48 @@ async function start() {
     await allThreadsStarted(runtime.startedWorkers);
     mark('pool threads running');
   }
-  post({ type: 'ready', runtime, hostPthread: instance._pthread_self?.() ?? 0, startMs: performance.now() - began });
+  post(toMain.ready(runtime, instance._pthread_self?.() ?? 0, performance.now() - began));
   idle();
+}
+
+// Where unpatched glue finds its files: next to it, as Emscripten's default does; the
+// .wasm it was given; and a worker file that is not there is the glue itself (glue that is
+// its own pthread worker asks for <name>.worker.js, which its package's loader answers
+// with the glue's own path, as stockfish's does).
+function locateBesideGlue(file) {
+  if (wasmUrl && file.endsWith('.wasm')) return fileURLToPath(wasmUrl);
+  const beside = fileURLToPath(new URL(file, glueUrl));
+  if (/\.worker\.m?js$/.test(file) && !existsSync(beside)) return fileURLToPath(glueUrl);
+  return beside;
+}
+
+// The instance's memory when the glue exports it as a plain value (Module.wasmMemory); a
+// build with ASSERTIONS guards unexported names with getters that abort, so none is called.
+function exportedMemory(module) {
+  const { value } = Object.getOwnPropertyDescriptor(module, 'wasmMemory') ?? {};
+  return value instanceof WebAssembly.Memory ? value : null;
+}
+
+// Glue without the patch (a package's own, Closure-compiled or not): instantiated the way
+// its users do, with its output sent to main. Only run() jobs use it (ctx.module); its
+// threads are supervised like every other worker here.
+async function instantiateUnpatched(factory) {
+  const config = {
+    print: (text) => post(toMain.output('stdout', String(text))),
+    printErr: (text) => post(toMain.output('stderr', String(text))),
+    // Given (options.wasm) or found next to the glue: 3.1.x glue would otherwise fetch()
+    // it, which fails on Node 18+.
+    ...(wasmUrl ? { wasmBinary: readFileSync(fileURLToPath(wasmUrl)) } : {}),
+    locateFile: locateBesideGlue,
+  };
+  let made = factory(config);
+  // Some packages export a function that returns the factory (stockfish's shape).
+  if (typeof made === 'function') made = made(config);
+  const result = await made;
+  if (!result || typeof result !== 'object') {
+    throw new Error(`${glueUrl}: calling its export did not give an Emscripten module (got ${typeof result})`);
+  }
+  return result;
 }
 
 // Calls and jobs run one at a time, in arrival order; a job's awaits do not let the next
@@ -293,7 +362,7 @@ let queued = 0;
 
 function enqueue(run) {
   queued++;
-  serially = serially.then(() => (instance ? run() : undefined)).finally(() => {
+  serially = serially.then(() => (usable ? run() : undefined)).finally(() => {
     if (--queued === 0) idle();
   });
 }
@@ -320,7 +389,7 @@ function takeFromSlot(call) {
 // with a wake-up armed on the slot. Calls that come by message (several in flight) need no
 // spin: their messages are already queued.
 function idle() {
-  if (!instance) return;
+  if (!usable) return;
   const spin = lastFromSlot;
   lastFromSlot = false;
   if (spin && takeFromSlot(slot.spinForCall())) return;
@@ -356,9 +425,9 @@ parentPort.on('message', (message) => {
   }
 });
 
-const heartbeat = setInterval(() => post({ type: 'heartbeat' }), heartbeatIntervalMs);
+const heartbeat = setInterval(() => post(toMain.heartbeat()), heartbeatIntervalMs);
 heartbeat.unref();
 
 start().catch((error) => {
-  post({ type: 'start-failed', error: errorPayload(error) });
+  post(toMain.startFailed(errorPayload(error)));
 });

@@ -119,6 +119,10 @@ var __wasmpoolHooks = (function () {
   function reportCrash(ex) {
     if (state.reported) return;
     state.reported = true;
+    // The worker's bootstrap (worker-bootstrap.js) sends a backstop notice for any thread
+    // that dies; this one is more precise (pool thread index, crash record), so it tells the
+    // bootstrap to stay silent (global-names.js: CRASH_REPORTED).
+    if (typeof globalThis == 'object') globalThis['__wasmpoolCrashReported'] = true;
     var kind = readRecordKind() || classify(ex);
     var message = describe(ex);
     try {

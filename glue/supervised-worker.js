@@ -1,0 +1,104 @@
+// Every worker created in the host, by anyone, is a supervised worker.
+//
+// The host replaces worker_threads.Worker before any glue or job loads (superviseWorkers),
+// so code it did not write — a package's Closure-compiled glue, a second module a job
+// instantiates, any Emscripten generation — gets a SupervisedWorker when it asks for a
+// Worker. Each one:
+//   - has its own MessageChannel to Node's main thread, made here, synchronously, as the
+//     worker is constructed: its far end travels to the worker inside workerData, the near
+//     end to main over the host's parent port. Neither needs this thread's event loop
+//     afterwards, so a thread's last words reach main while the host is blocked in a call;
+//   - starts on worker-bootstrap.js, which installs the thread's safety (its last word
+//     before it dies, its output to the log sink) and then loads the script that was asked
+//     for, with the workerData that was asked for;
+//   - takes a place in the host's thread budget (threads + maxExtraThreads): past it the
+//     constructor throws ERR_WASM_THREAD_LIMIT, which the glue's pthread_create turns into
+//     a failure of the call that wanted the thread, instead of growing without bound.
+//
+// What the caller sees is an ordinary worker_threads.Worker (postMessage, events,
+// terminate, ref/unref are the real ones): the glue's own protocol with its thread is
+// untouched. Scripts Node itself cannot start in a worker are accepted too where the
+// intent is plain: a blob: URL (what browser-first builds hand to `new Worker`) is run from
+// the Blob's text.
+import workerThreads from 'node:worker_threads';
+import { syncBuiltinESMExports } from 'node:module';
+import { resolveObjectURL } from 'node:buffer';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BOOTSTRAP_KEY } from './global-names.js';
+
+const BOOTSTRAP_URL = new URL('./worker-bootstrap.js', import.meta.url);
+// Channel numbers of supervised workers, apart from the pthread hooks' own (0, 1, ...),
+// which are per instance: only a label in log entries and crash notices.
+const FIRST_CHANNEL = 1 << 20;
+
+let installed = null;
+
+/**
+ * Replaces worker_threads.Worker (for CommonJS `require` and, through
+ * syncBuiltinESMExports, for ES module imports made from now on) with SupervisedWorker.
+ * Once per thread; returns the live-worker counter.
+ * @param {object} o
+ * @param {number} o.limit live supervised workers allowed at once (the thread budget)
+ * @param {(port: MessagePort, channel: number) => void} o.announce hands main the near end
+ * @param {(live: number, limit: number) => void} o.onLimit a worker was refused
+ */
+export function superviseWorkers({ limit, announce, onLimit }) {
+  if (installed) return installed;
+  const Original = workerThreads.Worker;
+  let live = 0;
+  let nextChannel = FIRST_CHANNEL;
+
+  class SupervisedWorker extends Original {
+    constructor(filename, options = {}) {
+      if (live >= limit) {
+        onLimit(live, limit);
+        throw Object.assign(new Error(`the pool host refused to start a thread: ${live} threads are alive and the ` +
+          `limit is ${limit} (options.threads plus options.maxExtraThreads); raise maxExtraThreads`),
+        { code: 'ERR_WASM_THREAD_LIMIT' });
+      }
+      const target = describeTarget(filename, options ?? {});
+      const channel = nextChannel++;
+      const { port1, port2 } = new MessageChannel();
+      const { eval: _eval, workerData, transferList = [], ...rest } = options ?? {};
+      super(BOOTSTRAP_URL, {
+        ...rest,
+        workerData: { [BOOTSTRAP_KEY]: { target, workerData, port: port2, channel } },
+        transferList: [...transferList, port2],
+      });
+      live++;
+      this.once('exit', () => live--);
+      announce(port1, channel);
+    }
+  }
+  Object.defineProperty(SupervisedWorker, 'name', { value: 'Worker' });
+
+  workerThreads.Worker = SupervisedWorker;
+  syncBuiltinESMExports();
+  installed = { get live() { return live; }, limit, Original };
+  return installed;
+}
+
+// What the bootstrap must load, from what was given to `new Worker` (Node's own rules:
+// an absolute path or one starting with ./ or ../, a file: or data: URL, or code with
+// `eval: true`), plus blob: URLs. A bad filename throws here, synchronously, as Node's
+// constructor would.
+function describeTarget(filename, options) {
+  if (options.eval) return { kind: 'eval', code: String(filename) };
+  if (filename instanceof URL) filename = filename.href;
+  if (typeof filename !== 'string') {
+    throw Object.assign(new TypeError(`The "filename" argument must be a string or a URL, got ${typeof filename}`),
+      { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  if (filename.startsWith('blob:')) {
+    const blob = resolveObjectURL(filename);
+    if (!blob) throw Object.assign(new Error(`no Blob is registered for ${filename}`), { code: 'ERR_WORKER_PATH' });
+    return { kind: 'blob', blob, url: filename };
+  }
+  if (/^(file|data):/.test(filename)) return { kind: 'url', href: filename };
+  if (path.isAbsolute(filename) || /^\.\.?[\\/]/.test(filename)) {
+    return { kind: 'url', href: pathToFileURL(path.resolve(filename)).href };
+  }
+  throw Object.assign(new TypeError('The worker script or module filename must be an absolute path or a relative ' +
+    `path starting with './' or '../'. Received "${filename}"`), { code: 'ERR_WORKER_PATH' });
+}

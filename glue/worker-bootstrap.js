@@ -1,0 +1,159 @@
+// The first script of every worker the host creates (supervised-worker.js). It installs
+// the thread's safety, then loads the script that was asked for, as that script's own
+// author expects: the original workerData, the original parentPort, the same global.
+//
+// The safety, for a thread of any package (Closure-compiled or not, any Emscripten
+// generation, patched or not):
+//   - its last word: an uncaught error (a trap, abort(), an out-of-bounds access, a stack
+//     overflow, an exception the glue rethrows) is posted to main over the thread's own
+//     port, with its kind, message and stack, before the thread dies. It is a monitor
+//     ('uncaughtExceptionMonitor'): what happens next is what would have happened anyway.
+//     Patched glue's pthread hooks report earlier, from the thread's entry point, with the
+//     pool thread's identity; then this stays silent (CRASH_REPORTED);
+//   - its output: what it writes to stdout and stderr (console, process.stdout, and
+//     fs.writeSync on fds 1 and 2, which 3.1.x worker files use) goes over the same port
+//     to main's log sink, line by line, with the thread's identity, instead of through the
+//     host's event loop, which is blocked while the host runs a call;
+//   - its identity: the pthread it runs, read from Emscripten's 'run' message as the
+//     glue's own listener receives it.
+//
+// The messages are protocol.js's thread messages (THREAD_TO_MAIN: 'output', 'crash').
+import workerThreads from 'node:worker_threads';
+import fs from 'node:fs';
+import path from 'node:path';
+import vm from 'node:vm';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { BOOTSTRAP_KEY, CLASSIFY, CRASH_REPORTED } from './global-names.js';
+import { classifyFault, describeFault, isControlFlow } from './fault-kind.js';
+import { captureOutput } from './output-capture.js';
+
+const { target, workerData, port, channel } = workerThreads.workerData[BOOTSTRAP_KEY];
+workerThreads.workerData = workerData;
+syncBuiltinESMExports();
+// The port must never keep the thread alive: the thread's own work decides that.
+port.unref();
+globalThis[CLASSIFY] = classifyFault;
+
+const identity = { channel, thread: -1, pthread: 0 };
+
+function post(message) {
+  try {
+    port.postMessage({ ...message, ...identity, time: Date.now() });
+  } catch {
+    // main is gone: nothing left to tell
+  }
+}
+
+function reportDeath(error) {
+  if (isControlFlow(error) || globalThis[CRASH_REPORTED]) return;
+  globalThis[CRASH_REPORTED] = true;
+  output.flush();
+  post({ type: 'crash', kind: classifyFault(error), message: describeFault(error),
+    stack: error?.stack ? String(error.stack) : '' });
+}
+
+// Blobs the glue posts as the script to import (browser-first builds: `urlOrBlob`) and
+// then reads with importScripts(URL.createObjectURL(blob)), which on Node is
+// fs.readFileSync(url). A Blob can only be read asynchronously, so a message carrying one
+// is held (and every message after it, to keep their order) until its text is in hand;
+// createObjectURL then remembers which URL stands for which text, and readFileSync answers
+// for those URLs.
+const blobTexts = new WeakMap(); // Blob -> text
+const urlTexts = new Map(); // blob: URL -> text
+
+function serveBlobUrls() {
+  const createObjectURL = URL.createObjectURL;
+  URL.createObjectURL = function (blob) {
+    const url = createObjectURL.call(this, blob);
+    if (blobTexts.has(blob)) urlTexts.set(url, blobTexts.get(blob));
+    return url;
+  };
+  const revokeObjectURL = URL.revokeObjectURL;
+  URL.revokeObjectURL = function (url) {
+    urlTexts.delete(url);
+    return revokeObjectURL.call(this, url);
+  };
+  const readFileSync = fs.readFileSync;
+  fs.readFileSync = function (file, options) {
+    if (typeof file === 'string' && urlTexts.has(file)) {
+      const text = urlTexts.get(file);
+      const encoding = typeof options === 'string' ? options : options?.encoding;
+      return encoding ? text : Buffer.from(text);
+    }
+    return readFileSync.call(this, file, options);
+  };
+}
+
+function blobIn(data) {
+  return data && typeof data === 'object' && data.urlOrBlob instanceof Blob && !blobTexts.has(data.urlOrBlob)
+    ? data.urlOrBlob : null;
+}
+
+// The glue's message listeners on parentPort, wrapped: they learn which pthread runs here,
+// and wait for a Blob's text when a message carries one.
+function watchParentPort() {
+  const parentPort = workerThreads.parentPort;
+  const wrappers = new WeakMap();
+  let held = null; // messages waiting behind a Blob being read: [listener, self, data]
+  function wrap(listener) {
+    if (typeof listener !== 'function') return listener;
+    if (!wrappers.has(listener)) {
+      wrappers.set(listener, function (data) {
+        if (data && data.cmd === 'run') {
+          identity.pthread = (data.pthread_ptr ?? data.threadInfoStruct ?? 0) >>> 0;
+          globalThis[CRASH_REPORTED] = false;
+        }
+        const blob = blobIn(data);
+        if (held) {
+          held.push([listener, this, data]);
+        } else if (blob) {
+          held = [[listener, this, data]];
+          blob.text().then((text) => {
+            blobTexts.set(blob, text);
+            const queue = held;
+            held = null;
+            for (const [fn, self, message] of queue) fn.call(self, message);
+          });
+        } else {
+          return listener.call(this, data);
+        }
+        return undefined;
+      });
+    }
+    return wrappers.get(listener);
+  }
+  for (const method of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener', 'off', 'removeListener']) {
+    const original = parentPort[method];
+    parentPort[method] = function (event, listener) {
+      return original.call(this, event, event === 'message' ? wrap(listener) : listener);
+    };
+  }
+}
+
+// Code given as text (eval: true, or a Blob's): run as Node runs a worker's eval code, a
+// CommonJS body with require, module, __filename and __dirname.
+function runScript(code, filename) {
+  const requireFrom = createRequire(path.join(process.cwd(), '[worker eval]'));
+  const module = { exports: {} };
+  const body = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${code}\n})`,
+    { filename });
+  body.call(module.exports, module.exports, requireFrom, module, filename, process.cwd());
+}
+
+async function load() {
+  switch (target.kind) {
+    case 'eval':
+      return runScript(target.code, '[worker eval]');
+    case 'blob':
+      return runScript(await target.blob.text(), target.url);
+    default:
+      return import(target.href);
+  }
+}
+
+const output = captureOutput((stream, text) => post({ type: 'output', stream, text }));
+process.on('uncaughtExceptionMonitor', reportDeath);
+serveBlobUrls();
+watchParentPort();
+// A script that fails to load dies like any other: its error is the thread's last word.
+await load();
