@@ -59,17 +59,21 @@ export class HostSession {
     this.#detectors = detectors;
     this.#events = events;
     this.#heartbeatTimeoutMs = heartbeatTimeoutMs;
-    this.memory = new WebAssembly.Memory({
+    // Patched glue gets its memory from main, so main can read the crash record and the
+    // progress counters even after the host is gone; other glue makes its own.
+    this.memory = loaded.patched ? new WebAssembly.Memory({
       initial: loaded.memoryLimits.initial,
       maximum: loaded.memoryLimits.maximum,
       shared: true,
-    });
+    }) : null;
     this.#cancelRing = new Int32Array(new SharedArrayBuffer(4 * (1 + CANCEL_RING_SIZE)));
     const callSlot = createCallSlot();
     this.#slot = new CallSlotClient(callSlot);
     this.#worker = createWorker(HOST_URL, {
       workerData: {
         glueUrl: loaded.glueUrl,
+        patched: loaded.patched,
+        wasmUrl: loaded.wasmUrl,
         module: loaded.module,
         memory: this.memory,
         threads,

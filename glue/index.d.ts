@@ -16,8 +16,12 @@ export interface LogEntry {
 }
 
 export interface ThreadPoolManagerOptions {
-  /** Path or file: URL of the patched Emscripten glue (.mjs). */
-  module: string | URL;
+  /**
+   * Path or file: URL of the Emscripten glue. Patched: execute() routes its exports to the
+   * host. Unpatched (Closure output included): instantiated in the host for run() jobs
+   * (ctx.module). Left out: a host for run() jobs, which load their own packages.
+   */
+  module?: string | URL;
   /** Path or file: URL of the .wasm file; default: the one named in the glue's patch marker, next to it. */
   wasm?: string | URL;
   /** Pool threads, 1..64. Default: os.availableParallelism(). */
@@ -57,10 +61,10 @@ export interface RunOptions extends ExecuteOptions {
 
 /** What a job module's default export receives besides its input. */
 export interface JobContext<M = any> {
-  /** The host's instance of the module: exports called synchronously, embind classes, _malloc. */
-  module: M;
-  /** The host's shared memory. */
-  memory: WebAssembly.Memory;
+  /** The host's instance of options.module: exports called synchronously, embind classes, _malloc; null without a module. */
+  module: M | null;
+  /** The instance's shared memory; null when there is none or the glue does not export it. */
+  memory: WebAssembly.Memory | null;
 }
 
 /** The default export of a job module for ThreadPoolManager.run(). */

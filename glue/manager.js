@@ -9,7 +9,7 @@
 // never block on it.
 import { EventEmitter } from 'node:events';
 import { isAbsolute } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { WasmAbortError, WasmPoolError, WasmShutdownError, WasmTimeoutError } from './errors.js';
 import { HostSession } from './host-session.js';
@@ -84,11 +84,12 @@ export class ThreadPoolManager extends EventEmitter {
     }
     if (signal?.aborted) throw new WasmAbortError(signal.reason);
 
+    const loaded = await this.#load();
+    if (!loaded.patched) throw notRoutable(loaded);
     this.#stats.executes++;
     let route = null;
     return this.#supervised({ signal, timeoutMs }, () => route, async () => {
       const session = await this.#supervisor.acquire();
-      const loaded = await this.#loaded;
       route = new Route({ owner: this, moduleId: loaded.moduleId, hangTimeoutMs, call: (r, name, args) => this.#call(r, name, args) });
       route.session = session;
       return route.run(fn);
@@ -217,21 +218,29 @@ export class ThreadPoolManager extends EventEmitter {
     if (!session) {
       throw new WasmPoolError('view() needs a running pool: call it inside execute()', { code: 'ERR_WASM_HOST_GONE' });
     }
+    if (!session.memory) {
+      throw new WasmPoolError('view() reads the memory main made for patched glue; this manager\'s module is not ' +
+        'patched (or there is none): read memory inside a run() job instead', { code: 'ERR_WASM_NOT_ROUTABLE' });
+    }
     if (typeof Type !== 'function' || !('BYTES_PER_ELEMENT' in Type)) {
       throw new TypeError('view(Type, byteOffset, length): Type must be a typed array constructor such as Float64Array');
     }
     return session.view(Type, byteOffset, length);
   }
 
-  async #createSession(background, handlers) {
+  // The module, read and checked once per manager.
+  async #load() {
     this.#loaded ??= loadModule(this.#options.module, this.#options.wasm);
-    let loaded;
     try {
-      loaded = await this.#loaded;
+      return await this.#loaded;
     } catch (error) {
       this.#loaded = null; // let the user fix the file and retry
       throw error;
     }
+  }
+
+  async #createSession(background, handlers) {
+    const loaded = await this.#load();
     return new HostSession({
       loaded,
       threads: this.#options.threads,
@@ -316,6 +325,15 @@ export class ThreadPoolManager extends EventEmitter {
     if (sink === false) return;
     (sink ?? defaultLogSink)(entry);
   }
+}
+
+// Why execute() cannot route calls for this manager, and what to do instead.
+function notRoutable(loaded) {
+  const what = loaded.glueUrl === null ? 'this ThreadPoolManager has no module (options.module)'
+    : `${fileURLToPath(loaded.glueUrl)} is not patched for wasm-threadpool`;
+  return new WasmPoolError(`execute() routes calls made into patched glue to the pool host, and ${what}. Run the ` +
+    'package\'s own JS API inside the host with manager.run(job, input) (no patch needed), or patch the glue with ' +
+    '`npx wasm-threadpool-patch <glue>` (not possible for Closure-compiled glue)', { code: 'ERR_WASM_NOT_ROUTABLE' });
 }
 
 // run()'s job as a file: URL the host can import.

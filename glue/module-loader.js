@@ -1,11 +1,17 @@
 // Finds, checks and compiles the pool's wasm module, once per manager. The manager runs
 // no code of the module: it only needs the compiled WebAssembly.Module (cloned to each
 // host for free) and the limits of the shared memory the module imports.
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+//
+// Three kinds of manager come out of it:
+//   - no `module`: a host for run() jobs, which load their own packages;
+//   - glue without the patch (a package's own, Closure-compiled included): the host
+//     instantiates it as its users would, for run() jobs (ctx.module); execute() cannot
+//     route calls into it, since only the patch makes exports consult the router;
+//   - patched glue: everything, execute() included.
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { readPatchMarker } from '../patch/index.js';
+import { moduleIdOf, readPatchMarker } from '../patch/marker.js';
 import { WasmHostStartError } from './errors.js';
 import { readMemoryImport } from './wasm-memory-import.js';
 
@@ -41,19 +47,28 @@ async function loadsAsEsModule(file) {
 }
 
 /**
- * @param {string | URL} module the patched Emscripten glue (.mjs, or CommonJS .js/.cjs)
+ * @typedef {object} LoadedModule
+ * @property {string | null} glueUrl null: a host for jobs only
+ * @property {boolean} patched whether execute() can route calls into it
+ * @property {string | null} wasmUrl the .wasm an unpatched glue is given, when known
+ * @property {WebAssembly.Module | null} module compiled once (patched glue only)
+ * @property {{initial:number, maximum?:number} | null} memoryLimits (patched glue only)
+ * @property {string | null} moduleId (patched glue only)
+ */
+
+/**
+ * @param {string | URL | undefined} module the Emscripten glue (.mjs, or CommonJS .js/.cjs), patched or not
  * @param {string | URL} [wasm] the .wasm file, when it is not where the glue says
+ * @returns {Promise<LoadedModule>}
  */
 export async function loadModule(module, wasm) {
+  if (module === undefined) {
+    return { glueUrl: null, patched: false, wasmUrl: null, module: null, memoryLimits: null, moduleId: null };
+  }
   const glueUrl = toFileUrl(module, 'options.module');
   const glue = await readOrExplain(glueUrl, 'the module glue', 'Build it first (npm run build).');
   const marker = readPatchMarker(glue.toString('utf8'));
-  if (!marker) {
-    throw new WasmHostStartError(
-      `${fileURLToPath(glueUrl)} is not patched for wasm-threadpool: run ` +
-        `\`npx wasm-threadpool-patch ${fileURLToPath(glueUrl)}\` after linking, or build it with add_wasm_threadpool_module()`,
-    );
-  }
+  if (!marker) return loadUnpatched(glueUrl, wasm);
   if (!marker.pthreads) {
     throw new WasmHostStartError(`${fileURLToPath(glueUrl)} was built without -pthread: the pool needs it`);
   }
@@ -68,7 +83,7 @@ export async function loadModule(module, wasm) {
   }
   const wasmUrl = wasm === undefined ? new URL(marker.wasm, glueUrl) : toFileUrl(wasm, 'options.wasm');
   const bytes = await readOrExplain(wasmUrl, 'the wasm binary', 'It is built next to the glue.');
-  const moduleId = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  const moduleId = moduleIdOf(bytes);
   if (moduleId !== marker.moduleId) {
     throw new WasmHostStartError(
       `${fileURLToPath(wasmUrl)} is not the binary the glue was patched for (hash ${moduleId}, ` +
@@ -80,5 +95,20 @@ export async function loadModule(module, wasm) {
     throw new WasmHostStartError(`${fileURLToPath(wasmUrl)} does not import a shared memory: link it with -pthread`);
   }
   const compiled = await WebAssembly.compile(bytes);
-  return { glueUrl: glueUrl.href, module: compiled, memoryLimits, moduleId };
+  return { glueUrl: glueUrl.href, patched: true, wasmUrl: wasmUrl.href, module: compiled, memoryLimits, moduleId };
+}
+
+// Glue the host instantiates as it is. Its .wasm is handed to it when known (options.wasm,
+// or <name>.wasm next to it): 3.1.x glue would otherwise fetch() it, which fails on Node.
+async function loadUnpatched(glueUrl, wasm) {
+  let wasmUrl = null;
+  if (wasm !== undefined) {
+    wasmUrl = toFileUrl(wasm, 'options.wasm');
+    await readOrExplain(wasmUrl, 'the wasm binary', 'Check options.wasm.');
+  } else {
+    const beside = new URL(`${path.basename(fileURLToPath(glueUrl)).replace(/\.(c|m)?js$/, '')}.wasm`, glueUrl);
+    if (await access(beside).then(() => true, () => false)) wasmUrl = beside;
+  }
+  return { glueUrl: glueUrl.href, patched: false, wasmUrl: wasmUrl?.href ?? null, module: null, memoryLimits: null,
+    moduleId: null };
 }

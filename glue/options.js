@@ -27,7 +27,7 @@ function integer(name, value, min, max) {
 
 export function validateOptions(options, defaultThreads) {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError('new ThreadPoolManager(options) needs an options object with at least `module`');
+    throw new TypeError('new ThreadPoolManager(options) needs an options object, e.g. { module, threads }');
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) {
@@ -35,11 +35,16 @@ export function validateOptions(options, defaultThreads) {
     }
   }
   const { module, wasm, log } = options;
-  if (!(module instanceof URL) && typeof module !== 'string') {
-    throw new TypeError('options.module must be the path or file: URL of the patched Emscripten glue (.mjs)');
+  // No module: a host for run() jobs only.
+  if (module !== undefined && !(module instanceof URL) && typeof module !== 'string') {
+    throw new TypeError('options.module must be the path or file: URL of Emscripten glue (patched for execute(), or ' +
+      'any glue for run() jobs), or left out for a host of run() jobs only');
   }
   if (wasm !== undefined && !(wasm instanceof URL) && typeof wasm !== 'string') {
     throw new TypeError('options.wasm must be the path or file: URL of the .wasm file');
+  }
+  if (wasm !== undefined && module === undefined) {
+    throw new TypeError('options.wasm is the .wasm of options.module; give the module too, or neither');
   }
   if (log !== undefined && log !== false && typeof log !== 'function') {
     throw new TypeError('options.log must be a function (entry) => void, or false to drop logs');

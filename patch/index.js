@@ -7,11 +7,10 @@
 //   readPatchMarker(text)                            -> marker object or null
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import MagicString from 'magic-string';
 import { PatchError, parseGlue } from './ast.js';
 import { locate } from './locate.js';
-import { formatPatchMarker, readPatchMarker } from './marker.js';
+import { formatPatchMarker, moduleIdOf, readPatchMarker } from './marker.js';
 import { writeFilesAtomic } from './write-atomic.js';
 import { routingPrelude } from './rewrites/prelude.js';
 import * as hooks from './rewrites/hooks.js';
@@ -25,15 +24,11 @@ import * as workerFile from './rewrites/worker-file.js';
 import * as poolSize from './rewrites/pthread-pool-size.js';
 import * as suppliedModule from './rewrites/supplied-module.js';
 
-export { readPatchMarker, formatPatchMarker, PatchError };
+export { readPatchMarker, formatPatchMarker, moduleIdOf, PatchError };
 
 // In application order. Each one edits the shared MagicString by AST positions.
 export const REWRITES = [hooks, rawExports, embind, ccall, esmShims, wasmLoading, suppliedModule, processHandlers,
   workerFile, poolSize];
-
-export function moduleIdOf(wasmBytes) {
-  return crypto.createHash('sha256').update(wasmBytes).digest('hex').slice(0, 16);
-}
 
 // Pure text transform. options: moduleId (or wasmBytes), inputDir (to check and copy
 // the worker), hooksPath, sourceName/outputName (for the source map).

@@ -1,6 +1,8 @@
 // The first line of patched glue: `// wasm-threadpool-patch v1 {json}`. The runtime reads
 // it (readPatchMarker) to learn the module id and the file names; the patch reads it to
 // stay idempotent.
+import { createHash } from 'node:crypto';
+
 export const MARKER_PREFIX = '// wasm-threadpool-patch v1 ';
 const MARKER_KEYS = ['moduleId', 'wasm', 'worker', 'es6', 'pthreads'];
 // Written only when set: workerIsGlue (-pthread glue only) is true when the glue file is
@@ -29,4 +31,11 @@ export function readPatchMarker(text) {
   } catch {
     return null;
   }
+}
+
+// The id patched glue records for its .wasm: main checks that the binary next to the glue
+// is the one it was patched for. The runtime reads it from here, never from patch/index.js
+// (which loads acorn and magic-string).
+export function moduleIdOf(wasmBytes) {
+  return createHash('sha256').update(wasmBytes).digest('hex').slice(0, 16);
 }

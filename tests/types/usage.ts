@@ -18,8 +18,10 @@ const manager = new ThreadPoolManager({
   log: (entry: LogEntry) => console.log(entry.thread, entry.level, entry.message),
 });
 
-// @ts-expect-error module is required
+// No module: a host for run() jobs.
 new ThreadPoolManager({ threads: 2 });
+// @ts-expect-error module is a path or a URL
+new ThreadPoolManager({ module: 42 });
 // @ts-expect-error threads is a number
 new ThreadPoolManager({ module: 'x.mjs', threads: '2' });
 
@@ -47,7 +49,7 @@ async function main(): Promise<number> {
   console.log(solved.sat);
   // @ts-expect-error transferList is an array
   await manager.run('/abs/job.mjs', 1, { transferList: new ArrayBuffer(8) });
-  const job: Job<{ n: number }, number> = (input, { module, memory }) => input.n + memory.buffer.byteLength + (module ? 1 : 0);
+  const job: Job<{ n: number }, number> = (input, { module, memory }) => input.n + (memory?.buffer.byteLength ?? 0) + (module ? 1 : 0);
   console.log(job);
   const view: Float64Array = manager.view(Float64Array, 0, 8);
   const stats: ThreadPoolStats = manager.stats();

@@ -16,7 +16,8 @@ test('defaults are filled in and the result is frozen', () => {
 
 test('each bad option names itself', () => {
   const bad = [
-    [{}, /options\.module/],
+    [{ module: 42 }, /options\.module must be the path or file: URL of Emscripten glue/],
+    [{ wasm: 'x.wasm' }, /options\.wasm is the \.wasm of options\.module; give the module too/],
     [{ module: 'x', threads: 0 }, /options\.threads must be an integer from 1 to 64/],
     [{ module: 'x', heartbeatTimeoutMs: 100, heartbeatIntervalMs: 200 }, /heartbeatTimeoutMs \(100\) must be greater/],
     [{ module: 'x', crashDetection: 'slow' }, /crashDetection must be one of fast, heartbeat-only/],
@@ -27,6 +28,8 @@ test('each bad option names itself', () => {
   ];
   for (const [options, pattern] of bad) assert.throws(() => validateOptions(options, 2), pattern);
   assert.throws(() => validateOptions(null, 2), TypeError);
+  // No module: a host for run() jobs only.
+  assert.equal(validateOptions({}, 2).module, undefined);
 });
 
 test('execute() options', () => {
