@@ -10,11 +10,13 @@
 // host running and both pool threads started; Piscina: minThreads = maxThreads = 1 and
 // one run() answered), settles again and samples again. Added = median after - median
 // before. The variants alternate, child after child; each figure is the median over the
-// repetitions. RSS comes from /proc/self/status (it includes the wasm memory's touched
-// pages and every worker's isolate, which V8's heap counters leave out).
-import { execFileSync } from 'node:child_process';
+// repetitions (--quick: one repetition, its two processes started at once). RSS comes from
+// /proc/self/status (it includes the wasm memory's touched pages and every
+// worker's isolate, which V8's heap counters leave out).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { DEMO_GLUE, osThreadCount, progress, report, reps, row, rssBytes, runSection, sleep } from './common.js';
+import { DEMO_GLUE, osThreadCount, progress, QUICK, report, reps, row, rssBytes, runSection, sleep } from './common.js';
 import { emptyTaskPool, piscinaLabel } from './piscina.js';
 import { ratio, median, summarize } from './stats.js';
 import { ThreadPoolManager } from '../../glue/index.js';
@@ -59,18 +61,25 @@ async function measure(name) {
   process.exit(0);
 }
 
-function child(name) {
-  const out = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), `--variant=${name}`],
-    { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1));
+async function child(name) {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), `--variant=${name}`],
+    { encoding: 'utf8', timeout: 60_000 });
+  return JSON.parse(stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1));
 }
 
 async function main() {
   const repetitions = reps(7, 1);
   const runs = Object.fromEntries(VARIANTS.map((v) => [v, []]));
   for (let i = 0; i < repetitions; i++) {
-    // Alternate the order too, so neither variant always runs right after the other.
-    for (const name of i % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) runs[name].push(child(name));
+    // Alternate the order too, so neither variant always runs right after the other. A
+    // quick run starts both processes at once (each reads only its own RSS) to save time.
+    const order = i % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+    if (QUICK) {
+      const results = await Promise.all(order.map(child));
+      order.forEach((name, k) => runs[name].push(results[k]));
+    } else {
+      for (const name of order) runs[name].push(await child(name));
+    }
     progress(`repetition ${i + 1}/${repetitions}: ${VARIANTS.map((v) => `${v} +${(runs[v].at(-1).added / MiB).toFixed(1)} MiB`).join(', ')}`);
   }
   const added = (v) => summarize(runs[v].map((r) => r.added / MiB));
