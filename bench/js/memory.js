@@ -4,15 +4,15 @@
 //
 // Each measurement is a fresh child process (`node --expose-gc memory.js --variant=...`),
 // so neither variant inherits the other's heap, compiled code or freed-but-kept pages. The
-// child loads both libraries' code first (the glue and Piscina, whichever it measures),
-// settles (full GCs and short sleeps) and samples its RSS several times; then starts the
+// child loads both libraries' code first (the glue and Piscina, whichever variant it
+// measures), settles (full GCs and short sleeps) and samples its RSS several times; then starts the
 // pool and waits until it is ready (ours: manager.start(), i.e. the module compiled, the
 // host running and both pool threads started; Piscina: minThreads = maxThreads = 1 and
 // one run() answered), settles again and samples again. Added = median after - median
 // before. The variants alternate, child after child; each figure is the median over the
-// repetitions (--quick: one repetition, its two processes started at once). RSS comes from
-// /proc/self/status (it includes the wasm memory's touched pages and every
-// worker's isolate, which V8's heap counters leave out).
+// repetitions (--quick: one repetition, its two processes started at once). RSS comes
+// from /proc/self/status (it includes the wasm memory's touched pages and every worker's
+// isolate, which V8's heap counters leave out).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
