@@ -27,5 +27,14 @@ export function wasmFigures() {
   return null;
 }
 
+/**
+ * The -fno-exceptions build of pool_figures (pool_figures_wasm_noexcept.js, fib only), or
+ * null. It sits next to pool_figures_wasm.js: the target pool_figures_wasm builds both.
+ */
+export function wasmNoexceptFigures() {
+  const program = wasmFigures()?.replace(/pool_figures_wasm\.js$/, 'pool_figures_wasm_noexcept.js');
+  return program && existsSync(program) ? program : null;
+}
+
 /** Paths relative to the repository, for messages. */
 export const relative = (path) => (path?.startsWith(root) ? path.slice(root.length) : path);

@@ -1,5 +1,7 @@
-// A raw postMessage ping-pong between main and one worker: the floor under any proxied
-// call. Same message shapes as the manager and host use (see workers/raw-echo.js).
+// A raw postMessage channel between main and one bare worker: one message each way per
+// call, the floor under any proxied call. Same message shapes as the manager and host use
+// (see workers/raw-echo.js). The round trip drives it one call at a time (a ping-pong),
+// throughput with the same 64 calls in flight as ours.
 import { Worker } from 'node:worker_threads';
 
 export class RawChannel {

@@ -1,11 +1,14 @@
 // Throughput with 64 calls in flight: demo.noop() inside one execute(), against
-//  - a raw postMessage ping-pong with a bare worker, one call at a time (the issue's
-//    baseline: keeping calls in flight must beat waiting for each answer by 1.5x),
-//  - the same raw channel with 64 in flight (the ceiling of any postMessage design),
-//  - Piscina's empty task on 1 worker (like our single host) and on 2 (one per core),
-//    configured as its users would for pipelined calls: concurrentTasksPerWorker = the
-//    pipeline depth, so a worker is handed the next tasks before the first returns
-//    (with its default of 1 it would be measured one call at a time per worker).
+//  - a raw postMessage worker with the same depth, 64 calls in flight (the judged
+//    baseline, the issue's: a bare worker answering each message, with as many calls
+//    outstanding as ours; target ours >= 1.5x it),
+//  - the same raw channel one call at a time, a ping-pong (information: the baseline the
+//    suite judged against before, which no pipelined design can fail to beat),
+//  - Piscina's empty task on 1 worker (like our single host; target: faster than it) and
+//    on 2 (one per core, information), configured as its users would for pipelined calls:
+//    concurrentTasksPerWorker = the pipeline depth, so a worker is handed the next tasks
+//    before the first returns (with its default of 1 it would be measured one call at a
+//    time per worker).
 // Calls per second, higher is better; interleaved rounds in one process.
 import { loadDemo, newManager, progress, report, reps, row, runSection } from './common.js';
 import { inFlight } from './drive.js';
@@ -44,24 +47,25 @@ runSection(async () => {
     await piscina2.destroy();
   }
   const s = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, summarize(v)]));
-  const vsPingPong = ratio(s.ours.median, s.rawPingPong.median);
+  const vsRaw = ratio(s.ours.median, s.raw.median);
   const vs1 = ratio(s.ours.median, s.piscina1.median);
   const vs2 = ratio(s.ours.median, s.piscina2.median);
   report('throughput', `Throughput, ${DEPTH} calls in flight (${rounds} rounds x ${total} calls)`, [
-    row({ id: 'rawPingPong', label: 'raw postMessage ping-pong, 1 worker, one call at a time (baseline)', value: s.rawPingPong.median, unit: 'calls/s', stats: s.rawPingPong }),
     row({ id: 'raw', label: `raw postMessage, 1 worker, ${DEPTH} in flight (baseline)`, value: s.raw.median, unit: 'calls/s', stats: s.raw }),
+    row({ id: 'rawPingPong', label: 'raw postMessage ping-pong, 1 worker, one call at a time (information)', value: s.rawPingPong.median, unit: 'calls/s', stats: s.rawPingPong }),
     row({ id: 'piscina1', label: `${piscinaLabel(1, DEPTH)} (baseline)`, value: s.piscina1.median, unit: 'calls/s', stats: s.piscina1 }),
     row({ id: 'piscina2', label: `${piscinaLabel(2, DEPTH)} (baseline)`, value: s.piscina2.median, unit: 'calls/s', stats: s.piscina2 }),
-    row({ id: 'oursVsPingPong', label: `demo.noop(), one host, ${DEPTH} in flight`, value: s.ours.median, unit: 'calls/s', stats: s.ours,
-      baseline: 'rawPingPong', ratio: vsPingPong, target: '>= 1.5x raw ping-pong', met: vsPingPong >= 1.5 }),
+    row({ id: 'oursVsRaw', label: `demo.noop(), one host, ${DEPTH} in flight, vs raw postMessage at the same depth`, value: s.ours.median, unit: 'calls/s', stats: s.ours,
+      baseline: 'raw', ratio: vsRaw, target: `>= 1.5x raw postMessage, ${DEPTH} in flight`, met: vsRaw >= 1.5 }),
     row({ id: 'ours', label: 'demo.noop() vs Piscina, 1 worker', value: s.ours.median, unit: 'calls/s', stats: s.ours,
       baseline: 'piscina1', ratio: vs1, target: 'faster than Piscina (ratio > 1)', met: vs1 > 1 }),
     row({ id: 'oursVsPiscina2', label: 'demo.noop() vs Piscina, 2 workers', value: s.ours.median, unit: 'calls/s', stats: s.ours,
       baseline: 'piscina2', ratio: vs2 }),
-    row({ id: 'oursVsRaw', label: `demo.noop() vs raw postMessage, ${DEPTH} in flight`, value: s.ours.median, unit: 'calls/s', stats: s.ours,
-      baseline: 'raw', ratio: ratio(s.ours.median, s.raw.median) }),
+    row({ id: 'oursVsPingPong', label: 'demo.noop() vs raw ping-pong, one call at a time (information)', value: s.ours.median, unit: 'calls/s', stats: s.ours,
+      baseline: 'rawPingPong', ratio: ratio(s.ours.median, s.rawPingPong.median) }),
   ], [
     'Value = median calls/s over rounds; ratio = ours / baseline (higher is better). The host runs one call at a time by design.',
+    `The judged baseline is a bare worker with the same ${DEPTH} calls in flight (one postMessage each way per call, no dispatch); the one-at-a-time ping-pong is information.`,
     `Piscina runs with concurrentTasksPerWorker = ${DEPTH} (the pipeline depth), as its users would set it for calls in flight.`,
   ]);
 });

@@ -8,34 +8,59 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { nativeFigures, poolBench, wasmFigures } from '../../bench/js/pool-binaries.js';
+import { nativeFigures, poolBench, wasmFigures, wasmNoexceptFigures } from '../../bench/js/pool-binaries.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SECTIONS = ['roundTrip', 'throughput', 'safetyCost', 'crashLatency', 'hangLatency', 'startup', 'transfer', 'soak', 'poolFigures'];
+const SECTIONS = ['roundTrip', 'throughput', 'safetyCost', 'crashLatency', 'hangLatency', 'startup', 'transfer', 'memory', 'soak', 'poolFigures'];
 
 // The rows each section must fill with a number: its baselines and the rows with verdicts.
 const FIGURE_ROWS = ['FibSerial', 'FibPool', 'FibCutoff', 'ReduceSerial', 'Reduce', 'SortSerial', 'Sort'];
 const REQUIRED = {
   roundTrip: ['raw', 'piscina', 'ours', 'oursVsPiscina'],
-  throughput: ['rawPingPong', 'raw', 'piscina1', 'piscina2', 'oursVsPingPong', 'ours'],
+  throughput: ['raw', 'rawPingPong', 'piscina1', 'piscina2', 'oursVsRaw', 'ours', 'oursVsPingPong'],
   safetyCost: ['direct_1000', 'routed_1000', 'direct_1000000', 'routed_1000000', 'overhead'],
   crashLatency: ['exception', 'heartbeatOnly', 'ours', 'ours4Threads', 'hostThread'],
   hangLatency: ['timeout', 'ours'],
   startup: ['bareWorker', 'piscinaCold', 'cold', 'restart', 'restartStandby'],
   transfer: ['copy', 'shared'],
+  memory: ['piscina', 'ours', 'oursThreads', 'piscinaThreads'],
   soak: ['cycles', 'threadsRunning', 'threadsAfter', 'rssGrowth'],
   poolFigures: ['machineCapacity'],
 };
-const programs = { native: nativeFigures(), wasm: wasmFigures(), poolBench: poolBench() };
+const programs = { native: nativeFigures(), wasm: wasmFigures(), wasmNoexcept: wasmNoexceptFigures(), poolBench: poolBench() };
 if (programs.native) REQUIRED.poolFigures.push(...FIGURE_ROWS.map((r) => `native${r}`));
 if (programs.wasm) REQUIRED.poolFigures.push(...FIGURE_ROWS.map((r) => `wasm${r}`));
+if (programs.wasmNoexcept) REQUIRED.poolFigures.push('wasmNoexceptFibSerial', 'wasmNoexceptFibPool');
 if (programs.native && programs.wasm) REQUIRED.poolFigures.push('wasmVsNative_fib');
-if (programs.poolBench) REQUIRED.poolFigures.push('gbFibSerial', 'gbFibCutoffTbb', 'gbFibCutoff', 'gbFibTbb', 'gbFibPool');
+if (programs.native && programs.wasmNoexcept) REQUIRED.poolFigures.push('wasmNoexceptVsNative_fib');
+if (programs.poolBench) REQUIRED.poolFigures.push('gbFibSerial', 'gbFibCutoffTbb', 'gbFibCutoffSpeedup', 'gbFibCutoff', 'gbFibTbb', 'gbFibPool');
 
-// The issue's targets: each a ratio to a baseline measured in the same run, with a verdict.
-const TARGETS = ['roundTrip.oursVsPiscina', 'throughput.oursVsPingPong', 'crashLatency.ours', 'crashLatency.ours4Threads', 'startup.cold', 'startup.restart'];
-if (programs.native && programs.wasm) TARGETS.push('poolFigures.wasmVsNative_fib');
-if (programs.poolBench) TARGETS.push('poolFigures.gbFibCutoff');
+// Every judged target, with the baseline (measured in the same run) its ratio must be to.
+// Each must have a ratio and a verdict (quick runs of the C++ pool say "not judged").
+const TARGETS = {
+  'roundTrip.ours': 'raw',
+  'roundTrip.oursVsPiscina': 'piscina',
+  'throughput.oursVsRaw': 'raw', // a raw postMessage worker with the same 64 calls in flight
+  'throughput.ours': 'piscina1',
+  'crashLatency.ours': 'heartbeatOnly',
+  'crashLatency.ours4Threads': 'ours',
+  'crashLatency.hostThread': 'heartbeatOnly',
+  'hangLatency.ours': 'timeout',
+  'startup.cold': 'piscinaCold',
+  'startup.restart': 'piscinaCold',
+  'startup.restartStandby': 'restart',
+  'transfer.shared': 'copy',
+  'memory.ours': 'piscina', // information (no limit set), but always with its ratio
+};
+if (programs.native) Object.assign(TARGETS, { 'poolFigures.nativeReduce': 'serial', 'poolFigures.nativeSort': 'serial' });
+if (programs.wasm) Object.assign(TARGETS, { 'poolFigures.wasmReduce': 'serial', 'poolFigures.wasmSort': 'serial' });
+// wasm fib: judged on the -fno-exceptions build when it is built; then the -fexceptions row is information.
+if (programs.native && programs.wasmNoexcept) TARGETS['poolFigures.wasmNoexceptVsNative_fib'] = 'native';
+else if (programs.native && programs.wasm) TARGETS['poolFigures.wasmVsNative_fib'] = 'native';
+if (programs.poolBench) TARGETS['poolFigures.gbFibCutoff'] = 'oneTBB';
+// Targets that are absolute checks of the soak (counts), with no baseline to be a ratio to.
+const ABSOLUTE = ['soak.cycles', 'soak.threadsRunning', 'soak.threadsAfter', 'soak.rssGrowth'];
+const hasVerdict = (t) => typeof t.met === 'boolean' || (t.met === null && typeof t.unjudged === 'string' && t.unjudged.length > 0);
 
 let run;
 let parsed;
@@ -82,14 +107,31 @@ for (const section of SECTIONS) {
   });
 }
 
-test('bench targets: each is a ratio to a same-run baseline, with a verdict', () => {
+test('bench targets: each judged one is a ratio to its same-run baseline, with a verdict', () => {
   assert.ok(parsed, 'no JSON to check');
   const targets = new Map(parsed.targets.map((t) => [`${t.section}.${t.id}`, t]));
-  for (const key of TARGETS) {
+  for (const [key, baseline] of Object.entries(TARGETS)) {
     const t = targets.get(key);
     assert.ok(t, `target ${key} is listed`);
-    assert.ok(Number.isFinite(t.ratio) && t.baseline, `target ${key} has a ratio to a baseline: ${JSON.stringify(t)}`);
+    assert.ok(Number.isFinite(t.ratio), `target ${key} has a ratio: ${JSON.stringify(t)}`);
+    assert.equal(t.baseline, baseline, `target ${key} is a ratio to ${baseline}`);
     // Quick runs of the C++ pool use tiny sizes: they say "not judged" instead.
-    assert.ok(typeof t.met === 'boolean' || (t.met === null && t.unjudged), `target ${key} has a verdict: ${JSON.stringify(t)}`);
+    assert.ok(hasVerdict(t), `target ${key} has a verdict: ${JSON.stringify(t)}`);
+  }
+  if (programs.native && programs.wasmNoexcept) {
+    const info = targets.get('poolFigures.wasmVsNative_fib');
+    assert.ok(info && info.met === null && /^information/.test(info.unjudged ?? ''),
+      `with the -fno-exceptions build at hand, the -fexceptions fib row is information only: ${JSON.stringify(info)}`);
+  }
+});
+
+test('bench targets: none is left unchecked', () => {
+  assert.ok(parsed, 'no JSON to check');
+  for (const t of parsed.targets) {
+    const key = `${t.section}.${t.id}`;
+    assert.ok(hasVerdict(t), `target ${key} has a verdict: ${JSON.stringify(t)}`);
+    const information = t.met === null && /^information/.test(t.unjudged ?? '');
+    assert.ok(key in TARGETS || ABSOLUTE.includes(key) || information,
+      `target ${key} (${t.target}) is in this test's TARGETS (or ABSOLUTE): a new target needs its check here`);
   }
 });
