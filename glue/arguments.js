@@ -5,11 +5,26 @@
 // wrong thing), and an embind handle (new Module.Box()) names an object in main's own
 // instance, which means nothing in the host's. Both are refused before anything is sent,
 // with the path to the offending value. Functions and symbols cannot be cloned at all.
-const CLONEABLE_CLASSES = [
-  Array, Date, RegExp, Map, Set, Error, ArrayBuffer, DataView, Boolean, Number, String, BigInt,
+//
+// "Cloneable" below means that the copy keeps the prototype: structured clone keeps the
+// built-in classes listed here, and nothing derived from them. A subclass instance (an
+// Error subclass, a Float64Array subclass with methods) arrives as an instance of the
+// built-in class, so it is refused like any other class instance. The exceptions are kept
+// error types (Error and the six native kinds; any other error, AggregateError and
+// DOMException included, arrives as a plain Error or an empty object) and Node's Buffer,
+// whose copy is the Uint8Array of its bytes, which is what an export takes.
+const TYPED_ARRAYS = [
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array,
+  Float64Array, BigInt64Array, BigUint64Array,
+];
+const KEPT_ERRORS = [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError];
+const CLONEABLE_PROTOTYPES = new Set([
+  Array, Date, RegExp, Map, Set, ArrayBuffer, DataView, Boolean, Number, String, BigInt,
+  ...KEPT_ERRORS, ...TYPED_ARRAYS,
   ...(typeof SharedArrayBuffer === 'function' ? [SharedArrayBuffer] : []),
   ...(typeof Blob === 'function' ? [Blob] : []),
-];
+  ...(typeof Buffer === 'function' ? [Buffer] : []),
+].map((cls) => cls.prototype));
 
 function isEmbindHandle(value) {
   // embind's ClassHandle keeps its state in `$$` ({ ptr, ptrType, count, ... }).
@@ -23,10 +38,7 @@ function className(value) {
 
 function isPlainOrCloneable(value) {
   const proto = Object.getPrototypeOf(value);
-  if (proto === null || proto === Object.prototype) return true;
-  if (ArrayBuffer.isView(value)) return true;
-  return CLONEABLE_CLASSES.some((cls) => value instanceof cls && proto === cls.prototype) ||
-    value instanceof Error;
+  return proto === null || proto === Object.prototype || CLONEABLE_PROTOTYPES.has(proto);
 }
 
 // The first value under `value` that cannot cross, as { path, what }, or null.
@@ -40,10 +52,10 @@ function findProblem(value, path, seen) {
   if (isEmbindHandle(value)) {
     return { path, what: `an embind object (${value.$$.ptrType?.registeredClass?.name ?? className(value)}), which lives in this thread's instance only` };
   }
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return null;
   if (!isPlainOrCloneable(value)) {
     return { path, what: `an instance of ${className(value)}; a copy would lose its prototype and methods` };
   }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return null;
   if (value instanceof Map) {
     for (const [key, item] of value) {
       const problem = findProblem(key, `${path} (a Map key)`, seen) ?? findProblem(item, `${path}.get(${String(key)})`, seen);

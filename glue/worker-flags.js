@@ -6,8 +6,12 @@
 //     worker refuses to start under --input-type; they are dropped;
 //   - once an explicit execArgv is passed, Node refuses per-process and V8 flags in it
 //     (ERR_WORKER_INVALID_EXEC_ARGV, which names them). They are dropped too: V8 flags are
-//     process-wide and already apply to every isolate, and a heap limit is carried over as
-//     resourceLimits.maxOldGenerationSizeMb, its per-worker equivalent.
+//     process-wide and already apply to every isolate.
+// The heap limit (--max-old-space-size, on the command line or in NODE_OPTIONS) is such a
+// V8 flag: it bounds the worker's heap whatever its execArgv, and overrides any
+// resourceLimits. The worker is also given it as resourceLimits.maxOldGenerationSizeMb,
+// always, so that worker_threads.resourceLimits in it says the limit in force (Node
+// otherwise reports its default there, 4 GiB on 64-bit).
 import { Worker } from 'node:worker_threads';
 
 const MAIN_SCRIPT_FLAGS = new Set(['--input-type', '-e', '--eval', '-p', '--print']);
@@ -41,31 +45,43 @@ export function invalidFlagsOf(error) {
   return match ? match[1].split(',').map((flag) => flag.trim()).filter(Boolean) : [];
 }
 
+// The last --max-old-space-size=N among `flags` (the last one is the one V8 keeps).
 function heapLimitOf(flags) {
+  let limit;
   for (const flag of flags) {
     const match = /^--max[-_]old[-_]space[-_]size=(\d+)$/.exec(flag);
-    if (match) return Number(match[1]);
+    if (match) limit = Number(match[1]);
   }
-  return undefined;
+  return limit;
+}
+
+/**
+ * The heap limit (MiB) the process runs under from its flags: NODE_OPTIONS first, then the
+ * command line, which wins. undefined when neither sets one.
+ */
+export function heapLimitFlag(execArgv = process.execArgv, nodeOptions = process.env.NODE_OPTIONS) {
+  const fromEnv = String(nodeOptions ?? '').split(/\s+/).filter(Boolean);
+  return heapLimitOf([...fromEnv, ...execArgv]);
 }
 
 /**
  * new Worker(url, options) that starts under any flags of this process. Inherits
- * execArgv when it can; otherwise passes the flags a worker accepts.
+ * execArgv when it can; otherwise passes the flags a worker accepts. The heap limit flag,
+ * if any, is the worker's resourceLimits.maxOldGenerationSizeMb unless options set one.
  */
-export function createWorker(url, options = {}, execArgv = process.execArgv) {
+export function createWorker(url, options = {}, execArgv = process.execArgv, nodeOptions = process.env.NODE_OPTIONS) {
   let argv = withoutMainScriptFlags(execArgv);
   let resourceLimits = options.resourceLimits;
+  const heap = heapLimitFlag(execArgv, nodeOptions);
+  if (heap !== undefined && resourceLimits?.maxOldGenerationSizeMb === undefined) {
+    resourceLimits = { ...resourceLimits, maxOldGenerationSizeMb: heap };
+  }
   for (let attempt = 0; ; attempt++) {
     try {
       return new Worker(url, { ...options, ...(argv ? { execArgv: argv } : {}), ...(resourceLimits ? { resourceLimits } : {}) });
     } catch (error) {
       const invalid = error?.code === 'ERR_WORKER_INVALID_EXEC_ARGV' ? invalidFlagsOf(error) : [];
       if (!argv || invalid.length === 0 || attempt > 2) throw error;
-      const heap = heapLimitOf(invalid);
-      if (heap !== undefined && resourceLimits?.maxOldGenerationSizeMb === undefined) {
-        resourceLimits = { ...resourceLimits, maxOldGenerationSizeMb: heap };
-      }
       const refused = new Set(invalid);
       argv = argv.filter((arg) => !refused.has(arg));
     }

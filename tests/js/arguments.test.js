@@ -20,11 +20,25 @@ class Point {
   }
 }
 
+class Vector extends Float64Array {
+  norm() {
+    return Math.hypot(...this);
+  }
+}
+
+class ParseError extends Error {
+  describe() {
+    return `parse error: ${this.message}`;
+  }
+}
+
 const REFUSED = [
   ['a class instance with methods', () => [new Point(3)], /argument 1 of busyStdThread\(\) cannot be sent .* an instance of Point/],
   ['a class instance nested in a plain object', () => [{ at: [new Point(3)] }], /argument 1\.at\[0\] of busyStdThread\(\)/],
   ['a function', () => [() => 1], /argument 1 of busyStdThread\(\) .* a function/],
   ['a symbol', () => [Symbol('s')], /a symbol/],
+  ['an Error subclass instance', () => [new ParseError('x')], /argument 1 of busyStdThread\(\) .* an instance of ParseError/],
+  ['a typed-array subclass with methods', () => [{ v: new Vector(2) }], /argument 1\.v of busyStdThread\(\) .* an instance of Vector/],
 ];
 
 for (const [what, args, pattern] of REFUSED) {
@@ -76,4 +90,44 @@ test('plain data crosses: numbers, strings, plain objects, arrays, typed arrays,
   const cyclic = { name: 'loop' };
   cyclic.self = cyclic;
   assert.equal(checkArguments('f', [cyclic]), null, 'cycles are fine (structured clone keeps them)');
+});
+
+test('subclasses of cloneable built-ins are refused with their path: the copy is the built-in, without their methods', async () => {
+  const { checkArguments } = await import('../../glue/arguments.js');
+  class NoMethods extends Error {}
+  class Bytes extends Uint8Array {
+    get first() {
+      return this[0];
+    }
+  }
+  const cases = [
+    [[new ParseError('p')], /argument 1 of f\(\) cannot be sent to the pool host: it is an instance of ParseError; a copy would lose its prototype/],
+    [[1, { errors: [new NoMethods('n')] }], /argument 2\.errors\[0\] of f\(\) .* an instance of NoMethods/],
+    [[new AggregateError([], 'a')], /an instance of AggregateError/],
+    [[new DOMException('d')], /an instance of DOMException/],
+    [[new Vector(3)], /argument 1 of f\(\) .* an instance of Vector/],
+    [[new Map([['k', new Bytes(1)]])], /argument 1\.get\(k\) of f\(\) .* an instance of Bytes/],
+  ];
+  for (const [args, pattern] of cases) {
+    const error = checkArguments('f', args);
+    assert.ok(error instanceof TypeError, `refused: ${pattern}`);
+    assert.match(error.message, pattern);
+  }
+  // What structured clone really does with them: the prototype is gone.
+  assert.equal(Object.getPrototypeOf(structuredClone(new ParseError('p'))), Error.prototype);
+  assert.equal(Object.getPrototypeOf(structuredClone(new Vector(1))), Float64Array.prototype);
+});
+
+test('plain Errors, the error types structured clone keeps, plain typed arrays and Buffers pass', async () => {
+  const { checkArguments } = await import('../../glue/arguments.js');
+  const kept = [new Error('e'), new EvalError('e'), new RangeError('r'), new ReferenceError('r'), new SyntaxError('s'),
+    new TypeError('t'), new URIError('u'), Object.assign(new Error('with a code'), { code: 'E_X' })];
+  for (const error of kept) {
+    assert.equal(checkArguments('f', [error]), null, error.name);
+    assert.equal(Object.getPrototypeOf(structuredClone(error)), Object.getPrototypeOf(error), `the copy is a ${error.name}`);
+  }
+  const views = [new Int8Array(1), new Uint8Array(1), new Uint8ClampedArray(1), new Int16Array(1), new Uint16Array(1),
+    new Int32Array(1), new Uint32Array(1), new Float32Array(1), new Float64Array(1), new BigInt64Array(1),
+    new BigUint64Array(1), new DataView(new ArrayBuffer(4)), Buffer.from('bytes'), new SharedArrayBuffer(8)];
+  assert.equal(checkArguments('f', views), null);
 });

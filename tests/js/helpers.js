@@ -102,6 +102,38 @@ export function track(promise) {
 }
 
 /**
+ * Counts the outcomes of `promise` through callbacks attached now, before any fault, without
+ * awaiting it: read after everything is quiet, `{ resolved: 0, rejected: 0 }` is a call left
+ * pending. (A Promise settles at most once; what can be observed twice is a report: count
+ * the manager's 'crash' events and stats() for that.)
+ */
+export function countOutcomes(promise) {
+  const outcomes = { resolved: 0, rejected: 0, value: undefined, error: undefined };
+  promise.then(
+    (value) => {
+      outcomes.resolved++;
+      outcomes.value = value;
+    },
+    (error) => {
+      outcomes.rejected++;
+      outcomes.error = error;
+    },
+  );
+  return outcomes;
+}
+
+/**
+ * Waits until a manager is quiet after a fault: its replacement host is ready (`restarted`,
+ * a once(manager, 'restart') taken before the fault), then a few more event-loop turns, so
+ * that anything the failed host still had to say has been said.
+ */
+export async function quietAfterRestart(restarted) {
+  await holdingLoop(restarted);
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/**
  * Awaits `promise` while holding the event loop open: an idle pool is unref'd by design,
  * so a test waiting for an event from it (an idle-time crash, 'idle') must keep the
  * process alive itself.

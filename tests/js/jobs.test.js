@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { WasmCallError, WasmHangError, WasmPanicError, WasmTimeoutError } from '../../glue/index.js';
-import { measureLag, testModule } from './helpers.js';
+import { once } from 'node:events';
+import { countOutcomes, measureLag, quietAfterRestart, testModule } from './helpers.js';
 
 const threadsModule = testModule('threads_module');
 const job = (name) => new URL(`./fixtures/jobs/${name}.mjs`, import.meta.url);
@@ -32,12 +33,18 @@ test('input moves with transferList', async (t) => {
 
 test('a trap in a job is a WasmPanicError; main stays responsive; the next job runs on a fresh host', async (t) => {
   const manager = newManager(t);
-  const { result: error, maxLagMs } = await measureLag(() => manager.run(job('faulty'), { what: 'trap' }).catch((e) => e));
+  const restarted = once(manager, 'restart');
+  const ran = manager.run(job('faulty'), { what: 'trap' });
+  const outcome = countOutcomes(ran);
+  const { result: error, maxLagMs } = await measureLag(() => ran.catch((e) => e));
   assert.ok(error instanceof WasmPanicError, `WasmPanicError, got ${error?.stack ?? error}`);
   assert.equal(error.kind, 'trap');
   assert.ok(error.pthread > 0);
   assert.ok(maxLagMs < 250);
-  assert.equal(manager.stats().pending, 0);
+  await quietAfterRestart(restarted);
+  assert.deepEqual([outcome.resolved, outcome.rejected], [0, 1]);
+  const { calls, completed, failed } = manager.stats();
+  assert.deepEqual({ calls, completed, failed }, { calls: 1, completed: 0, failed: 1 }, 'nothing of the failed host left pending');
   assert.equal(await manager.run(job('faulty'), { what: 'ok' }), 'ok');
   assert.equal(manager.stats().crashes, 1);
 });

@@ -316,3 +316,27 @@ test('stats() counts calls and timings', async (t) => {
   assert.ok(stats.callTimings.medianMs > 0);
   assert.ok(stats.lastStartMs > 0);
 });
+
+test('a routed call made after its execute() finished rejects with ERR_WASM_CALL_OUTSIDE_EXECUTE; nothing is sent', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  let later;
+  let gate;
+  const opened = new Promise((resolve) => {
+    gate = resolve;
+  });
+  // The callback leaves work behind in its own async context, to run once execute() is over.
+  const result = await manager.execute(async () => {
+    later = opened.then(() => demo.add(2, 3));
+    return demo.add(1, 1);
+  });
+  assert.equal(result, 2);
+  const calls = manager.stats().calls;
+  gate();
+  const returned = await later.then(() => 'resolved', (error) => error);
+  assert.equal(returned?.code, 'ERR_WASM_CALL_OUTSIDE_EXECUTE', `rejected with the code, got ${returned?.stack ?? returned}`);
+  assert.equal(returned.name, 'WasmPoolError');
+  assert.match(returned.message, /add\(\) was called after its execute\(\) finished/);
+  assert.equal(manager.stats().calls, calls, 'nothing was sent');
+  assert.equal(demo.add(2, 3), 5, 'outside any execute() context the same export runs locally');
+});

@@ -7,9 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { DEMO_GLUE_PATH } from './helpers.js';
-import { invalidFlagsOf, withoutMainScriptFlags } from '../../glue/worker-flags.js';
+import { heapLimitFlag, invalidFlagsOf, withoutMainScriptFlags } from '../../glue/worker-flags.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/flags-child.mjs', import.meta.url));
+const HEAP_CHILD = fileURLToPath(new URL('./fixtures/heap-child.mjs', import.meta.url));
 const EXPECTED = { sum: 4999950000, crash: 'ERR_WASM_PANIC', after: 5 };
 
 function run(args, env = {}) {
@@ -62,4 +63,38 @@ test('worker flags: main-script flags and their values are dropped; refused flag
   const error = Object.assign(new Error('Initiated Worker with invalid execArgv flags: --max-old-space-size=512, --expose-gc'),
     { code: 'ERR_WORKER_INVALID_EXEC_ARGV' });
   assert.deepEqual(invalidFlagsOf(error), ['--max-old-space-size=512', '--expose-gc']);
+});
+
+// V8 reports heap_size_limit as the old generation's limit plus the young generation's, so
+// the two processes' figures are compared with each other, and the flag with resourceLimits.
+function assertHostHeapLimit(result, mb) {
+  assert.equal(result.host.maxOldGenerationSizeMb, mb, 'the host\'s worker_threads.resourceLimits says the flag');
+  assert.equal(result.host.heapSizeLimitMb, result.main.heapSizeLimitMb, 'and the host\'s heap is bounded like main\'s');
+  assert.ok(result.main.heapSizeLimitMb < mb + 100, `the flag is in force (${result.main.heapSizeLimitMb} MiB)`);
+}
+
+test('node --max-old-space-size=200 app.mjs: the host runs under that heap limit, which its resourceLimits report', () => {
+  const result = run(['--max-old-space-size=200', HEAP_CHILD]);
+  assert.deepEqual(result.execArgv, ['--max-old-space-size=200'], 'a real Node flag, nothing about the main script');
+  assertHostHeapLimit(result, 200);
+});
+
+test('NODE_OPTIONS=--max-old-space-size=180, and a command-line flag over it: the host follows the one in force', () => {
+  assertHostHeapLimit(run([HEAP_CHILD], { NODE_OPTIONS: '--max-old-space-size=180' }), 180);
+  assertHostHeapLimit(run(['--max-old-space-size=220', HEAP_CHILD], { NODE_OPTIONS: '--max-old-space-size=180' }), 220);
+});
+
+test('node --max-old-space-size=240 --input-type=module -e <code>: the same', () => {
+  const code = readFileSync(HEAP_CHILD, 'utf8')
+    .replace("'../../../glue/index.js'", JSON.stringify(new URL('../../glue/index.js', import.meta.url).href))
+    .replace("new URL('./jobs/heap-limits.mjs', import.meta.url)", JSON.stringify(new URL('./fixtures/jobs/heap-limits.mjs', import.meta.url).href));
+  assertHostHeapLimit(run(['--max-old-space-size=240', '--input-type=module', '-e', code]), 240);
+});
+
+test('heap limit flag: the last one wins, the command line over NODE_OPTIONS; none without one', () => {
+  assert.equal(heapLimitFlag([], undefined), undefined);
+  assert.equal(heapLimitFlag(['--expose-gc'], '--no-warnings'), undefined);
+  assert.equal(heapLimitFlag(['--max-old-space-size=100', '--max_old_space_size=300'], undefined), 300);
+  assert.equal(heapLimitFlag([], ' --expose-gc  --max-old-space-size=150 '), 150);
+  assert.equal(heapLimitFlag(['--max-old-space-size=400'], '--max-old-space-size=150'), 400);
 });
