@@ -91,8 +91,22 @@ double threads_from_pool_tasks(int tasks) {
 // A pool of std::threads kept between calls, as a library's own thread pool would be.
 class PersistentPool {
  public:
+  // Returns once every thread runs, as pools that hand out work by thread usually do: the
+  // calls after it then find them all (and their start does not need the host's event
+  // loop, which is blocked in this call).
   explicit PersistentPool(int threads) {
-    for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
+    for (int i = 0; i < threads; ++i) {
+      workers_.emplace_back([this] {
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          ++started_;
+        }
+        ready_.notify_all();
+        run();
+      });
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    ready_.wait(lock, [&] { return started_ == static_cast<int>(workers_.size()); });
   }
   ~PersistentPool() {
     {
@@ -155,6 +169,7 @@ class PersistentPool {
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<std::function<void()>> queue_;
+  int started_ = 0;
   bool done_ = false;
 };
 
