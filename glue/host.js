@@ -14,7 +14,7 @@ import { readPatchMarker } from '../patch/marker.js';
 import { isMainMessage, toMain } from './protocol.js';
 import { CallSlotServer } from './call-slot.js';
 
-const { glueUrl, module, memory, threads, threadLimit, heartbeatIntervalMs, cancelRing, callSlot } = workerData;
+const { glueUrl, module, memory, threads, threadLimit, heartbeatIntervalMs, cancelRing, callSlot, outputPort } = workerData;
 
 // Names that must never be dispatched even if a module happened to list them.
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype', 'then']);
@@ -26,6 +26,13 @@ let exportNames = new Set();
 
 function post(message, transferList) {
   parentPort.postMessage(message, transferList);
+}
+
+// Output, logs and thread ports go over a channel main made for them: main drains it
+// (receiveMessageOnPort) before it settles a call, so what a call printed reaches the log
+// sink before the call's result, even one that came back through the call slot.
+function postOutput(message, transferList) {
+  outputPort.postMessage(message, transferList);
 }
 
 function errorPayload(error) {
@@ -233,12 +240,12 @@ async function allThreadsStarted(address) {
 // What the pthread hooks of a glue instantiated in this host need from it.
 const hooksConfig = {
   threadLimit,
-  announce: (port, channel) => post(toMain.threadPort(channel, port), [port]),
+  announce: (port, channel) => postOutput(toMain.threadPort(channel, port), [port]),
   onThreadLimit: (live, limit) => {
     threadLimitHit = { live, limit };
-    post(toMain.threadLimit(live, limit));
+    postOutput(toMain.threadLimit(live, limit));
   },
-  log: (entry) => post(toMain.logHost(entry)),
+  log: (entry) => postOutput(toMain.logHost(entry)),
 };
 
 async function start() {
@@ -262,8 +269,8 @@ async function start() {
       receiveInstance(wasmInstance, module);
       return wasmInstance.exports;
     },
-    print: (text) => post({ type: 'stdout', text }),
-    printErr: (text) => post({ type: 'stderr', text }),
+    print: (text) => postOutput(toMain.output('stdout', text)),
+    printErr: (text) => postOutput(toMain.output('stderr', text)),
     __wasmpool: { ...hooksConfig, workerIsGlue },
   });
   // Patched glue a job instantiates in this host later (a package's own init()) finds the
@@ -291,9 +298,15 @@ async function start() {
 let serially = Promise.resolve();
 let queued = 0;
 
-function enqueue(run) {
+function enqueue(id, run) {
   queued++;
-  serially = serially.then(() => (instance ? run() : undefined)).finally(() => {
+  serially = serially.then(() => {
+    if (!instance) return undefined;
+    slot.markRunning(id);
+    return run();
+  }).finally(() => {
+    // A call that killed the instance stays marked: main fails it, and only it.
+    if (instance) slot.markRunning(0);
     if (--queued === 0) idle();
   });
 }
@@ -311,7 +324,7 @@ function takeFromSlot(call) {
   if (!call) return false;
   slotCalls.add(call.id);
   lastFromSlot = true;
-  enqueue(() => runCall({ type: 'call', ...call }));
+  enqueue(call.id, () => runCall({ type: 'call', ...call }));
   return true;
 }
 
@@ -342,7 +355,7 @@ parentPort.on('message', (message) => {
     case 'call':
     case 'job':
       takeFromSlot(slot.take());
-      enqueue(() => (message.type === 'call' ? runCall(message) : runJob(message)));
+      enqueue(message.id, () => (message.type === 'call' ? runCall(message) : runJob(message)));
       break;
     case 'terminate':
       try {
