@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { nativeFigures, poolBench, wasmFigures } from '../../bench/js/pool-binaries.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SECTIONS = ['roundTrip', 'throughput', 'safetyCost', 'crashLatency', 'hangLatency', 'startup', 'transfer', 'soak', 'poolFigures'];
+const SECTIONS = ['roundTrip', 'throughput', 'safetyCost', 'crashLatency', 'hangLatency', 'startup', 'transfer', 'serveLoad', 'soak', 'poolFigures'];
 
 // The rows each section must fill with a number: its baselines and the rows with verdicts.
 const FIGURE_ROWS = ['FibSerial', 'FibPool', 'FibCutoff', 'ReduceSerial', 'Reduce', 'SortSerial', 'Sort'];
@@ -23,6 +23,7 @@ const REQUIRED = {
   hangLatency: ['timeout', 'ours'],
   startup: ['bareWorker', 'piscinaCold', 'cold', 'restart', 'restartStandby'],
   transfer: ['copy', 'shared'],
+  serveLoad: ['direct', 'directP99', 'hosts1Throughput', 'hosts1P99', 'hosts1Innocent', 'hosts1Lost', 'hosts2Throughput', 'hosts2Innocent', 'hosts2Lost'],
   soak: ['cycles', 'threadsRunning', 'threadsAfter', 'rssGrowth'],
   poolFigures: ['machineCapacity'],
 };
@@ -33,7 +34,8 @@ if (programs.native && programs.wasm) REQUIRED.poolFigures.push('wasmVsNative_fi
 if (programs.poolBench) REQUIRED.poolFigures.push('gbFibSerial', 'gbFibCutoffTbb', 'gbFibCutoff', 'gbFibTbb', 'gbFibPool');
 
 // The issue's targets: each a ratio to a baseline measured in the same run, with a verdict.
-const TARGETS = ['roundTrip.oursVsPiscina', 'throughput.oursVsPingPong', 'crashLatency.ours', 'crashLatency.ours4Threads', 'startup.cold', 'startup.restart'];
+const TARGETS = ['roundTrip.oursVsPiscina', 'throughput.oursVsPingPong', 'crashLatency.ours', 'crashLatency.ours4Threads', 'startup.cold', 'startup.restart',
+  'serveLoad.hosts1Throughput', 'serveLoad.hosts2Throughput'];
 if (programs.native && programs.wasm) TARGETS.push('poolFigures.wasmVsNative_fib');
 if (programs.poolBench) TARGETS.push('poolFigures.gbFibCutoff');
 
