@@ -35,6 +35,7 @@ const SECTIONS = [
   { name: 'startup', file: 'startup.js', runtime: true, timeoutS: [180, 60] },
   { name: 'transfer', file: 'transfer.js', runtime: true, timeoutS: [300, 60] },
   { name: 'memory', file: 'memory.js', runtime: true, timeoutS: [300, 60] },
+  { name: 'serveLoad', file: 'serve-load.js', runtime: true, timeoutS: [600, 120] },
   { name: 'soak', file: 'soak.js', runtime: true, timeoutS: [1800, 120], pass: ['cycles'] },
   { name: 'poolFigures', file: 'pool-figures.js', runtime: false, timeoutS: [2400, 180] },
 ];

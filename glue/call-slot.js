@@ -16,6 +16,9 @@
 //   2 REQUEST_ID, 3 REQUEST_LENGTH
 //   4 RESPONSE_ID, 5 RESPONSE_LENGTH, 6 RESPONSE_KIND (0: a result in the response area;
 //     1: answered by postMessage, or released because the host is gone)
+//   7 RUNNING_ID    the id of the call or job the host is running (slot or message), 0
+//     between them; left as it is when the instance dies in a call, so main can tell the
+//     call that was running from the ones that never started.
 //   then CAPACITY bytes of request (v8.serialize({ name, args })), CAPACITY of response.
 // Each side writes the fields before the Atomics.add of its sequence word and the other
 // reads them after an Atomics.load that saw the change: Atomics operations are
@@ -31,6 +34,7 @@ const REQUEST_LENGTH = 3;
 const RESPONSE_ID = 4;
 const RESPONSE_LENGTH = 5;
 const RESPONSE_KIND = 6;
+const RUNNING_ID = 7;
 export const RESPONSE_IN_SLOT = 0;
 export const RESPONSE_BY_MESSAGE = 1;
 /** How long the host keeps looking for the next call after finishing one. */
@@ -87,6 +91,11 @@ export class CallSlotClient {
     if (kind !== RESPONSE_IN_SLOT) return { id, kind };
     const length = Atomics.load(this.#words, RESPONSE_LENGTH);
     return { id, kind, value: deserialize(this.#response.subarray(0, length)) };
+  }
+
+  /** The id of the call the host is running, or 0 when it runs none. */
+  running() {
+    return Atomics.load(this.#words, RUNNING_ID);
   }
 
   /** Releases a waiter when the host is gone (its answer will never come). */
@@ -152,6 +161,11 @@ export class CallSlotServer {
     Atomics.store(this.#words, RESPONSE_LENGTH, bytes.length);
     this.#publish(id, RESPONSE_IN_SLOT);
     return true;
+  }
+
+  /** Records the call the host runs now (0: none). */
+  markRunning(id) {
+    Atomics.store(this.#words, RUNNING_ID, id);
   }
 
   /** Tells main's waiter that call `id` was answered by postMessage. */

@@ -1,9 +1,15 @@
 // The main-thread side of one host's life: the worker, the shared memory made for it, the
 // MessageChannel of every pthread the host creates, the calls in flight, and the watchdog. A session ends
 // exactly once: stopped on purpose (idle, shutdown) or failed (crash, hang, host exit).
-// Failing rejects every call in flight with the same error, then terminates the worker,
-// which takes the nested pthread workers with it. The manager replaces a failed session
-// with a new one on the next call.
+// A fault (crash, hang, host exit) rejects the call the host was running, and the other
+// pending calls of the same owner (their pointers refer to the dead memory); every other
+// pending call never started, and is handed back to the supervisor with the failure, to
+// be sent to the replacement unchanged. fail() on purpose (shutdown) rejects them all.
+// Either way the worker is terminated, which takes the nested pthread workers with it.
+//
+// Output before results: every port that carries output (the host's output channel, one
+// per pthread) is drained synchronously before a call settles, so what the call printed
+// reaches the log sink first, whichever path its result took.
 import { readCrashRecord, readProgress } from './crash-record.js';
 import { cloneError } from './arguments.js';
 import { WasmHangError, WasmHostStartError, WasmPanicError, WasmCallError, WasmPoolError } from './errors.js';
@@ -12,6 +18,7 @@ import { LOG_LEVELS, isHostMessage, isThreadMessage, toHost } from './protocol.j
 import { createWorker } from './worker-flags.js';
 import { DETECTORS } from './detectors.js';
 import { CallSlotClient, RESPONSE_IN_SLOT, createCallSlot } from './call-slot.js';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 
 const HOST_URL = new URL('./host.js', import.meta.url);
 // How long an orderly stop (exitThreadPool, then exit) may take before the host is
@@ -69,6 +76,10 @@ export class HostSession {
     this.#cancelRing = new Int32Array(new SharedArrayBuffer(4 * (1 + CANCEL_RING_SIZE)));
     const callSlot = createCallSlot();
     this.#slot = new CallSlotClient(callSlot);
+    const output = new MessageChannel();
+    this.#outputPort = output.port1;
+    this.#outputPort.on('message', (message) => this.#onHostMessage(message));
+    this.#outputPort.unref();
     this.#worker = createWorker(HOST_URL, {
       workerData: {
         glueUrl: loaded.glueUrl,
@@ -81,7 +92,9 @@ export class HostSession {
         heartbeatIntervalMs,
         cancelRing: this.#cancelRing,
         callSlot,
+        outputPort: output.port2,
       },
+      transferList: [output.port2],
       // The host's own console goes through main's streams, but module output and logs
       // come as messages so they can be routed to the user's log sink.
       stdout: false,
@@ -101,7 +114,7 @@ export class HostSession {
       intervalMs: Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)),
       readProgress: () => readProgress(this.memory, this.#runtime?.progress),
       isBusy: () => this.#pending.size > 0 || this.state === 'starting',
-      onHang: (silentMs, timeoutMs) => this.fail(new WasmHangError(silentMs, timeoutMs)),
+      onHang: (silentMs, timeoutMs) => this.#fault(new WasmHangError(silentMs, timeoutMs)),
     });
     if (this.#detectors.has('watchdog')) this.#watchdog.start();
     this.#ready = new Promise((resolve, reject) => {
@@ -114,6 +127,7 @@ export class HostSession {
 
   #readyResolve;
   #readyReject;
+  #outputPort;
   #deferredCrash = null;
   #cancelRing;
   #slot;
@@ -177,6 +191,8 @@ export class HostSession {
         return Promise.reject(cloneFailure(error));
       }
     }
+    // Moved input cannot be sent again: such a job is not handed back after a fault.
+    if (transferList?.length) call.transferred = true;
     if (idle) {
       this.#worker.ref();
       this.#watchdog.alive();
@@ -274,20 +290,41 @@ export class HostSession {
     this.#closePorts();
   }
 
-  /** Ends the session because of a fault: every call in flight rejects with `error`. */
+  /** Ends the session on purpose (shutdown): every call in flight rejects with `error`. */
   fail(error) {
+    this.#end(error, false);
+  }
+
+  // Ends the session because of a fault (crash, hang, host exit): only the call that was
+  // running, and its owner's other calls, reject; the rest never started and are handed
+  // back through events.failed.
+  #fault(error) {
+    this.#end(error, true);
+  }
+
+  #end(error, handBack) {
     if (this.state === 'failed' || this.state === 'stopped') return;
     const wasStarting = this.state === 'starting';
     this.state = 'failed';
     this.failure = error;
     this.#watchdog.stop();
+    // The host marks the call it runs in shared memory and leaves the mark when the
+    // instance dies in it: a call in the slot or in a message it had not taken is not it.
+    const runningId = this.#slot.running();
+    const running = this.#pending.get(runningId);
     const calls = [...this.#pending.values()];
     this.#pending.clear();
     this.#worker.terminate();
     this.#closePorts();
     if (wasStarting) this.#readyReject(error);
-    for (const call of calls) call.reject(error);
-    this.#events.failed(this, error);
+    const queued = [];
+    for (const call of calls) {
+      const doomed = !handBack || call === running || (running !== undefined && call.owner === running.owner) ||
+        call.transferred;
+      if (doomed) call.reject(error);
+      else queued.push(call);
+    }
+    this.#events.failed(this, error, queued);
   }
 
   /** Waits until the worker (and its pthread workers) are gone. */
@@ -298,8 +335,21 @@ export class HostSession {
   // The host is gone or going: its ports close, and a call slot waiter is released (its
   // call, if any, is settled by whatever ended the session).
   #closePorts() {
-    for (const port of this.#ports) port.close();
+    for (const { port } of this.#ports) port.close();
+    this.#outputPort.close();
     this.#slot.release();
+  }
+
+  // Takes every message already sent on the output channel and the threads' channels and
+  // acts on it now, in order per port: output a call produced before it returned was
+  // posted before its result, but on other ports, which Node delivers in no set order.
+  #drainOutput() {
+    for (let m = receiveMessageOnPort(this.#outputPort); m; m = receiveMessageOnPort(this.#outputPort)) {
+      this.#onHostMessage(m.message);
+    }
+    for (const { channel, port } of this.#ports) {
+      for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) this.#onThreadMessage(channel, m.message);
+    }
   }
 
   #afterSettle() {
@@ -310,8 +360,10 @@ export class HostSession {
   }
 
   #settle(id, settle) {
+    if (!this.#pending.has(id)) return; // abandoned by an aborted or timed-out execute()
+    this.#drainOutput();
     const call = this.#pending.get(id);
-    if (!call) return; // abandoned by an aborted or timed-out execute()
+    if (!call) return; // what was drained ended the session (a crash notice)
     this.#pending.delete(id);
     this.#events.timing?.(performance.now() - call.sentAt);
     settle(call);
@@ -379,7 +431,7 @@ export class HostSession {
     }
     port.on('message', (message) => this.#onThreadMessage(channel, message));
     port.unref();
-    this.#ports.push(port);
+    this.#ports.push({ channel, port });
   }
 
   // A message that does not match protocol.js is a bug on the other side: said, not acted on.
@@ -421,7 +473,7 @@ export class HostSession {
     // the thread that wrote it, which the host's deferred notice cannot know.
     const record = readCrashRecord(this.memory, this.#runtime?.crashRecord);
     const who = record && source !== 'port' ? this.#identify(record) : { thread, pthread };
-    this.fail(new WasmPanicError({
+    this.#fault(new WasmPanicError({
       ...who,
       kind: record && record.kind !== 'unknown' ? record.kind : kind,
       message: record?.message || message,
@@ -439,7 +491,7 @@ export class HostSession {
   // a thread already told how it died.
   #hostDied(message, cause) {
     const record = readCrashRecord(this.memory, this.#runtime?.crashRecord);
-    this.fail(new WasmPanicError({
+    this.#fault(new WasmPanicError({
       ...(record ? this.#identify(record) : { thread: -1, pthread: 0 }),
       kind: record?.kind ?? 'host-exit',
       message: record?.message ?? message,

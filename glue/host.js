@@ -20,7 +20,8 @@ import { classifyFault, describeFault, isControlFlow, isFault } from './fault-ki
 
 // glueUrl: null for a host of jobs only; patched: whether the glue carries the patch (only
 // then does main route execute() calls here, and give it the module and memory).
-const { glueUrl, patched, wasmUrl, module, threads, threadLimit, heartbeatIntervalMs, cancelRing, callSlot } = workerData;
+const { glueUrl, patched, wasmUrl, module, threads, threadLimit, heartbeatIntervalMs, cancelRing, callSlot, outputPort } =
+  workerData;
 // The shared memory of the instance: made by main for patched glue (so main can read the
 // crash record and progress after a death), by the glue itself otherwise.
 let memory = workerData.memory;
@@ -38,6 +39,13 @@ let exportNames = new Set();
 
 function post(message, transferList) {
   parentPort.postMessage(message, transferList);
+}
+
+// Output, logs and thread ports go over a channel main made for them: main drains it
+// (receiveMessageOnPort) before it settles a call, so what a call printed reaches the log
+// sink before the call's result, even one that came back through the call slot.
+function postOutput(message, transferList) {
+  outputPort.postMessage(message, transferList);
 }
 
 function errorPayload(error) {
@@ -87,7 +95,7 @@ process.on('uncaughtException', (error) => {
 
 // What this thread prints (a package's own print to console, a job's console.log) goes to
 // main's log sink as the module's output, like patched glue's print.
-captureOutput((stream, text) => post(toMain.output(stream, text)));
+captureOutput((stream, text) => postOutput(toMain.output(stream, text)));
 
 // pthread_create refused past the limit during the call being run: the call's error says
 // why and what to change.
@@ -237,12 +245,12 @@ async function allThreadsStarted(address) {
 // What the pthread hooks of a glue instantiated in this host need from it.
 const hooksConfig = {
   threadLimit,
-  announce: (port, channel) => post(toMain.threadPort(channel, port), [port]),
+  announce: (port, channel) => postOutput(toMain.threadPort(channel, port), [port]),
   onThreadLimit: (live, limit) => {
     threadLimitHit = { live, limit };
-    post(toMain.threadLimit(live, limit));
+    postOutput(toMain.threadLimit(live, limit));
   },
-  log: (entry) => post(toMain.logHost(entry)),
+  log: (entry) => postOutput(toMain.logHost(entry)),
 };
 
 // Published glue decides whether it is one of its own pthread workers by asking whether it
@@ -292,8 +300,8 @@ async function start() {
       receiveInstance(wasmInstance, module);
       return wasmInstance.exports;
     },
-    print: (text) => post(toMain.output('stdout', text)),
-    printErr: (text) => post(toMain.output('stderr', text)),
+    print: (text) => postOutput(toMain.output('stdout', text)),
+    printErr: (text) => postOutput(toMain.output('stderr', text)),
     __wasmpool: { ...hooksConfig, workerIsGlue },
   });
   // Patched glue a job instantiates in this host later (a package's own init()) finds the
@@ -338,8 +346,8 @@ function exportedMemory(module) {
 // threads are supervised like every other worker here.
 async function instantiateUnpatched(factory) {
   const config = {
-    print: (text) => post(toMain.output('stdout', String(text))),
-    printErr: (text) => post(toMain.output('stderr', String(text))),
+    print: (text) => postOutput(toMain.output('stdout', String(text))),
+    printErr: (text) => postOutput(toMain.output('stderr', String(text))),
     // Given (options.wasm) or found next to the glue: 3.1.x glue would otherwise fetch()
     // it, which fails on Node 18+.
     ...(wasmUrl ? { wasmBinary: readFileSync(fileURLToPath(wasmUrl)) } : {}),
@@ -360,9 +368,15 @@ async function instantiateUnpatched(factory) {
 let serially = Promise.resolve();
 let queued = 0;
 
-function enqueue(run) {
+function enqueue(id, run) {
   queued++;
-  serially = serially.then(() => (usable ? run() : undefined)).finally(() => {
+  serially = serially.then(() => {
+    if (!usable) return undefined;
+    slot.markRunning(id);
+    return run();
+  }).finally(() => {
+    // A call that killed the instance stays marked: main fails it, and only it.
+    if (usable) slot.markRunning(0);
     if (--queued === 0) idle();
   });
 }
@@ -380,7 +394,7 @@ function takeFromSlot(call) {
   if (!call) return false;
   slotCalls.add(call.id);
   lastFromSlot = true;
-  enqueue(() => runCall({ type: 'call', ...call }));
+  enqueue(call.id, () => runCall({ type: 'call', ...call }));
   return true;
 }
 
@@ -411,7 +425,7 @@ parentPort.on('message', (message) => {
     case 'call':
     case 'job':
       takeFromSlot(slot.take());
-      enqueue(() => (message.type === 'call' ? runCall(message) : runJob(message)));
+      enqueue(message.id, () => (message.type === 'call' ? runCall(message) : runJob(message)));
       break;
     case 'terminate':
       try {

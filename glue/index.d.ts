@@ -41,6 +41,22 @@ export interface ThreadPoolManagerOptions {
   standby?: boolean;
   /** pthreads the module may have alive besides the pool's (std::thread, a library's pool); past it pthread_create fails with EAGAIN. 0..1024, default 64. */
   maxExtraThreads?: number;
+  /**
+   * Independent hosts, each with its own instance, memory and `threads` pool threads
+   * (the thread budget is hosts x threads). 1..64, default 1.
+   */
+  hosts?: number;
+  /**
+   * execute()/run() calls one host takes at a time, each for its whole duration; the rest
+   * wait on main. Default: Infinity with one host (executes share it, their calls queued
+   * in the host), 1 with several (Piscina's concurrentTasksPerWorker).
+   */
+  executesPerHost?: number;
+  /**
+   * How many execute()/run() calls may wait for a place on a host; past it they reject
+   * with ERR_WASM_QUEUE_FULL. A number >= 0, Infinity (default), or 'auto' = (hosts x threads)^2.
+   */
+  maxQueue?: number | 'auto';
   /** Log sink for per-thread logs and module output; false drops them. Default: stdout/stderr. */
   log?: ((entry: LogEntry) => void) | false;
 }
@@ -100,6 +116,22 @@ export interface ThreadPoolStats {
   threads: number;
   lastStartMs?: number;
   callTimings: CallTimings;
+  /** execute()/run() calls waiting for a place on a host (options.maxQueue). */
+  queued: number;
+  /** Each host's figures; the top-level ones are their sums (`running`: any host runs). */
+  hosts: HostStats[];
+}
+
+export interface HostStats {
+  state: 'none' | 'starting' | 'ready' | 'replacing' | 'shut-down';
+  running: boolean;
+  /** execute()/run() calls occupying this host. */
+  active: number;
+  /** Calls sent to it and not answered yet. */
+  pending: number;
+  starts: number;
+  standby: 'none' | 'starting' | 'ready';
+  standbyStarts: number;
 }
 
 type TypedArrayConstructor<T> = {
@@ -130,12 +162,12 @@ export class ThreadPoolManager extends EventEmitter {
 
   on(event: 'log', listener: (entry: LogEntry) => void): this;
   on(event: 'crash', listener: (error: WasmPanicError | WasmHangError) => void): this;
-  on(event: 'start' | 'restart', listener: (info: { threads: number; startMs: number; standby?: boolean }) => void): this;
-  on(event: 'idle', listener: () => void): this;
+  on(event: 'start' | 'restart', listener: (info: { threads: number; startMs: number; standby?: boolean; host?: number }) => void): this;
+  on(event: 'idle', listener: (info?: { host: number }) => void): this;
   once(event: 'log', listener: (entry: LogEntry) => void): this;
   once(event: 'crash', listener: (error: WasmPanicError | WasmHangError) => void): this;
-  once(event: 'start' | 'restart', listener: (info: { threads: number; startMs: number; standby?: boolean }) => void): this;
-  once(event: 'idle', listener: () => void): this;
+  once(event: 'start' | 'restart', listener: (info: { threads: number; startMs: number; standby?: boolean; host?: number }) => void): this;
+  once(event: 'idle', listener: (info?: { host: number }) => void): this;
 }
 
 export class WasmPoolError extends Error {
@@ -162,6 +194,8 @@ export class WasmPanicError extends WasmPoolError {
   readonly kind: PanicKind;
   readonly panicMessage: string;
   readonly wasmStack: string;
+  /** With options.hosts > 1: the index of the host that failed. */
+  readonly host?: number;
   readonly source: 'port' | 'host' | 'exit' | 'record';
 }
 
@@ -171,6 +205,8 @@ export class WasmHangError extends WasmPoolError {
   readonly timeoutMs: number;
   /** 'call': a pending call made no progress; 'stop': the host would not stop while idle. */
   readonly during: 'call' | 'stop';
+  /** With options.hosts > 1: the index of the host that failed. */
+  readonly host?: number;
 }
 
 export class WasmCallError extends WasmPoolError {

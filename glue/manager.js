@@ -1,12 +1,13 @@
 // ThreadPoolManager: the main-thread face of the pool.
 //
 // It never runs code of the pool's wasm instance: it compiles the module once, routes the
-// export calls made inside execute() to the current host, and keeps stats and events. The
-// hosts themselves (start, standby, replacement after a fault, recycle, idle stop,
-// shutdown) are the HostSupervisor's (supervisor.js); each host's worker, memory, channels
-// and pending calls are a HostSession's (host-session.js). A crashed pool thread may die
-// holding a lock in the shared heap; because main never enters that heap's code, it can
-// never block on it.
+// export calls made inside execute() to its host, and keeps stats and events. There are
+// `hosts` independent hosts; which one an execute() or run() occupies, and the queue when
+// all are busy, is the Dispatcher's (dispatcher.js). Each host's life (start, standby,
+// replacement after a fault, recycle, idle stop, shutdown) is its own HostSupervisor's
+// (supervisor.js); each host's worker, memory, channels and pending calls are a
+// HostSession's (host-session.js). A crashed pool thread may die holding a lock in the
+// shared heap; because main never enters that heap's code, it can never block on it.
 import { EventEmitter } from 'node:events';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,6 +15,8 @@ import { availableParallelism } from 'node:os';
 import { WasmAbortError, WasmPoolError, WasmShutdownError, WasmTimeoutError } from './errors.js';
 import { HostSession } from './host-session.js';
 import { HostSupervisor } from './supervisor.js';
+import { Dispatcher } from './dispatcher.js';
+import { releaseInstanceWorkers } from './instance-workers.js';
 import { loadModule } from './module-loader.js';
 import { validateOptions, validateExecuteOptions } from './options.js';
 import { Route, enclosingRoutes } from './proxy.js';
@@ -25,8 +28,10 @@ import { detectorsFor } from './detectors.js';
 export class ThreadPoolManager extends EventEmitter {
   #options;
   #loaded = null; // Promise<LoadedModule>, compiled once per manager
-  #supervisor;
-  #active = 0; // execute() calls whose callback has not settled
+  #supervisors; // one per host
+  #dispatcher;
+  #shutDown = false;
+  #active = 0; // execute() and run() calls that have not settled (queued ones included)
   #timings = new CallTimings();
   #stats = { calls: 0, completed: 0, failed: 0, crashes: 0, hangs: 0, restarts: 0, recycles: 0, executes: 0, runs: 0 };
   #lastStartMs = undefined;
@@ -37,7 +42,8 @@ export class ThreadPoolManager extends EventEmitter {
   constructor(options) {
     super();
     this.#options = validateOptions(options, availableParallelism());
-    this.#supervisor = new HostSupervisor({
+    const { hosts, executesPerHost, maxQueue } = this.#options;
+    this.#supervisors = Array.from({ length: hosts }, (_, index) => new HostSupervisor({
       createSession: (background, handlers) => this.#createSession(background, handlers),
       idleTimeoutMs: this.#options.idleTimeoutMs,
       standby: this.#options.standby,
@@ -45,13 +51,18 @@ export class ThreadPoolManager extends EventEmitter {
         started: ({ restart, standby, threads, startMs }) => {
           this.#lastStartMs = startMs;
           if (restart) this.#stats.restarts++;
-          this.emit(restart ? 'restart' : 'start', { threads, startMs, ...(standby ? { standby } : {}) });
+          this.emit(restart ? 'restart' : 'start', { threads, startMs, ...(hosts > 1 ? { host: index } : {}),
+            ...(standby ? { standby } : {}) });
+          this.#dispatcher.pump(); // work may wait for a host that was being replaced
         },
-        fault: (error) => this.#onFault(error),
-        idle: () => this.emit('idle'),
-        isActive: () => this.#active > 0,
+        fault: (error) => this.#onFault(error, index),
+        idle: () => this.emit('idle', ...(hosts > 1 ? [{ host: index }] : [])),
+        isActive: () => this.#dispatcher.occupants(index) > 0,
       },
-    });
+      resend: (fresh, calls) => this.#resend(fresh, calls),
+    }));
+    this.#dispatcher = new Dispatcher({ hosts, perHost: executesPerHost, maxQueue,
+      stateOf: (index) => this.#supervisors[index].state });
   }
 
   /** The options in force, defaults filled in. */
@@ -72,7 +83,7 @@ export class ThreadPoolManager extends EventEmitter {
       throw new TypeError(`execute(fn) needs a function, got ${fn === null ? 'null' : typeof fn}`);
     }
     const { signal, timeoutMs, hangTimeoutMs } = validateExecuteOptions(options);
-    if (this.#supervisor.state === 'shut-down') throw new WasmShutdownError();
+    if (this.#shutDown) throw new WasmShutdownError();
     for (const route of enclosingRoutes()) {
       if (route.owner === this) {
         throw new WasmPoolError(
@@ -86,11 +97,14 @@ export class ThreadPoolManager extends EventEmitter {
 
     const loaded = await this.#load();
     if (!loaded.patched) throw notRoutable(loaded);
+    const ticket = this.#dispatcher.enqueue();
     this.#stats.executes++;
     let route = null;
-    return this.#supervised({ signal, timeoutMs }, () => route, async () => {
-      const session = await this.#supervisor.acquire();
+    return this.#supervised({ signal, timeoutMs, ticket }, () => route, async () => {
+      const supervisor = this.#supervisors[await ticket.granted];
+      const session = await supervisor.acquire();
       route = new Route({ owner: this, moduleId: loaded.moduleId, hangTimeoutMs, call: (r, name, args) => this.#call(r, name, args) });
+      route.supervisor = supervisor;
       route.session = session;
       return route.run(fn);
     });
@@ -114,24 +128,27 @@ export class ThreadPoolManager extends EventEmitter {
       throw new TypeError('run() option transferList must be an array of transferable objects');
     }
     const { signal, timeoutMs, hangTimeoutMs } = validateExecuteOptions(rest);
-    if (this.#supervisor.state === 'shut-down') throw new WasmShutdownError();
+    if (this.#shutDown) throw new WasmShutdownError();
     if (signal?.aborted) throw new WasmAbortError(signal.reason);
+    const ticket = this.#dispatcher.enqueue();
     this.#stats.runs++;
-    const owner = { closed: false, session: null };
-    return this.#supervised({ signal, timeoutMs }, () => owner, async () => {
-      const session = await this.#supervisor.acquire();
+    const owner = { closed: false, session: null, supervisor: null };
+    return this.#supervised({ signal, timeoutMs, ticket }, () => owner, async () => {
+      owner.supervisor = this.#supervisors[await ticket.granted];
+      const session = await owner.supervisor.acquire();
       owner.session = session;
       this.#stats.calls++;
       return this.#counted(session.runJob(url, input, owner, { hangTimeoutMs, transferList }));
     });
   }
 
-  // What execute() and run() share: the active count (no idle stop meanwhile), the
-  // timeout and the abort signal. On either, the owner's calls are abandoned; one the host
-  // is running is stopped by recycling the host.
-  async #supervised({ signal, timeoutMs }, owner, work) {
+  // What execute() and run() share: the place on a host (`ticket`, held until it
+  // settles; no idle stop of that host meanwhile), the timeout and the abort signal, which
+  // also apply while it waits in the queue. On either, the owner's calls are abandoned; one
+  // the host is running is stopped by recycling the host.
+  async #supervised({ signal, timeoutMs, ticket }, owner, work) {
     this.#active++;
-    this.#supervisor.cancelIdle();
+    ticket.granted.then((index) => this.#supervisors[index].cancelIdle(), () => {});
     let cleanup = () => {};
     try {
       const stopper = new Promise((_, reject) => {
@@ -152,9 +169,9 @@ export class ThreadPoolManager extends EventEmitter {
         if (stopped && (error instanceof WasmAbortError || error instanceof WasmTimeoutError)) {
           stopped.closed = true;
           // Its calls may sit on the host it started with and, after a crash or a recycle,
-          // on the current one.
-          for (const session of new Set([stopped.session, this.#supervisor.latest])) {
-            if (session?.abandon(stopped, error)) this.#recycle(session);
+          // on that host's current one.
+          for (const session of new Set([stopped.session, stopped.supervisor?.latest])) {
+            if (session?.abandon(stopped, error)) this.#recycle(stopped.supervisor, session);
           }
         }
         running.catch(() => {});
@@ -165,7 +182,9 @@ export class ThreadPoolManager extends EventEmitter {
       if (done) done.closed = true;
       cleanup();
       this.#active--;
-      this.#supervisor.checkIdle();
+      const index = ticket.index;
+      this.#dispatcher.release(ticket);
+      if (index >= 0) this.#supervisors[index].checkIdle();
     }
   }
 
@@ -174,8 +193,8 @@ export class ThreadPoolManager extends EventEmitter {
    * start-up. Resolves when the host is ready; the idle timer applies from then on.
    */
   async start() {
-    await this.#supervisor.acquire();
-    this.#supervisor.checkIdle();
+    await Promise.all(this.#supervisors.map((supervisor) => supervisor.acquire()));
+    for (const supervisor of this.#supervisors) supervisor.checkIdle();
   }
 
   /**
@@ -183,30 +202,59 @@ export class ThreadPoolManager extends EventEmitter {
    * calls throw it. Resolves when every host this manager started, including one still
    * stopping for idleness and the standby, has exited with all its threads.
    */
-  shutdown() {
-    return this.#supervisor.shutdown(new WasmShutdownError('the ThreadPoolManager was shut down while this call was pending'));
+  async shutdown() {
+    this.#shutDown = true;
+    const error = new WasmShutdownError('the ThreadPoolManager was shut down while this call was pending');
+    this.#dispatcher.rejectQueued(error);
+    await Promise.all(this.#supervisors.map((supervisor) => supervisor.shutdown(error)));
   }
 
-  /** Counters and timings, for monitoring. */
+  /**
+   * Counters and timings, for monitoring. The top-level host figures are sums over the
+   * hosts (`running`: any host runs); `hosts` has each host's, `queued` what waits for one.
+   */
   stats() {
-    const current = this.#supervisor.current;
+    const hosts = this.#supervisors.map((supervisor, index) => ({
+      state: supervisor.state,
+      running: supervisor.current !== null,
+      active: this.#dispatcher.occupants(index),
+      pending: supervisor.latest?.pendingCount ?? 0,
+      starts: supervisor.starts,
+      standby: supervisor.standbyState,
+      standbyStarts: supervisor.standbyStarts,
+    }));
+    const sum = (field) => hosts.reduce((total, host) => total + host[field], 0);
+    const standbys = new Set(hosts.map((host) => host.standby));
     return {
       ...this.#stats,
-      starts: this.#supervisor.starts,
-      standbyStarts: this.#supervisor.standbyStarts,
+      starts: sum('starts'),
+      standbyStarts: sum('standbyStarts'),
       active: this.#active,
-      pending: this.#supervisor.latest?.pendingCount ?? 0,
-      running: current !== null,
-      standby: this.#supervisor.standbyState,
+      pending: sum('pending'),
+      queued: this.#dispatcher.queued,
+      running: hosts.some((host) => host.running),
+      standby: standbys.size === 1 ? hosts[0].standby : 'starting',
       threads: this.#options.threads,
       lastStartMs: this.#lastStartMs,
       callTimings: this.#timings.summary(),
+      hosts,
     };
   }
 
-  /** The shared memory of the running host, or null: read and write its heap directly. */
+  // Inside execute(): the host its calls go to; outside: the first running host.
+  #viewedSession() {
+    for (const route of enclosingRoutes()) {
+      if (route.owner === this) return route.supervisor.current;
+    }
+    return this.#supervisors.map((supervisor) => supervisor.current).find((session) => session) ?? null;
+  }
+
+  /**
+   * The shared memory of the running host (inside execute(): the execute's host), or
+   * null: read and write its heap directly.
+   */
   get memory() {
-    return this.#supervisor.current?.memory ?? null;
+    return this.#viewedSession()?.memory ?? null;
   }
 
   /**
@@ -214,7 +262,7 @@ export class ThreadPoolManager extends EventEmitter {
    * take views inside execute(), after the call that allocated the memory.
    */
   view(Type, byteOffset, length) {
-    const session = this.#supervisor.current;
+    const session = this.#viewedSession();
     if (!session) {
       throw new WasmPoolError('view() needs a running pool: call it inside execute()', { code: 'ERR_WASM_HOST_GONE' });
     }
@@ -232,7 +280,11 @@ export class ThreadPoolManager extends EventEmitter {
   async #load() {
     this.#loaded ??= loadModule(this.#options.module, this.#options.wasm);
     try {
-      return await this.#loaded;
+      const loaded = await this.#loaded;
+      // From the first execute() on, this manager routes the module: its instances on this
+      // thread must no longer keep the process alive (instance-workers.js).
+      if (loaded.patched) releaseInstanceWorkers(loaded.moduleId);
+      return loaded;
     } catch (error) {
       this.#loaded = null; // let the user fix the file and retry
       throw error;
@@ -269,10 +321,10 @@ export class ThreadPoolManager extends EventEmitter {
     if (refused) return Promise.reject(refused);
     this.#stats.calls++;
     const limits = { hangTimeoutMs: route.hangTimeoutMs };
-    // The current host; while a replacement starts (after a crash or a recycle), wait for
+    // The route's host; while a replacement starts (after a crash or a recycle), wait for
     // it rather than knock on the old one.
-    const current = this.#supervisor.current;
-    const starting = this.#supervisor.starting;
+    const current = route.supervisor.current;
+    const starting = route.supervisor.starting;
     let sent;
     if (current) sent = current.call(name, args, route, limits);
     else if (starting) sent = starting.then((fresh) => fresh.call(name, args, route, limits));
@@ -298,23 +350,35 @@ export class ThreadPoolManager extends EventEmitter {
    * A timed-out or aborted execute() left its call running in the host: replace the host
    * to stop it, and send the calls queued behind it (other executes') to the new one.
    */
-  #recycle(session) {
-    const recycled = this.#supervisor.recycle(session, (fresh, queued) => {
-      for (const call of queued) {
-        const limits = { hangTimeoutMs: call.hangTimeoutMs };
-        const resent = call.job ? fresh.runJob(call.job.url, call.job.input, call.owner, limits)
-          : fresh.call(call.name, call.args, call.owner, limits);
-        resent.then(call.resolve, call.reject);
+  #recycle(supervisor, session) {
+    if (supervisor?.recycle(session)) this.#stats.recycles++;
+  }
+
+  /**
+   * Calls that never started on a host that failed or was recycled: sent to its
+   * replacement unchanged, their promises carry on. One whose execute() has finished
+   * meanwhile (timed out, aborted) is not run for nobody.
+   */
+  #resend(fresh, calls) {
+    for (const call of calls) {
+      if (call.owner?.closed) {
+        call.reject(new WasmPoolError(`${call.name} was not sent again: its execute() or run() had finished`,
+          { code: 'ERR_WASM_CALL_OUTSIDE_EXECUTE' }));
+        continue;
       }
-    });
-    if (recycled) this.#stats.recycles++;
+      const limits = { hangTimeoutMs: call.hangTimeoutMs };
+      const resent = call.job ? fresh.runJob(call.job.url, call.job.input, call.owner, limits)
+        : fresh.call(call.name, call.args, call.owner, limits);
+      resent.then(call.resolve, call.reject);
+    }
   }
 
   /** Counts a crash or hang and reports it as a 'crash' event; false for other errors. */
-  #onFault(error) {
+  #onFault(error, host) {
     if (error.code === 'ERR_WASM_HANG') this.#stats.hangs++;
     else if (error.code === 'ERR_WASM_PANIC') this.#stats.crashes++;
     else return false;
+    if (this.#options.hosts > 1) error.host ??= host;
     if (this.listenerCount('crash') > 0) this.emit('crash', error);
     return true;
   }

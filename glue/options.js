@@ -4,6 +4,7 @@ import { CRASH_DETECTION_MODES } from './detectors.js';
 // value and what is allowed, thrown before anything starts.
 const MAX_THREADS = 64; // kMaxWorkers in src/wasmpool/config.hpp (the progress slots are sized by it)
 const MAX_EXTRA_THREADS = 1024;
+const MAX_HOSTS = 64;
 
 const DEFAULTS = Object.freeze({
   heartbeatIntervalMs: 250,
@@ -14,7 +15,7 @@ const DEFAULTS = Object.freeze({
 
 const KNOWN = new Set([
   'module', 'wasm', 'threads', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'idleTimeoutMs', 'log', 'crashDetection',
-  'standby', 'maxExtraThreads',
+  'standby', 'maxExtraThreads', 'hosts', 'executesPerHost', 'maxQueue',
 ]);
 const CRASH_DETECTION = Object.keys(CRASH_DETECTION_MODES);
 
@@ -65,8 +66,22 @@ export function validateOptions(options, defaultThreads) {
   if (typeof standby !== 'boolean') throw new TypeError(`options.standby must be a boolean, got ${typeof standby}`);
   const idleTimeoutMs = integer('idleTimeoutMs', options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs, 0, 2 ** 31 - 1);
   const maxExtraThreads = integer('maxExtraThreads', options.maxExtraThreads ?? DEFAULTS.maxExtraThreads, 0, MAX_EXTRA_THREADS);
+  const hosts = integer('hosts', options.hosts ?? 1, 1, MAX_HOSTS);
+  // One host: executes share it, their calls queued in the host (the behaviour before
+  // `hosts` existed). Several: one execute per host at a time, the rest wait on main for
+  // whichever host frees first (Piscina's concurrentTasksPerWorker: 1).
+  const executesPerHost = countOrInfinity('executesPerHost', options.executesPerHost ?? (hosts === 1 ? Infinity : 1), 1);
+  const maxQueue = options.maxQueue === 'auto' ? (hosts * threads) ** 2 : countOrInfinity('maxQueue', options.maxQueue ?? Infinity, 0);
   return Object.freeze({ module, wasm, threads, heartbeatIntervalMs, heartbeatTimeoutMs, idleTimeoutMs, log, crashDetection,
-    standby, maxExtraThreads });
+    standby, maxExtraThreads, hosts, executesPerHost, maxQueue });
+}
+
+function countOrInfinity(name, value, min) {
+  if (value === Infinity) return value;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new RangeError(`options.${name} must be an integer of at least ${min}, or Infinity${name === 'maxQueue' ? " or 'auto'" : ''}, got ${String(value)}`);
+  }
+  return value;
 }
 
 export function validateExecuteOptions(options) {

@@ -28,6 +28,8 @@ export class Route {
   hangTimeoutMs;
   /** The host the route's first calls went to. */
   session = null;
+  /** The HostSupervisor of the host the route occupies (its calls never go elsewhere). */
+  supervisor = null;
   closed = false;
   #call;
   #parent;

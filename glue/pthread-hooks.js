@@ -1,6 +1,14 @@
 // wasm-threadpool pthread hooks: a --pre-js, so it runs inside the Emscripten module
 // factory in every context the glue is loaded in. It is inert unless a ThreadPoolHost
-// configured it (Module.__wasmpool) or the code runs in one of that host's pthread workers.
+// configured it (Module.__wasmpool) or the code runs in one of that host's pthread workers,
+// with one exception, on the user's side below.
+//
+// User side (an ordinary instance, e.g. on Node's main thread): the instance's pthread
+// workers (prewarmed ones, and those of threads its static initialisers start) are listed
+// per module in a process-wide registry. Once a ThreadPoolManager routes that module
+// (glue/instance-workers.js), its calls go to the host, and these workers are unref'd: a
+// thread that never ends no longer keeps the process alive after shutdown(). Until then,
+// and for modules no manager routes, the workers behave as stock glue's.
 //
 // Host side (Emscripten's main runtime thread, i.e. the ThreadPoolHost worker):
 //   - gives every pthread worker, as it is created, its own MessageChannel: one end goes to
@@ -380,6 +388,35 @@ var __wasmpoolHooks = (function () {
     };
   }
 
+  function installUserSide() {
+    var REGISTRY = typeof Symbol == 'function' ? Symbol.for('wasm-threadpool.instance-workers.v1') : null;
+    function track(worker) {
+      var id = typeof __wasmpoolModuleId != 'undefined' ? __wasmpoolModuleId : null;
+      if (!REGISTRY || !worker || id === null || typeof worker.unref != 'function') return;
+      var registry = globalThis[REGISTRY];
+      if (!registry) {
+        registry = { routed: Object.create(null), workers: Object.create(null) };
+        Object.defineProperty(globalThis, REGISTRY, { value: registry });
+      }
+      if (registry.routed[id]) worker.unref();
+      else (registry.workers[id] || (registry.workers[id] = [])).push(worker);
+    }
+    function wrap() {
+      if (typeof PThread != 'object' || !PThread || typeof PThread.allocateUnusedWorker != 'function') return;
+      var existing = [].concat(PThread.unusedWorkers || [], PThread.runningWorkers || []);
+      for (var i = 0; i < existing.length; i++) track(existing[i]);
+      var allocate = PThread.allocateUnusedWorker;
+      PThread.allocateUnusedWorker = function () {
+        var result = allocate.apply(PThread, arguments);
+        track(PThread.unusedWorkers[PThread.unusedWorkers.length - 1]);
+        return result;
+      };
+    }
+    var preInit = Module['preInit'];
+    // preInit runs after the patch's prelude has set the module id, before instantiation.
+    Module['preInit'] = (preInit ? (typeof preInit == 'function' ? [preInit] : preInit) : []).concat([wrap]);
+  }
+
   // The pthread side: 3.1.x worker files set Module.ENVIRONMENT_IS_PTHREAD before they import
   // the glue; glue that is its own worker has a local ENVIRONMENT_IS_PTHREAD, declared and
   // set before this code (in 3.1.x glue the local is declared later, so still undefined).
@@ -392,6 +429,8 @@ var __wasmpoolHooks = (function () {
     // own glue): its pthreads get channels to main too. A copy: runtime info and channel
     // numbers are per instance.
     installHostSide(Object.assign({}, globalThis.__wasmpoolHostConfig, { runtime: null, workerIsGlue: false }));
+  } else {
+    installUserSide();
   }
 
   // Called from C++ (src/runtime) through EM_JS.

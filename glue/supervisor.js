@@ -12,6 +12,8 @@
 //                                              ──recycle──▶ replacing (queued calls moved)
 //   any ──shutdown()──▶ shut-down (every host stopped, pending calls rejected)
 //
+// A fault hands back the calls that had not started on the failed host (host-session.js);
+// they go to the replacement like a recycle's queued calls, through `resend`.
 // With `standby`, a second host is started whenever one becomes ready, and promoted on a
 // fault or a recycle. Every host ever created stays in `#hosts` until its worker has
 // exited, so shutdown() can wait for all of them, including one still stopping.
@@ -26,6 +28,7 @@ export class HostSupervisor {
   #idleTimeoutMs;
   #standby;
   #notify;
+  #resend;
   #current = null;
   #starting = null; // Promise<session> while the active slot is being filled
   #spare = null;
@@ -41,9 +44,14 @@ export class HostSupervisor {
    * @param {number} o.idleTimeoutMs
    * @param {boolean} o.standby
    * @param {{started: Function, fault: Function, idle: Function, isActive: () => boolean}} o.notify
+   * @param {(fresh: object, calls: object[]) => void} [o.resend] sends calls that never started
+   *   on a failed or recycled host to its replacement
    */
-  constructor({ createSession, idleTimeoutMs, standby, notify }) {
+  constructor({ createSession, idleTimeoutMs, standby, notify, resend }) {
     this.#createSession = createSession;
+    this.#resend = resend ?? ((_fresh, calls) => {
+      for (const call of calls) call.reject(new Error('no resend configured'));
+    });
     this.#idleTimeoutMs = idleTimeoutMs;
     this.#standby = standby;
     this.#notify = notify;
@@ -127,7 +135,7 @@ export class HostSupervisor {
 
   async #newSession(background) {
     const session = await this.#createSession(background, {
-      failed: (failed, error) => this.#onFailed(failed, error),
+      failed: (failed, error, queued) => this.#onFailed(failed, error, queued ?? []),
       stuck: (_stuck, error) => this.#notify.fault(error),
       settled: () => this.checkIdle(),
     });
@@ -176,9 +184,9 @@ export class HostSupervisor {
   /**
    * Stops the call `session` is running by replacing the host (synchronous wasm cannot be
    * interrupted otherwise); the calls queued behind it never started and are sent to the
-   * new host. `resend(fresh, queued)` does the sending.
+   * new host. `resend(fresh, queued)` does the sending (the constructor's by default).
    */
-  recycle(session, resend) {
+  recycle(session, resend = this.#resend) {
     if (this.#current !== session || session.state !== 'ready') return false;
     this.#current = null;
     this.state = 'replacing';
@@ -196,7 +204,7 @@ export class HostSupervisor {
     return true;
   }
 
-  #onFailed(session, error) {
+  #onFailed(session, error, queued) {
     if (this.#spare === session) {
       // The standby host failed before it was needed: drop it; the next ready host makes another.
       this.#spare = null;
@@ -206,22 +214,33 @@ export class HostSupervisor {
       this.#current = null;
       this.state = 'none';
     }
-    if (!this.#notify.fault(error)) return; // shut down on purpose
-    // Start the replacement now, off the caller's path: the next call finds it ready or
-    // nearly so. Only for a host that had worked (no restart loop on a start failure); it
-    // is unref'd, and the idle timer stops it if nobody comes back.
-    if (this.state !== 'shut-down' && session.wasReady) {
-      this.state = 'replacing';
-      if (this.#spare) {
-        this.#replace().catch(() => {}); // promotion: nothing to create now
-      } else {
-        // A macrotask later: creating a host (a Worker, a shared memory) is synchronous
-        // work that would otherwise run before the callers see their rejections.
-        setImmediate(() => {
-          if (this.state === 'replacing' && !this.#current && !this.#starting) this.#replace().catch(() => {});
-        });
-      }
+    const faulted = this.#notify.fault(error);
+    if (!faulted || this.state === 'shut-down' || !session.wasReady) {
+      // Shut down on purpose, or a start failure: nothing to hand over to.
+      for (const call of queued) call.reject(error);
+      return;
     }
+    // Start the replacement now, off the caller's path: the next call finds it ready or
+    // nearly so (no restart loop on a start failure: only a host that had worked). With
+    // nothing handed back it is unref'd, and the idle timer stops it if nobody comes back;
+    // the calls handed back wait for it and are sent there unchanged.
+    this.state = 'replacing';
+    const handOver = (replacement) => {
+      if (queued.length === 0) return replacement.catch(() => {});
+      return replacement.then((fresh) => this.#resend(fresh, queued), (failure) => {
+        for (const call of queued) call.reject(failure);
+      });
+    };
+    if (this.#spare) {
+      handOver(this.#replace()); // promotion: nothing to create now
+      return;
+    }
+    // A macrotask later: creating a host (a Worker, a shared memory) is synchronous work
+    // that would otherwise run before the callers see their rejections.
+    setImmediate(() => {
+      if (queued.length > 0) handOver(this.acquire());
+      else if (this.state === 'replacing' && !this.#current && !this.#starting) handOver(this.#replace());
+    });
   }
 
   cancelIdle() {

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { nativeFigures, poolBench, wasmFigures, wasmNoexceptFigures } from '../../bench/js/pool-binaries.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SECTIONS = ['roundTrip', 'throughput', 'safetyCost', 'crashLatency', 'hangLatency', 'startup', 'transfer', 'memory', 'soak', 'poolFigures'];
+const SECTIONS = ['roundTrip', 'throughput', 'safetyCost', 'crashLatency', 'hangLatency', 'startup', 'transfer', 'memory', 'serveLoad',
+  'soak', 'poolFigures'];
 
 // The rows each section must fill with a number: its baselines and the rows with verdicts.
 const FIGURE_ROWS = ['FibSerial', 'FibPool', 'FibCutoff', 'ReduceSerial', 'Reduce', 'SortSerial', 'Sort'];
@@ -24,6 +25,7 @@ const REQUIRED = {
   startup: ['bareWorker', 'piscinaCold', 'cold', 'restart', 'restartStandby'],
   transfer: ['copy', 'shared'],
   memory: ['piscina', 'ours', 'oursThreads', 'piscinaThreads'],
+  serveLoad: ['direct', 'directP99', 'hosts1Throughput', 'hosts1P99', 'hosts1Innocent', 'hosts1Lost', 'hosts2Throughput', 'hosts2Innocent', 'hosts2Lost'],
   soak: ['cycles', 'threadsRunning', 'threadsAfter', 'rssGrowth'],
   poolFigures: ['machineCapacity'],
 };
@@ -52,6 +54,11 @@ const TARGETS = {
   'transfer.shared': 'copy',
   'memory.ours': 'piscina', // information (no limit set), but always with its ratio
 };
+// Serving: throughput and p99 with 2% crashing requests, against the same server calling the
+// module directly on main; innocent failures and lost requests are absolute counts.
+for (const config of ['hosts1', 'hosts1Standby', 'hosts2']) {
+  Object.assign(TARGETS, { [`serveLoad.${config}Throughput`]: 'direct', [`serveLoad.${config}P99`]: 'directP99' });
+}
 if (programs.native) Object.assign(TARGETS, { 'poolFigures.nativeReduce': 'serial', 'poolFigures.nativeSort': 'serial' });
 if (programs.wasm) Object.assign(TARGETS, { 'poolFigures.wasmReduce': 'serial', 'poolFigures.wasmSort': 'serial' });
 // wasm fib: judged on the -fno-exceptions build when it is built; then the -fexceptions row is information.
@@ -59,7 +66,8 @@ if (programs.native && programs.wasmNoexcept) TARGETS['poolFigures.wasmNoexceptV
 else if (programs.native && programs.wasm) TARGETS['poolFigures.wasmVsNative_fib'] = 'native';
 if (programs.poolBench) TARGETS['poolFigures.gbFibCutoff'] = 'oneTBB';
 // Targets that are absolute checks of the soak (counts), with no baseline to be a ratio to.
-const ABSOLUTE = ['soak.cycles', 'soak.threadsRunning', 'soak.threadsAfter', 'soak.rssGrowth'];
+const ABSOLUTE = ['soak.cycles', 'soak.threadsRunning', 'soak.threadsAfter', 'soak.rssGrowth',
+  ...['hosts1', 'hosts1Standby', 'hosts2'].flatMap((config) => [`serveLoad.${config}Innocent`, `serveLoad.${config}Lost`])];
 const hasVerdict = (t) => typeof t.met === 'boolean' || (t.met === null && typeof t.unjudged === 'string' && t.unjudged.length > 0);
 
 let run;

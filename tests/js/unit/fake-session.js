@@ -55,8 +55,13 @@ export class FakeSession {
     this.#resolveExited(1);
   }
 
-  crash(error) {
-    this.fail(error);
+  /** A fault: `handedBack` are calls that had not started, for the replacement. */
+  crash(error, handedBack = []) {
+    if (this.state === 'failed' || this.state === 'stopped') return;
+    this.state = 'failed';
+    this.failure = error;
+    this.#handlers.failed(this, error, handedBack);
+    this.#resolveExited(1);
   }
 
   stuckStop(error) {

@@ -168,3 +168,73 @@ test('a stop that overran is reported as a fault', async () => {
   assert.equal(events.faults.length, 1);
   assert.equal(events.faults[0].during, 'stop');
 });
+
+function superviseWithResend(options) {
+  const resent = [];
+  const factory = fakeFactory();
+  const events = { faults: [] };
+  const supervisor = new HostSupervisor({
+    createSession: factory.createSession,
+    idleTimeoutMs: 10_000,
+    standby: false,
+    ...options,
+    notify: {
+      started: () => {},
+      fault: (error) => {
+        if (error.code !== 'ERR_WASM_PANIC' && error.code !== 'ERR_WASM_HANG') return false;
+        events.faults.push(error);
+        return true;
+      },
+      idle: () => {},
+      isActive: () => true,
+    },
+    resend: (fresh, calls) => resent.push({ fresh, calls }),
+  });
+  return { supervisor, sessions: factory.sessions, events, resent };
+}
+
+test('a fault hands the calls that had not started to the replacement, once it is ready', async () => {
+  const { supervisor, sessions, resent } = superviseWithResend();
+  const first = supervisor.acquire();
+  await flush();
+  sessions[0].becomeReady();
+  await first;
+  const handedBack = [{ name: 'add', reject: () => assert.fail('not rejected') }];
+  sessions[0].crash(panic(), handedBack);
+  assert.equal(supervisor.state, 'replacing');
+  await flush();
+  assert.equal(sessions.length, 2, 'the replacement was started');
+  assert.ok(sessions[1].held, 'calls wait for it: it keeps the process alive');
+  assert.equal(resent.length, 0, 'nothing is sent before the replacement is ready');
+  sessions[1].becomeReady();
+  await flush();
+  assert.equal(resent.length, 1);
+  assert.equal(resent[0].fresh, sessions[1]);
+  assert.equal(resent[0].calls, handedBack);
+  assert.equal(supervisor.current, sessions[1]);
+});
+
+test('calls handed back by a fault are rejected when the replacement fails to start or the pool shuts down', async () => {
+  const { supervisor, sessions } = superviseWithResend();
+  const first = supervisor.acquire();
+  await flush();
+  sessions[0].becomeReady();
+  await first;
+  const rejected = [];
+  sessions[0].crash(panic(), [{ name: 'a', reject: (e) => rejected.push(e) }]);
+  await flush();
+  sessions[1].failStart(new Error('no memory for a new host'));
+  await flush();
+  assert.deepEqual(rejected.map((e) => e.message), ['no memory for a new host']);
+  // A shutdown before the replacement was started: the handed-back calls are refused.
+  const second = supervisor.acquire();
+  await flush();
+  sessions[2].becomeReady();
+  await second;
+  sessions[2].crash(panic(), [{ name: 'b', reject: (e) => rejected.push(e) }]);
+  await supervisor.shutdown(new WasmShutdownError());
+  await flush();
+  assert.equal(rejected.length, 2);
+  assert.ok(rejected[1] instanceof WasmShutdownError);
+  assert.equal(sessions.length, 3, 'no replacement after shutdown');
+});

@@ -1,0 +1,138 @@
+// Serving under load with crashes (issue 17): a real HTTP server (node:http, 127.0.0.1)
+// whose handler runs the demo's parallelSum, driven by concurrent keep-alive clients
+// (node:http Agent, keepAlive) in a worker thread of their own, for a bounded number of
+// requests. Every CRASH_EVERY-th request makes a pool thread trap instead (2%).
+// Baseline: the same server calling the module directly on Node's main thread (no
+// safety, no pool: the main-thread instance runs parallelSum serially), without crashes.
+// Reported per configuration: throughput and its ratio to the direct server's, p50/p99
+// latency, innocent failures (requests that did not crash but failed), lost requests (no
+// answer at all). Targets: lost 0, innocent 0, with 2% crashing throughput >= 0.5x the
+// direct server's without crashes and p99 <= 3x its p99.
+import { createServer } from 'node:http';
+import { Worker } from 'node:worker_threads';
+import { loadDemo, newManager, numberFlag, progress, report, reps, row, runSection } from './common.js';
+import { quantile } from './stats.js';
+
+const CLIENTS = numberFlag('clients', 16);
+const CRASH_EVERY = 50; // 2%
+const SUM_N = numberFlag('sum', 1_000_000);
+const THROUGHPUT_TARGET = 0.5;
+const P99_TARGET = 3;
+
+// The load generator: CLIENTS loops over one keep-alive agent, each taking the next
+// request number until `requests` were sent; per request its number, status, latency.
+const CLIENT_CODE = `
+const http = require('node:http');
+const { parentPort, workerData } = require('node:worker_threads');
+const { port, requests, clients, crashEvery, crashes } = workerData;
+const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+let next = 0;
+const results = [];
+function one(i) {
+  const crash = crashes && i % crashEvery === crashEvery - 1;
+  const began = performance.now();
+  return new Promise((resolve) => {
+    const request = http.get({ host: '127.0.0.1', port, path: '/sum?crash=' + (crash ? 1 : 0), agent, timeout: 60000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { body += chunk; });
+      res.on('end', () => { results.push({ i, crash, status: res.statusCode, body, ms: performance.now() - began }); resolve(); });
+    });
+    request.on('timeout', () => request.destroy(new Error('timeout')));
+    request.on('error', (error) => { results.push({ i, crash, status: 0, body: String(error.message), ms: performance.now() - began }); resolve(); });
+  });
+}
+async function client() {
+  while (next < requests) await one(next++);
+}
+const began = performance.now();
+Promise.all(Array.from({ length: clients }, client)).then(() => {
+  agent.destroy();
+  parentPort.postMessage({ results, wallMs: performance.now() - began });
+});
+`;
+
+async function drive(handler, { requests, crashes }) {
+  const server = createServer(async (req, res) => {
+    const crash = req.url.endsWith('crash=1');
+    try {
+      const value = await handler(crash);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(String(value));
+    } catch (error) {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error.code ?? error.message));
+    }
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const worker = new Worker(CLIENT_CODE, {
+    eval: true,
+    workerData: { port: server.address().port, requests, clients: CLIENTS, crashEvery: CRASH_EVERY, crashes },
+  });
+  const [{ results, wallMs }] = await new Promise((resolve, reject) => {
+    worker.once('message', (m) => resolve([m]));
+    worker.once('error', reject);
+  });
+  await worker.terminate();
+  await new Promise((resolve) => server.close(resolve));
+  server.closeAllConnections?.();
+  const innocent = results.filter((r) => !r.crash && r.status !== 200);
+  const crashed = results.filter((r) => r.crash);
+  const ms = results.filter((r) => !r.crash).map((r) => r.ms).sort((a, b) => a - b);
+  return {
+    requests: results.length,
+    lost: requests - results.length + results.filter((r) => r.status === 0).length,
+    innocent: innocent.length,
+    innocentCodes: [...new Set(innocent.map((r) => r.body))],
+    crashesAnswered: crashed.filter((r) => r.status === 500 && r.body === 'ERR_WASM_PANIC').length,
+    crashRequests: crashed.length,
+    throughput: (results.length / wallMs) * 1000,
+    p50: quantile(ms, 0.5),
+    p99: quantile(ms, 0.99),
+    wallMs,
+  };
+}
+
+runSection(async () => {
+  const demo = await loadDemo();
+  const requests = reps(1500, 300);
+  const expected = demo.parallelSum(SUM_N);
+  const check = (value) => {
+    if (value !== expected) throw new Error(`wrong sum ${value}`);
+    return value;
+  };
+
+  const direct = await drive(async () => check(demo.parallelSum(SUM_N)), { requests, crashes: false });
+  progress(`direct on main, no crashes: ${direct.throughput.toFixed(0)} req/s, p50 ${direct.p50.toFixed(2)} ms, p99 ${direct.p99.toFixed(2)} ms`);
+
+  const configs = [
+    { id: 'hosts1', label: 'hosts: 1', options: { hosts: 1 } },
+    { id: 'hosts1Standby', label: 'hosts: 1, standby', options: { hosts: 1, standby: true } },
+    { id: 'hosts2', label: 'hosts: 2', options: { hosts: 2 } },
+  ];
+  const rows = [row({ id: 'direct', label: `direct on main (no safety), no crashes: throughput`, value: direct.throughput, unit: 'req/s' }),
+    row({ id: 'directP99', label: 'direct on main: p99 latency', value: direct.p99, unit: 'ms' })];
+  const notes = [`${requests} requests, ${CLIENTS} keep-alive clients, parallelSum(${SUM_N}) per request, every ${CRASH_EVERY}th request traps a pool thread (through the manager); threads: 2 per host`];
+  for (const config of configs) {
+    const manager = newManager({ threads: 2, ...config.options });
+    await manager.start();
+    const r = await drive((crash) => manager.execute(() => (crash ? demo.fault('trap', 'pool', 0) : demo.parallelSum(SUM_N).then(check))),
+      { requests, crashes: true });
+    const stats = manager.stats();
+    await manager.shutdown();
+    progress(`${config.label}: ${r.throughput.toFixed(0)} req/s (${(r.throughput / direct.throughput).toFixed(2)}x), p50 ${r.p50.toFixed(2)} ms, ` +
+      `p99 ${r.p99.toFixed(2)} ms, innocent ${r.innocent} ${JSON.stringify(r.innocentCodes)}, lost ${r.lost}, ` +
+      `crashes ${stats.crashes} (${r.crashesAnswered}/${r.crashRequests} answered ERR_WASM_PANIC)`);
+    const throughputRatio = r.throughput / direct.throughput;
+    const p99Ratio = r.p99 / direct.p99;
+    rows.push(
+      row({ id: `${config.id}Throughput`, label: `${config.label}, 2% crashing: throughput`, value: r.throughput, unit: 'req/s',
+        baseline: 'direct', ratio: throughputRatio, target: `>= ${THROUGHPUT_TARGET}x direct`, met: throughputRatio >= THROUGHPUT_TARGET }),
+      row({ id: `${config.id}P99`, label: `${config.label}, 2% crashing: p99 latency (p50 ${r.p50.toFixed(2)} ms)`, value: r.p99, unit: 'ms',
+        baseline: 'directP99', ratio: p99Ratio, target: `<= ${P99_TARGET}x direct p99`, met: p99Ratio <= P99_TARGET }),
+      row({ id: `${config.id}Innocent`, label: `${config.label}: innocent failures (of ${r.requests - r.crashRequests})`, value: r.innocent,
+        unit: 'requests', target: '0', met: r.innocent === 0 }),
+      row({ id: `${config.id}Lost`, label: `${config.label}: lost requests`, value: r.lost, unit: 'requests', target: '0', met: r.lost === 0 }),
+    );
+  }
+  report('serveLoad', 'Serving: HTTP load with 2% crashing requests', rows, notes);
+});

@@ -1,0 +1,192 @@
+// Serving concurrent callers (issue 17): a fault costs only the call that was running;
+// several hosts keep serving while one is replaced; the queue in front of them is bounded;
+// output reaches the log sink before its call settles; a routed module's instance on main
+// does not keep the process alive after shutdown().
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { WasmAbortError, WasmHangError, WasmPanicError, WasmShutdownError, WasmTimeoutError } from '../../glue/index.js';
+import { loadDemo, newManager, testModule, track } from './helpers.js';
+
+const innocent = (demo, i) => demo.add(i, i);
+const outcome = (call) => call.error?.code ?? call.value;
+
+test('a crash fails only the running call: calls and jobs queued behind it run on the new host', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.start();
+  const job = new URL('./fixtures/jobs/faulty.mjs', import.meta.url);
+  const faulting = track(manager.execute(() => demo.fault('trap', 'pool', 0)));
+  const calls = Array.from({ length: 6 }, (_, i) => track(manager.execute(() => innocent(demo, i + 1))));
+  const jobCall = track(manager.run(job, { what: 'after' }));
+  await Promise.all([faulting, ...calls, jobCall].map((c) => c.promise));
+  assert.ok(faulting.error instanceof WasmPanicError, String(faulting.error));
+  assert.deepEqual(calls.map(outcome), [2, 4, 6, 8, 10, 12]);
+  assert.equal(outcome(jobCall), 'after');
+  assert.equal(manager.stats().crashes, 1);
+  assert.equal(manager.stats().failed, 1, 'one failure in all');
+});
+
+test("the faulting execute()'s other pending calls fail with it: their pointers were in the dead memory", async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.start();
+  const other = track(manager.execute(() => innocent(demo, 21)));
+  const own = await manager.execute(async () => {
+    const settled = await Promise.allSettled([demo.fault('trap', 'pool', 0), demo.add(1, 1), demo.add(2, 2)]);
+    return settled.map((s) => s.reason ?? s.value);
+  });
+  await other.promise;
+  assert.ok(own[0] instanceof WasmPanicError);
+  assert.equal(own[1], own[0], 'the same error');
+  assert.equal(own[2], own[0]);
+  assert.equal(other.value, 42, 'another execute() queued in the host is not affected');
+});
+
+test('a hang fails only the hung call: the calls queued behind it run on the new host', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t, { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 300 });
+  await manager.start();
+  const hung = track(manager.execute(() => demo.fault('hang', 'pool', 0)));
+  const calls = Array.from({ length: 4 }, (_, i) => track(manager.execute(() => innocent(demo, i + 1))));
+  await Promise.all([hung, ...calls].map((c) => c.promise));
+  assert.ok(hung.error instanceof WasmHangError, String(hung.error));
+  assert.deepEqual(calls.map(outcome), [2, 4, 6, 8]);
+});
+
+test('a timeout recycles the host: the calls queued behind the stopped call all run on the new host', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.start();
+  const slow = track(manager.execute(() => demo.slowProgress(20_000), { timeoutMs: 200 }));
+  const calls = Array.from({ length: 4 }, (_, i) => track(manager.execute(() => innocent(demo, i + 1))));
+  await Promise.all([slow, ...calls].map((c) => c.promise));
+  assert.ok(slow.error instanceof WasmTimeoutError);
+  assert.deepEqual(calls.map(outcome), [2, 4, 6, 8]);
+  assert.equal(manager.stats().recycles, 1);
+});
+
+test('two hosts: one keeps serving while the other hangs, then both serve again', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t, { hosts: 2, heartbeatIntervalMs: 20, heartbeatTimeoutMs: 1500 });
+  await manager.start();
+  assert.equal(manager.stats().hosts.length, 2);
+  assert.deepEqual(manager.stats().hosts.map((h) => h.state), ['ready', 'ready']);
+  const hung = track(manager.execute(() => demo.fault('hang', 'pool', 0)));
+  const served = [];
+  for (let i = 1; i <= 10; i++) served.push(await manager.execute(() => innocent(demo, i)));
+  assert.equal(hung.settled, 0, 'all ten were served while the other host was still hung');
+  assert.deepEqual(served, [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
+  await hung.promise;
+  assert.ok(hung.error instanceof WasmHangError);
+  const crash = track(manager.execute(() => demo.fault('trap', 'pool', 0)));
+  const during = Array.from({ length: 8 }, (_, i) => track(manager.execute(() => innocent(demo, i))));
+  await Promise.all([crash, ...during].map((c) => c.promise));
+  assert.ok(crash.error instanceof WasmPanicError);
+  assert.deepEqual(during.map(outcome), [0, 2, 4, 6, 8, 10, 12, 14]);
+  const stats = manager.stats();
+  assert.equal(stats.hangs + stats.crashes, 2);
+  assert.equal(stats.failed, 2);
+  assert.equal(stats.hosts.reduce((n, h) => n + h.starts, 0), stats.starts);
+  assert.equal(stats.queued, 0);
+});
+
+test('maxQueue: work past the bound is refused with ERR_WASM_QUEUE_FULL; queued work honours signal and timeout', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t, { executesPerHost: 1, maxQueue: 2 });
+  let release;
+  const gate = new Promise((resolve) => {
+    release = resolve;
+  });
+  const holder = manager.execute(async () => {
+    await gate; // holds the only place
+    return demo.add(1, 2);
+  });
+  const controller = new AbortController();
+  const aborted = track(manager.execute(() => demo.add(0, 0), { signal: controller.signal }));
+  const timedOut = track(manager.execute(() => demo.add(0, 0), { timeoutMs: 50 }));
+  assert.equal(manager.stats().queued, 2);
+  await assert.rejects(manager.execute(() => demo.add(0, 0)), (error) => {
+    assert.equal(error.code, 'ERR_WASM_QUEUE_FULL');
+    assert.match(error.message, /2 execute\(\)\/run\(\) calls already wait/);
+    assert.match(error.message, /options\.maxQueue/);
+    return true;
+  });
+  controller.abort();
+  await timedOut.promise;
+  await aborted.promise;
+  assert.ok(aborted.error instanceof WasmAbortError);
+  assert.ok(timedOut.error instanceof WasmTimeoutError);
+  assert.equal(manager.stats().queued, 0, 'both left the queue');
+  const waiting = manager.execute(() => demo.add(20, 22));
+  assert.equal(manager.stats().queued, 1);
+  release();
+  assert.equal(await holder, 3);
+  assert.equal(await waiting, 42);
+  const late = [manager.execute(() => demo.add(0, 0)), manager.execute(() => demo.add(0, 0))];
+  assert.equal(manager.stats().queued, 1);
+  const shutdown = manager.shutdown();
+  await assert.rejects(late[1], WasmShutdownError, 'the queued one');
+  await assert.rejects(late[0], WasmShutdownError, 'the one with a place, before its call was sent');
+  await shutdown;
+});
+
+test('options hosts, executesPerHost and maxQueue are checked', async (t) => {
+  const demo = await loadDemo();
+  assert.throws(() => newManager(t, { hosts: 0 }), /options\.hosts must be an integer from 1 to 64, got 0/);
+  assert.throws(() => newManager(t, { hosts: 1.5 }), /options\.hosts/);
+  assert.throws(() => newManager(t, { maxQueue: -1 }), /options\.maxQueue must be an integer of at least 0, or Infinity or 'auto'/);
+  assert.throws(() => newManager(t, { executesPerHost: 0 }), /options\.executesPerHost/);
+  assert.equal(newManager(t, { hosts: 2, threads: 2, maxQueue: 'auto' }).options.maxQueue, 16);
+  assert.equal(newManager(t, { hosts: 2 }).options.executesPerHost, 1);
+  assert.equal(newManager(t).options.executesPerHost, Infinity);
+  assert.equal(await newManager(t, { hosts: 3, threads: 1 }).execute(() => demo.add(2, 2)), 4);
+});
+
+const output = testModule('output_module');
+const LINE = /^line (\d+) from (the host thread|pool thread \d)$/;
+
+for (const path of ['call slot', 'message']) {
+  test(`every line a call printed reaches the log sink before it settles (${path} path)`, async (t) => {
+    const mod = await output.load();
+    const entries = [];
+    const manager = output.manager(t, { log: (entry) => entries.push(entry) });
+    await manager.start();
+    const lines = () => new Set(entries.filter((e) => e.level === 'stdout' && LINE.test(e.message)).map((e) => e.message));
+    const logs = () => entries.filter((e) => e.level === 'info' && /^log line \d+$/.test(e.message)).length;
+    for (let round = 0; round < 3; round++) {
+      entries.length = 0;
+      await manager.execute(async () => {
+        if (path === 'call slot') {
+          assert.equal(await mod.printLines(1000), 1000);
+          assert.equal(lines().size, 1000, 'printf from the host thread and pool threads');
+          assert.equal(await mod.logLines(1000), 1000);
+          assert.equal(logs(), 1000, 'wasmpool::log lines over the threads\' own channels');
+        } else {
+          // Two in flight: the second (and the first's answer) go by message.
+          const [printed, logged] = await Promise.all([mod.printLines(1000), mod.logLines(1000)]);
+          assert.deepEqual([printed, logged], [1000, 1000]);
+          assert.equal(lines().size, 1000);
+          assert.equal(logs(), 1000);
+        }
+      });
+    }
+  });
+}
+
+test('a routed module whose static initialisers start a never-ending thread lets the process exit after shutdown()', () => {
+  const glue = testModule('init_thread_module').glue;
+  const script = `
+    import { ThreadPoolManager } from ${JSON.stringify(new URL('../../glue/index.js', import.meta.url).href)};
+    const mod = await (await import(${JSON.stringify(glue)})).default();
+    const direct = mod.add(1, 2);
+    const manager = new ThreadPoolManager({ module: ${JSON.stringify(glue)}, threads: 2, log: false });
+    const routed = await manager.execute(() => mod.add(20, 22));
+    await manager.shutdown();
+    console.log(JSON.stringify({ direct, routed, after: mod.add(2, 3) }));
+  `;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(child.signal, null, `the child had to be killed: it did not exit by itself (${child.stderr})`);
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout.trim()), { direct: 3, routed: 42, after: 5 });
+});
