@@ -3,13 +3,11 @@
 // every host it made, so the record is readable even after the host and all its threads
 // are gone. The layouts are not repeated here: C++ (src/runtime/crash_record.hpp,
 // src/wasmpool/runtime_hooks.hpp) reports them in runtimeInfo() and this file reads by them.
-const STATE_COMPLETE = 2;
-
 /** @returns {{thread:number, pthread:number, kind:string, message:string} | null} */
 export function readCrashRecord(memory, layout) {
   if (!memory || !layout) return null;
   const view = new Int32Array(memory.buffer, layout.address, layout.message >> 2);
-  if (Atomics.load(view, layout.state >> 2) !== STATE_COMPLETE) return null;
+  if (Atomics.load(view, layout.state >> 2) !== layout.states.complete) return null;
   const length = Math.min(Atomics.load(view, layout.length >> 2) >>> 0, layout.capacity);
   const bytes = new Uint8Array(memory.buffer, layout.address + layout.message, length).slice();
   return {

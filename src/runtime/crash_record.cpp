@@ -21,8 +21,10 @@ CrashRecord& crash_record() noexcept {
 
 bool record_crash(CrashKind kind, std::string_view message) noexcept {
   CrashRecord& r = crash_record();
-  uint32_t expected = 0;
-  if (!r.state.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return false;
+  uint32_t expected = static_cast<uint32_t>(CrashRecordState::empty);
+  if (!r.state.compare_exchange_strong(expected, static_cast<uint32_t>(CrashRecordState::writing),
+                                       std::memory_order_acquire))
+    return false;
   const std::size_t n = std::min(message.size(), kCrashMessageCapacity - 1);
   std::memcpy(r.message, message.data(), n);
   r.message[n] = '\0';
@@ -31,7 +33,7 @@ bool record_crash(CrashKind kind, std::string_view message) noexcept {
   r.length.store(static_cast<uint32_t>(n), std::memory_order_relaxed);
   r.pthread.store(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(pthread_self())),
                   std::memory_order_relaxed);
-  r.state.store(2, std::memory_order_release);
+  r.state.store(static_cast<uint32_t>(CrashRecordState::complete), std::memory_order_release);
   return true;
 }
 

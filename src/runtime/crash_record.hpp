@@ -32,11 +32,18 @@ inline constexpr const char* kCrashKindNames[] = {
 
 inline constexpr std::size_t kCrashMessageCapacity = 2048;
 
+// The writer that moves the record empty -> writing owns it (first crash wins); readers
+// trust the other fields only after seeing complete, which is stored with release order
+// after them. runtimeInfo() reports the values (crashRecord.states), so JavaScript spells
+// none of them.
+enum class CrashRecordState : uint32_t {
+  empty = 0,
+  writing = 1,
+  complete = 2,
+};
+
 struct CrashRecord {
-  // 0 empty, 1 being written, 2 complete. The writer that moves it 0 -> 1 owns the
-  // record (first crash wins); readers trust the other fields only after seeing 2, which
-  // is stored with release order after them.
-  std::atomic<uint32_t> state;
+  std::atomic<uint32_t> state;    // CrashRecordState
   std::atomic<int32_t> thread;    // pool worker index, -1 for a thread outside the pool
   std::atomic<uint32_t> kind;     // CrashKind
   std::atomic<uint32_t> length;   // bytes of message, without terminator

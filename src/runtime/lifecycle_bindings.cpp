@@ -87,6 +87,12 @@ emscripten::val crash_record_layout() {
   for (const char* name : wasmpool::runtime::kCrashKindNames)
     kinds.call<void>("push", std::string(name));
   layout.set("kinds", kinds);
+  emscripten::val states = emscripten::val::object();
+  using wasmpool::runtime::CrashRecordState;
+  states.set("empty", static_cast<int>(CrashRecordState::empty));
+  states.set("writing", static_cast<int>(CrashRecordState::writing));
+  states.set("complete", static_cast<int>(CrashRecordState::complete));
+  layout.set("states", states);
   return layout;
 }
 

@@ -8,9 +8,11 @@ import { readCrashRecord, readProgress } from '../../../glue/crash-record.js';
 const LAYOUT = {
   address: 256, state: 0, thread: 4, kind: 8, length: 12, pthread: 16, message: 20, capacity: 64,
   kinds: ['unknown', 'trap', 'abort', 'oob', 'stack-overflow', 'exception', 'terminate', 'out-of-memory'],
+  // Not C++'s values (0, 1, 2): the decoder must take them from the layout.
+  states: { empty: 0, writing: 5, complete: 7 },
 };
 
-function write(memory, { state = 2, thread, kind, pthread, message }) {
+function write(memory, { state = LAYOUT.states.complete, thread, kind, pthread, message }) {
   const words = new Int32Array(memory.buffer, LAYOUT.address, 5);
   const bytes = new TextEncoder().encode(message);
   new Uint8Array(memory.buffer, LAYOUT.address + LAYOUT.message, bytes.length).set(bytes);
@@ -32,7 +34,7 @@ test('a complete record decodes: thread, pthread, kind by name, message', () => 
 
 test('a record still being written is not read; an unknown kind reads as unknown', () => {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-  write(memory, { state: 1, thread: 0, kind: 'trap', pthread: 1, message: 'half' });
+  write(memory, { state: LAYOUT.states.writing, thread: 0, kind: 'trap', pthread: 1, message: 'half' });
   assert.equal(readCrashRecord(memory, LAYOUT), null);
   write(memory, { thread: -1, kind: 'trap', pthread: 0, message: 'x' });
   new Int32Array(memory.buffer, LAYOUT.address, 3)[2] = 99;
