@@ -17,6 +17,7 @@ import { CallSlotServer } from './call-slot.js';
 import { superviseWorkers } from './supervised-worker.js';
 import { captureOutput } from './output-capture.js';
 import { classifyFault, describeFault, isControlFlow, isFault } from './fault-kind.js';
+import { CLASSIFY } from './global-names.js';
 
 // glueUrl: null for a host of jobs only; patched: whether the glue carries the patch (only
 // then does main route execute() calls here, and give it the module and memory).
@@ -92,6 +93,9 @@ process.on('uncaughtException', (error) => {
   postCrash(error);
   process.exit(1);
 });
+
+// The pthread hooks of patched glue classify faults with the same function (global-names.js).
+globalThis[CLASSIFY] = classifyFault;
 
 // What this thread prints (a package's own print to console, a job's console.log) goes to
 // main's log sink as the module's output, like patched glue's print.

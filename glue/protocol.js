@@ -1,7 +1,7 @@
 // The messages between Node's main thread (HostSession), the host worker (host.js) and
-// the pthreads (the pthread hooks), in one place: their types, the fields each must carry,
-// constructors for the ones main and the host build, and the guard main applies to
-// everything it receives. The pthread hooks are pasted into generated glue and cannot
+// the threads (the pthread hooks, the supervised workers' bootstrap), in one place: their
+// types, the fields each must carry and their types, constructors for the ones main and
+// the host build, and the guard main applies to everything it receives. The pthread hooks are pasted into generated glue and cannot
 // import this file: they build the thread messages below with the same fields, and main
 // checks every one of them with isThreadMessage() before acting on it, so a drift shows up
 // as a refused message in the tests that provoke each fault for real.
@@ -9,40 +9,66 @@
 /** Log levels of wasmpool::log, by their numeric value in C++ (runtime/thread_log.hpp). */
 export const LOG_LEVELS = Object.freeze(['trace', 'debug', 'info', 'warn', 'error']);
 
-// type -> required fields (beyond `type`)
+// type -> { field: its type } (beyond `type`). Types are typeof's answers, plus 'array',
+// 'integer' and 'any'; every listed field must be present with that type.
 // A call made while none is in flight travels through the call slot (call-slot.js) instead,
 // with the same fields; its result comes back there too, its errors as `error` messages.
 const MAIN_TO_HOST = {
-  call: ['id', 'name', 'args'], // run export `name`; args are structured-cloned
-  job: ['id', 'url', 'input'], // run the default export of module `url` in the host (manager.run())
-  terminate: [], // exitThreadPool() (if the runtime is there), then exit the worker
+  call: { id: 'integer', name: 'string', args: 'array' }, // run export `name`; args are structured-cloned
+  job: { id: 'integer', url: 'string', input: 'any' }, // run the default export of module `url` in the host (manager.run())
+  terminate: {}, // exitThreadPool() (if the runtime is there), then exit the worker
 };
 
 const HOST_TO_MAIN = {
-  ready: ['runtime', 'hostPthread', 'startMs'], // runtime: runtimeInfo() or null without the runtime
-  heartbeat: [],
-  result: ['id', 'value'],
-  error: ['id', 'error'], // the export threw; the host is fine. error: { name, message, code, stack }
-  crash: ['thread', 'kind', 'message', 'stack'], // the host thread faulted, or (deferred: true) saw a thread die
-  'log-host': ['entry'], // wasmpool::log on the host thread itself
-  stdout: ['text'], // printf/std::cout of the module (pthreads' C output is proxied to the host)
-  stderr: ['text'],
-  'start-failed': ['error'],
-  'thread-port': ['channel', 'port'], // the main end of a new pthread worker's channel
-  'thread-limit': ['live', 'limit'], // pthread_create was refused past threads + maxExtraThreads
+  ready: { runtime: 'object', hostPthread: 'integer', startMs: 'number' }, // runtime: runtimeInfo(), or null without the runtime
+  heartbeat: {},
+  result: { id: 'integer', value: 'any' },
+  error: { id: 'integer', error: 'object' }, // the export threw; the host is fine. error: { name, message, code, stack }
+  // The host thread faulted (thread -1), or (deferred: true, thread null) saw a thread die.
+  crash: { thread: 'any', kind: 'string', message: 'string', stack: 'string' },
+  'log-host': { entry: 'object' }, // wasmpool::log on the host thread itself
+  stdout: { text: 'string' }, // printf/std::cout of the module (pthreads' C output is proxied to the host)
+  stderr: { text: 'string' },
+  'start-failed': { error: 'object' },
+  'thread-port': { channel: 'integer', port: 'object' }, // the main end of a new worker's channel
+  'thread-limit': { live: 'integer', limit: 'integer' }, // a thread was refused past threads + maxExtraThreads
 };
 
+// Sent by the pthread hooks (pool index, crash record) and by every supervised worker's
+// bootstrap (worker-bootstrap.js: crash, output).
 const THREAD_TO_MAIN = {
-  bind: ['channel', 'thread', 'pthread'], // this worker runs pool thread `thread`
-  log: ['channel', 'thread', 'pthread', 'level', 'message', 'time'],
-  crash: ['channel', 'thread', 'pthread', 'kind', 'message', 'stack', 'time'],
-  output: ['channel', 'thread', 'pthread', 'stream', 'text', 'time'], // text the pthread printed from JS
+  log: { channel: 'integer', thread: 'integer', pthread: 'integer', level: 'integer', message: 'string', time: 'number' },
+  crash: { channel: 'integer', thread: 'integer', pthread: 'integer', kind: 'string', message: 'string', stack: 'string',
+    time: 'number' },
+  // text the thread printed from JS
+  output: { channel: 'integer', thread: 'integer', pthread: 'integer', stream: 'string', text: 'string', time: 'number' },
 };
 
-function conforms(table, message) {
+// The host's commands to a pthread worker of patched glue, read by the pthread hooks
+// (pasted into the glue, so they spell these names themselves; tests/js/unit/pthread-hooks
+// builds its commands with toThread, so a drift fails there).
+const HOST_TO_THREAD = {
+  'wasmpool:port': { port: 'object', channel: 'integer', runtime: 'any' }, // the thread's channel to main, and runtimeInfo()
+  'wasmpool:runtime': { runtime: 'any' }, // runtimeInfo(), for workers prewarmed before it was known
+};
+
+function hasType(value, type) {
+  switch (type) {
+    case 'any':
+      return true;
+    case 'array':
+      return Array.isArray(value);
+    case 'integer':
+      return Number.isInteger(value);
+    default:
+      return typeof value === type;
+  }
+}
+
+function conforms(table, message, key = 'type') {
   if (message === null || typeof message !== 'object') return false;
-  const fields = table[message.type];
-  return fields !== undefined && fields.every((field) => field in message);
+  const fields = Object.hasOwn(table, message[key]) ? table[message[key]] : undefined;
+  return fields !== undefined && Object.entries(fields).every(([field, type]) => field in message && hasType(message[field], type));
 }
 
 /** A well-formed message from the host worker. */
@@ -58,6 +84,11 @@ export function isThreadMessage(message) {
 /** A well-formed message from main (the host's guard). */
 export function isMainMessage(message) {
   return conforms(MAIN_TO_HOST, message);
+}
+
+/** A well-formed command from the host to a pthread worker (what the pthread hooks accept). */
+export function isThreadCommand(message) {
+  return conforms(HOST_TO_THREAD, message, 'cmd');
 }
 
 // Constructors: the only way main and the host build messages.
@@ -78,4 +109,9 @@ export const toMain = Object.freeze({
   startFailed: (error) => ({ type: 'start-failed', error }),
   threadPort: (channel, port) => ({ type: 'thread-port', channel, port }),
   threadLimit: (live, limit) => ({ type: 'thread-limit', live, limit }),
+});
+
+export const toThread = Object.freeze({
+  port: (port, channel, runtime = null) => ({ cmd: 'wasmpool:port', port, channel, runtime }),
+  runtime: (runtime) => ({ cmd: 'wasmpool:runtime', runtime }),
 });

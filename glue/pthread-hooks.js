@@ -31,8 +31,8 @@
 //   thread is blocked.
 //
 // The crash record's layout and kind names come from C++ (runtimeInfo(), passed along
-// by the host): nothing about it is repeated here. Fault classification is defined only
-// here; the host uses it too (Module.__wasmpoolClassify).
+// by the host): nothing about it is repeated here. Faults are classified by
+// glue/fault-kind.js, which the host and each supervised worker publish for these hooks.
 //
 // Glue generations (docs/PATCH.md): Emscripten 3.1.x with a separate worker file (the
 // worker sets Module.ENVIRONMENT_IS_PTHREAD and its handler before it imports the glue),
@@ -64,19 +64,13 @@ var __wasmpoolHooks = (function () {
     return memory ? memory.buffer : null;
   }
 
-  // What kind of fault a JS-visible error is. The C++ side may already have written a
-  // more precise kind into the crash record (std::terminate, failed allocation); that one
-  // wins.
+  // What kind of fault a JS-visible error is: glue/fault-kind.js's classifier, which the
+  // host and every supervised worker's bootstrap publish (global-names.js: CLASSIFY), so it
+  // is written once. The C++ side may already have written a more precise kind into the
+  // crash record (std::terminate, failed allocation); that one wins.
   function classify(ex) {
-    if (typeof ex === 'number') return 'exception';
-    var text = String((ex && ex.message) || ex);
-    if (/Stack overflow|Maximum call stack size exceeded/i.test(text)) return 'stack-overflow';
-    if (/out of bounds/i.test(text)) return 'oob';
-    if (/OOM|Cannot enlarge memory|out of memory|bad_alloc/i.test(text)) return 'out-of-memory';
-    if (/^Aborted|Aborted\(/.test(text)) return 'abort';
-    if (typeof WebAssembly === 'object' && ex instanceof WebAssembly.RuntimeError) return 'trap';
-    if (ex instanceof RangeError) return 'stack-overflow';
-    return 'unknown';
+    var classifier = typeof globalThis == 'object' && globalThis['__wasmpoolClassify'];
+    return typeof classifier == 'function' ? classifier(ex) : 'unknown';
   }
 
   function describe(ex) {
@@ -94,7 +88,7 @@ var __wasmpoolHooks = (function () {
     var buffer = memoryBuffer();
     if (!layout || !buffer) return null;
     var words = recordWords(buffer, layout);
-    if (Atomics.load(words, layout.state >> 2) !== 2) return null;
+    if (Atomics.load(words, layout.state >> 2) !== layout.states.complete) return null;
     return layout.kinds[Atomics.load(words, layout.kind >> 2)] || null;
   }
 
@@ -104,14 +98,15 @@ var __wasmpoolHooks = (function () {
     if (!layout || !buffer) return;
     var words = recordWords(buffer, layout);
     // First crash wins: another thread (or C++'s terminate handler) may own the record.
-    if (Atomics.compareExchange(words, layout.state >> 2, 0, 1) !== 0) return;
+    var states = layout.states;
+    if (Atomics.compareExchange(words, layout.state >> 2, states.empty, states.writing) !== states.empty) return;
     var bytes = new TextEncoder().encode(message).subarray(0, layout.capacity - 1);
     new Uint8Array(buffer, layout.address + layout.message, layout.capacity).set(bytes);
     Atomics.store(words, layout.thread >> 2, state.thread);
     Atomics.store(words, layout.kind >> 2, Math.max(0, layout.kinds.indexOf(kind)));
     Atomics.store(words, layout.length >> 2, bytes.length);
     Atomics.store(words, layout.pthread >> 2, state.pthread);
-    Atomics.store(words, layout.state >> 2, 2);
+    Atomics.store(words, layout.state >> 2, states.complete);
   }
 
   function post(message) {
@@ -372,7 +367,6 @@ var __wasmpoolHooks = (function () {
     var preInit = Module['preInit'];
     // preInit callbacks are popped from the end: ours goes last so it runs first.
     Module['preInit'] = (preInit ? (typeof preInit == 'function' ? [preInit] : preInit) : []).concat([wrapOnce]);
-    Module['__wasmpoolClassify'] = classify;
     // Called by the host once the instance exists: runtimeInfo() of a module linked with
     // the wasmpool runtime (null otherwise), then `count` workers loaded ahead of need.
     // Workers made from now on get the runtime with their port. Workers the glue
@@ -435,9 +429,9 @@ var __wasmpoolHooks = (function () {
 
   // Called from C++ (src/runtime) through EM_JS.
   return {
+    // This worker runs pool thread `thread`: every message it sends from now on says so.
     bindThread: function (thread) {
       state.thread = thread;
-      post({ type: 'bind', channel: state.channel, thread: thread, pthread: state.pthread });
     },
     log: function (level, message) {
       var entry = { type: 'log', channel: state.channel, thread: state.thread, pthread: state.pthread, level: level,
