@@ -111,7 +111,7 @@ export class HostSession {
     }));
     this.#watchdog = new Watchdog({
       timeoutMs: () => this.#hangTimeoutNow(),
-      intervalMs: Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)),
+      intervalMs: heartbeatIntervalMs,
       readProgress: () => readProgress(this.memory, this.#runtime?.progress),
       isBusy: () => this.#pending.size > 0 || this.state === 'starting',
       onHang: (silentMs, timeoutMs) => this.#fault(new WasmHangError(silentMs, timeoutMs)),
@@ -193,18 +193,19 @@ export class HostSession {
     }
     // Moved input cannot be sent again: such a job is not handed back after a fault.
     if (transferList?.length) call.transferred = true;
+    const settled = new Promise((resolve, reject) => {
+      this.#pending.set(id, { ...call, resolve, reject, sentAt: performance.now() });
+    });
     if (idle) {
       this.#worker.ref();
-      this.#watchdog.alive();
+      this.#watchdog.alive(); // now busy: the watchdog checks at the pace of this call's timeout
     }
     answer?.then(({ id: answered, kind, value }) => {
       if (answered !== id || kind !== RESPONSE_IN_SLOT || this.#hostSilenced) return; // answered by message, or gone
       this.#watchdog.alive();
       this.#settle(id, (pending) => pending.resolve(value));
     }, () => {}); // a slot released while its host ended: the call is settled by what ended it
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { ...call, resolve, reject, sentAt: performance.now() });
-    });
+    return settled;
   }
 
   // The host runs calls in order, so the oldest pending call is the one running now.
@@ -266,8 +267,25 @@ export class HostSession {
    * it is terminated and reported through events.stuck as a WasmHangError. Resolves once
    * the worker and every thread nested in it are gone.
    */
-  async stop({ keepAlive = false } = {}) {
+  stop({ keepAlive = false } = {}) {
     if (this.state === 'stopped' || this.state === 'failed') return this.#exited;
+    // One stop at a time: a second caller (shutdown() during an idle stop) waits for the
+    // first, with its deadline, and only decides whether the process waits for it too.
+    if (this.#stopping) {
+      if (keepAlive) {
+        this.#worker.ref();
+        this.#stopTimer?.ref();
+      }
+      return this.#stopping;
+    }
+    this.#stopping = this.#stop(keepAlive);
+    return this.#stopping;
+  }
+
+  #stopping = null;
+  #stopTimer = null;
+
+  async #stop(keepAlive) {
     const wasStarting = this.state === 'starting';
     this.state = 'stopping';
     this.#watchdog.stop();
@@ -278,13 +296,13 @@ export class HostSession {
       if (keepAlive) this.#worker.ref();
       this.#worker.postMessage(toHost.terminate());
       const deadline = Math.min(STOP_DEADLINE_MS, this.#heartbeatTimeoutMs);
-      const timer = setTimeout(() => {
+      this.#stopTimer = setTimeout(() => {
         this.#worker.terminate();
         this.#events.stuck?.(this, new WasmHangError(deadline, deadline, 'stop'));
       }, deadline);
-      if (!keepAlive) timer.unref();
+      if (!keepAlive) this.#stopTimer.unref();
       await this.#exited;
-      clearTimeout(timer);
+      clearTimeout(this.#stopTimer);
     }
     this.state = 'stopped';
     this.#closePorts();

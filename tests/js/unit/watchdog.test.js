@@ -1,6 +1,7 @@
 // The watchdog alone, with a progress source the test controls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { Watchdog } from '../../../glue/watchdog.js';
 
 function watch({ timeoutMs = 60, busy = true, progress = () => 0 } = {}) {
@@ -57,4 +58,28 @@ test('the timeout in force is read on every tick (a per-call timeout; Infinity: 
   assert.equal(hangs.length, 1);
   assert.equal(hangs[0].limit, 20);
   dog.stop();
+});
+
+test('a timeout shorter than the interval is checked at a quarter of it, not once per interval', async () => {
+  const hangs = [];
+  const dog = new Watchdog({ timeoutMs: () => 20, intervalMs: 1000, readProgress: () => 0, isBusy: () => true,
+    onHang: (silentMs) => hangs.push(silentMs) });
+  dog.start();
+  await sleep(200);
+  dog.stop();
+  assert.equal(hangs.length, 1, 'declared well before the 1000 ms interval');
+});
+
+test('while calls are outstanding the watchdog keeps the process alive until it declares the hang', () => {
+  // A child with nothing else to do: without a ref'd timer it would exit at once, silently.
+  const script = `import { Watchdog } from ${JSON.stringify(new URL('../../../glue/watchdog.js', import.meta.url).href)};
+    new Watchdog({ timeoutMs: () => 100, intervalMs: 1000, readProgress: () => 0, isBusy: () => true,
+      onHang: () => process.stdout.write('hang') }).start();`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(child.stdout, 'hang');
+  // Idle, it does not.
+  const idle = spawnSync(process.execPath, ['--input-type=module', '-e', script.replace('isBusy: () => true', 'isBusy: () => false')],
+    { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(idle.status, 0);
+  assert.equal(idle.stdout, '');
 });
