@@ -95,12 +95,13 @@ export class ThreadPoolManager extends EventEmitter {
     }
     if (signal?.aborted) throw new WasmAbortError(signal.reason);
 
-    const loaded = await this.#load();
-    if (!loaded.patched) throw notRoutable(loaded);
+    if (this.#options.module === undefined) throw notRoutable({ glueUrl: null });
     const ticket = this.#dispatcher.enqueue();
     this.#stats.executes++;
     let route = null;
     return this.#supervised({ signal, timeoutMs, ticket }, () => route, async () => {
+      const loaded = await this.#load();
+      if (!loaded.patched) throw notRoutable(loaded);
       const supervisor = this.#supervisors[await ticket.granted];
       const session = await supervisor.acquire();
       route = new Route({ owner: this, moduleId: loaded.moduleId, hangTimeoutMs, call: (r, name, args) => this.#call(r, name, args) });
