@@ -15,7 +15,9 @@ import { cloneError } from './arguments.js';
 import { WasmHangError, WasmHostStartError, WasmPanicError, WasmCallError, WasmPoolError } from './errors.js';
 import { Watchdog } from './watchdog.js';
 import { LOG_LEVELS, isHostMessage, isThreadMessage, toHost } from './protocol.js';
-import { createWorker } from './worker-flags.js';
+import { createWorker as createNodeWorker } from './worker-flags.js';
+import { PendingCalls } from './pending-calls.js';
+import { crashVerdict, hostDeathVerdict } from './crash-verdict.js';
 import { DETECTORS } from './detectors.js';
 import { CallSlotClient, RESPONSE_IN_SLOT, createCallSlot } from './call-slot.js';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
@@ -25,6 +27,9 @@ const HOST_URL = new URL('./host.js', import.meta.url);
 // terminated and the stop reported as a hang: a healthy pool joins its threads in
 // milliseconds, so a host still there after this is stuck behind a spinning thread.
 const STOP_DEADLINE_MS = 1000;
+// How long a starting host may be silent before it counts as hung (the host itself gives
+// its pool threads 10 s to start).
+const START_SILENCE_MS = 10_000;
 // How long a host-side "a pool thread died" waits for that thread's own, detailed notice.
 // The notice normally wins by far; this only bounds the wait when it never comes, and must
 // hold on a loaded machine.
@@ -43,7 +48,7 @@ export class HostSession {
   startMs = undefined;
   #worker;
   #ports = [];
-  #pending = new Map();
+  #pending = new PendingCalls();
   #nextId = 0;
   #runtime = null;
   #watchdog;
@@ -59,9 +64,11 @@ export class HostSession {
    * @param {number} o.heartbeatIntervalMs
    * @param {number} o.heartbeatTimeoutMs
    * @param {{log: Function, output: Function, failed: Function, settled: Function, stuck: Function}} o.events
+   * @param {(url: URL, options: object) => import('node:worker_threads').Worker} [o.createWorker] starts the
+   *   host worker (worker-flags.js's, under the process's Node flags); a fake one in unit tests
    */
   constructor({ loaded, threads, maxExtraThreads, heartbeatIntervalMs, heartbeatTimeoutMs, detectors = new Set(DETECTORS),
-    background = false, events }) {
+    background = false, events, createWorker = createNodeWorker }) {
     this.threads = threads;
     this.#detectors = detectors;
     this.#events = events;
@@ -193,9 +200,7 @@ export class HostSession {
     }
     // Moved input cannot be sent again: such a job is not handed back after a fault.
     if (transferList?.length) call.transferred = true;
-    const settled = new Promise((resolve, reject) => {
-      this.#pending.set(id, { ...call, resolve, reject, sentAt: performance.now() });
-    });
+    const settled = this.#pending.add(id, call);
     if (idle) {
       this.#worker.ref();
       this.#watchdog.alive(); // now busy: the watchdog checks at the pace of this call's timeout
@@ -208,10 +213,12 @@ export class HostSession {
     return settled;
   }
 
-  // The host runs calls in order, so the oldest pending call is the one running now.
+  // The host runs calls in order, so the oldest pending call is the one running now. A
+  // start is not a call: it loads files and boots workers, which a loaded machine can slow
+  // down well past a short heartbeat timeout, so it gets at least START_SILENCE_MS.
   #hangTimeoutNow() {
-    const running = this.#pending.values().next().value;
-    return running?.hangTimeoutMs ?? this.#heartbeatTimeoutMs;
+    if (this.state === 'starting') return Math.max(this.#heartbeatTimeoutMs, START_SILENCE_MS);
+    return this.#pending.hangTimeoutMs(this.#heartbeatTimeoutMs);
   }
 
   /**
@@ -221,15 +228,7 @@ export class HostSession {
    * the host stops it (see detachQueued()).
    */
   abandon(owner, error) {
-    const oldest = this.#pending.values().next().value;
-    const running = oldest !== undefined && oldest.owner === owner;
-    for (const [id, call] of this.#pending) {
-      if (call.owner === owner) {
-        this.#pending.delete(id);
-        if (call !== oldest) this.#cancelQueued(id);
-        call.reject(error);
-      }
-    }
+    const running = this.#pending.abandon(owner, error, (id) => this.#cancelQueued(id));
     this.#afterSettle();
     return running;
   }
@@ -245,8 +244,7 @@ export class HostSession {
    * it: they never started, so they can be sent to a fresh host unchanged.
    */
   detachQueued() {
-    const queued = [...this.#pending.values()];
-    this.#pending.clear();
+    const queued = this.#pending.takeAll();
     this.state = 'stopped';
     this.#watchdog.stop();
     this.#worker.terminate();
@@ -329,19 +327,10 @@ export class HostSession {
     // The host marks the call it runs in shared memory and leaves the mark when the
     // instance dies in it: a call in the slot or in a message it had not taken is not it.
     const runningId = this.#slot.running();
-    const running = this.#pending.get(runningId);
-    const calls = [...this.#pending.values()];
-    this.#pending.clear();
     this.#worker.terminate();
     this.#closePorts();
     if (wasStarting) this.#readyReject(error);
-    const queued = [];
-    for (const call of calls) {
-      const doomed = !handBack || call === running || (running !== undefined && call.owner === running.owner) ||
-        call.transferred;
-      if (doomed) call.reject(error);
-      else queued.push(call);
-    }
+    const queued = this.#pending.endWith(error, { handBack, runningId });
     this.#events.failed(this, error, queued);
   }
 
@@ -380,9 +369,8 @@ export class HostSession {
   #settle(id, settle) {
     if (!this.#pending.has(id)) return; // abandoned by an aborted or timed-out execute()
     this.#drainOutput();
-    const call = this.#pending.get(id);
+    const call = this.#pending.take(id);
     if (!call) return; // what was drained ended the session (a crash notice)
-    this.#pending.delete(id);
     this.#events.timing?.(performance.now() - call.sentAt);
     settle(call);
     this.#afterSettle();
@@ -487,36 +475,20 @@ export class HostSession {
       return;
     }
     if (this.#deferredCrash) clearTimeout(this.#deferredCrash);
-    // The record in shared memory may be more precise (written by C++ handlers); it names
-    // the thread that wrote it, which the host's deferred notice cannot know.
-    const record = readCrashRecord(this.memory, this.#runtime?.crashRecord);
-    const who = record && source !== 'port' ? this.#identify(record) : { thread, pthread };
-    this.#fault(new WasmPanicError({
-      ...who,
-      kind: record && record.kind !== 'unknown' ? record.kind : kind,
-      message: record?.message || message,
-      wasmStack: stack,
-      source,
-    }));
-  }
-
-  // The crash record names the host thread by its pthread id like any other thread.
-  #identify({ thread, pthread }) {
-    return pthread && pthread === this.#hostPthread ? { thread: -1, pthread: 0 } : { thread, pthread };
+    this.#fault(new WasmPanicError(crashVerdict({ notice: { thread, pthread, kind, message, stack, source },
+      record: this.#crashRecord(), hostPthread: this.#hostPthread })));
   }
 
   // The worker itself died (an uncaught error) or exited: a crash of the host, unless
   // a thread already told how it died.
   #hostDied(message, cause) {
-    const record = readCrashRecord(this.memory, this.#runtime?.crashRecord);
-    this.#fault(new WasmPanicError({
-      ...(record ? this.#identify(record) : { thread: -1, pthread: 0 }),
-      kind: record?.kind ?? 'host-exit',
-      message: record?.message ?? message,
-      wasmStack: cause?.stack,
-      cause,
-      source: record ? 'record' : 'exit',
-    }));
+    this.#fault(new WasmPanicError(hostDeathVerdict({ message, cause, record: this.#crashRecord(),
+      hostPthread: this.#hostPthread })));
+  }
+
+  // Readable after the host and all its threads are gone: main keeps the memory.
+  #crashRecord() {
+    return readCrashRecord(this.memory, this.#runtime?.crashRecord);
   }
 
   #onHostError(error) {

@@ -357,21 +357,10 @@ export class ThreadPoolManager extends EventEmitter {
 
   /**
    * Calls that never started on a host that failed or was recycled: sent to its
-   * replacement unchanged, their promises carry on. One whose execute() has finished
-   * meanwhile (timed out, aborted) is not run for nobody.
+   * replacement unchanged, their promises carry on (PendingCall.sendTo).
    */
   #resend(fresh, calls) {
-    for (const call of calls) {
-      if (call.owner?.closed) {
-        call.reject(new WasmPoolError(`${call.name} was not sent again: its execute() or run() had finished`,
-          { code: 'ERR_WASM_CALL_OUTSIDE_EXECUTE' }));
-        continue;
-      }
-      const limits = { hangTimeoutMs: call.hangTimeoutMs };
-      const resent = call.job ? fresh.runJob(call.job.url, call.job.input, call.owner, limits)
-        : fresh.call(call.name, call.args, call.owner, limits);
-      resent.then(call.resolve, call.reject);
-    }
+    for (const call of calls) call.sendTo(fresh);
   }
 
   /** Counts a crash or hang and reports it as a 'crash' event; false for other errors. */

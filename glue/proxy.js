@@ -55,10 +55,6 @@ export class Route {
     this.#parent = storage.getStore();
     return storage.run(this, fn);
   }
-
-  close() {
-    this.closed = true;
-  }
 }
 
 function registry() {

@@ -1,5 +1,6 @@
 // Shared fixtures for the runtime tests: the demo module, managers that are always shut
 // down, an event-loop lag probe, and the process's OS thread count.
+import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ThreadPoolManager } from '../../glue/index.js';
@@ -85,7 +86,7 @@ export async function measureLag(work) {
   }
 }
 
-/** Wraps a promise so the test can assert it settled exactly once. */
+/** Wraps a promise so the test can read its outcome (`value` or `error`) and whether it settled. */
 export function track(promise) {
   const record = { settled: 0, value: undefined, error: undefined };
   record.promise = promise.then(
@@ -107,6 +108,16 @@ export function track(promise) {
  * pending. (A Promise settles at most once; what can be observed twice is a report: count
  * the manager's 'crash' events and stats() for that.)
  */
+/**
+ * Every call the manager sent was answered exactly once: none left pending on a host that
+ * died, none counted twice. A call handed to a replacement host counts once, with the
+ * outcome it had there.
+ */
+export function assertEveryCallAnswered(manager) {
+  const { calls, completed, failed } = manager.stats();
+  assert.equal(completed + failed, calls, `every call answered once: ${calls} sent, ${completed} completed, ${failed} failed`);
+}
+
 export function countOutcomes(promise) {
   const outcomes = { resolved: 0, rejected: 0, value: undefined, error: undefined };
   promise.then(

@@ -1,0 +1,212 @@
+// HostSession without Emscripten: its worker factory is injected, so a fake host worker
+// (an EventEmitter that records what main posts) stands in for host.js. What the fake
+// host sends follows protocol.js, through the same paths the real host uses: messages
+// on the worker, the output channel from workerData, thread ports it announces, the call
+// slot. Also the pure parts the session is made of: the pending-call table and the crash
+// verdict.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { MessageChannel } from 'node:worker_threads';
+import { HostSession } from '../../../glue/host-session.js';
+import { PendingCalls } from '../../../glue/pending-calls.js';
+import { crashVerdict, hostDeathVerdict } from '../../../glue/crash-verdict.js';
+import { CallSlotServer } from '../../../glue/call-slot.js';
+import { toMain } from '../../../glue/protocol.js';
+import { WasmHangError, WasmPanicError } from '../../../glue/errors.js';
+
+class FakeHostWorker extends EventEmitter {
+  posted = [];
+  exitsOnTerminateMessage = true;
+  constructor(options) {
+    super();
+    this.options = options;
+  }
+  postMessage(message) {
+    this.posted.push(message);
+    if (message.type === 'terminate' && this.exitsOnTerminateMessage) this.terminate();
+  }
+  ref() {}
+  unref() {}
+  terminate() {
+    if (!this.exited) {
+      this.exited = true;
+      setImmediate(() => this.emit('exit', 1));
+    }
+    return Promise.resolve(1);
+  }
+  // What the host sends.
+  send(message) {
+    this.emit('message', message);
+  }
+  output(message, transferList) {
+    this.options.workerData.outputPort.postMessage(message, transferList);
+  }
+}
+
+const NO_MODULE = { glueUrl: null, patched: false, wasmUrl: null, module: null, memoryLimits: null, moduleId: null };
+
+function newSession(t, { heartbeatTimeoutMs = 5000 } = {}) {
+  const seen = { output: [], failed: [], stuck: [], logs: [] };
+  let worker;
+  const session = new HostSession({
+    loaded: NO_MODULE, threads: 2, maxExtraThreads: 0, heartbeatIntervalMs: 20, heartbeatTimeoutMs,
+    events: {
+      log: (entry) => seen.logs.push(entry),
+      output: (stream, text) => seen.output.push(text),
+      failed: (_session, error, queued) => seen.failed.push({ error, queued }),
+      settled: () => {},
+      stuck: (_session, error) => seen.stuck.push(error),
+    },
+    createWorker: (url, options) => (worker = new FakeHostWorker(options)),
+  });
+  t.after(() => session.stop());
+  worker.send(toMain.ready(null, 0, 1));
+  return { session, worker, seen, slot: new CallSlotServer(worker.options.workerData.callSlot) };
+}
+
+const outcome = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+test('a call with nothing in flight goes through the slot; the next ones by message; answers settle them', async (t) => {
+  const { session, worker, slot } = newSession(t);
+  await session.ready();
+  const owner = {};
+  const first = session.call('add', [1, 2], owner);
+  const second = session.call('add', [3, 4], owner);
+  const taken = slot.take();
+  assert.deepEqual([taken.name, taken.args], ['add', [1, 2]]);
+  assert.deepEqual(worker.posted.map((m) => [m.type, m.name]), [['call', 'add']], 'only the second by message');
+  assert.ok(slot.answer(taken.id, 3));
+  worker.send(toMain.result(worker.posted[0].id, 7));
+  assert.deepEqual([await first, await second], [3, 7]);
+  assert.equal(session.pendingCount, 0);
+});
+
+test('output the host posted before a result reaches the sink before the call settles', async (t) => {
+  const { session, worker, seen } = newSession(t);
+  await session.ready();
+  const owner = {};
+  session.call('noop', [], owner); // in the slot, never answered: keeps the next call on messages
+  const call = session.call('print', [], owner);
+  for (let i = 0; i < 100; i++) worker.output(toMain.output('stdout', `line ${i}`));
+  worker.send(toMain.result(worker.posted[0].id, 'done'));
+  assert.equal(await call, 'done');
+  assert.equal(seen.output.length, 100, 'all of it, drained from the output channel before the result');
+});
+
+test('a thread\'s crash notice fails the running call and its owner\'s others; other owners\' calls are handed back', async (t) => {
+  const { session, worker, seen, slot } = newSession(t);
+  await session.ready();
+  const a = {};
+  const b = {};
+  const running = outcome(session.call('work', [], a));
+  const sameOwner = outcome(session.call('more', [], a));
+  const other = session.call('innocent', [], b);
+  slot.markRunning(slot.take().id);
+  const { port1, port2 } = new MessageChannel();
+  worker.output(toMain.threadPort(7, port1), [port1]);
+  await turn();
+  port2.postMessage({ type: 'crash', channel: 7, thread: -1, pthread: 4096, kind: 'oob', message: 'memory access out of bounds',
+    stack: 'RuntimeError', time: Date.now() });
+  const { error } = await running;
+  assert.ok(error instanceof WasmPanicError);
+  assert.deepEqual([error.kind, error.pthread, error.source], ['oob', 4096, 'port']);
+  assert.equal((await sameOwner).error, error, 'its pointers are in the dead memory');
+  assert.equal(seen.failed.length, 1);
+  assert.deepEqual(seen.failed[0].queued.map((call) => call.name), ['innocent'], 'never started: handed back');
+  assert.equal(session.state, 'failed');
+  // The manager sends it to the replacement; here, a second fake session.
+  const { session: fresh, worker: freshWorker, slot: freshSlot } = newSession(t);
+  await fresh.ready();
+  seen.failed[0].queued[0].sendTo(fresh);
+  freshWorker.send(toMain.result(0, 'unused')); // an answer for nobody is ignored
+  const resent = freshSlot.take();
+  assert.equal(resent.name, 'innocent');
+  freshSlot.answer(resent.id, 'ok');
+  assert.equal(await other, 'ok');
+  port2.close();
+});
+
+test('silence while the host runs a call is a hang that fails it; a call it had not taken is handed back', async (t) => {
+  const { session, slot, seen } = newSession(t, { heartbeatTimeoutMs: 100 });
+  await session.ready();
+  const spinning = outcome(session.call('spin', [], {}));
+  slot.markRunning(slot.take().id); // the host took it and runs it, silently
+  const behind = session.call('behind', [], {});
+  const { error } = await spinning;
+  assert.ok(error instanceof WasmHangError);
+  assert.equal(error.timeoutMs, 100);
+  assert.deepEqual(seen.failed[0].queued.map((call) => call.name), ['behind']);
+  seen.failed[0].queued[0].resolve('resent');
+  assert.equal(await behind, 'resent');
+});
+
+test('a stop that does not finish is reported once, however many wait for it', async (t) => {
+  const { session, worker, seen } = newSession(t, { heartbeatTimeoutMs: 100 });
+  await session.ready();
+  worker.exitsOnTerminateMessage = false;
+  await Promise.all([session.stop(), session.stop({ keepAlive: true })]);
+  assert.equal(seen.stuck.length, 1);
+  assert.equal(seen.stuck[0].during, 'stop');
+});
+
+test('the pending-call table: abandon tells which call was running and cancels the queued ones', () => {
+  const table = new PendingCalls();
+  const a = {};
+  const b = {};
+  const rejected = [];
+  for (const [id, owner] of [[1, a], [2, b], [3, a]]) table.add(id, { name: `c${id}`, owner }).catch((e) => rejected.push([id, e]));
+  const cancelled = [];
+  assert.equal(table.abandon(a, new Error('timeout'), (id) => cancelled.push(id)), true, 'call 1 runs');
+  assert.deepEqual(cancelled, [3], 'the running one cannot be cancelled, only the queued one');
+  assert.equal(table.size, 1);
+  assert.equal(table.abandon(b, new Error('abort'), () => {}), true);
+});
+
+test('the pending-call table after a fault: running, same owner and moved input fail; the rest is handed back', async () => {
+  const table = new PendingCalls();
+  const a = {};
+  const b = {};
+  const outcomes = [];
+  const add = (id, call) => outcomes.push(outcome(table.add(id, call)));
+  add(1, { name: 'b1', owner: b });
+  add(2, { name: 'a1', owner: a });
+  add(3, { name: 'a2', owner: a });
+  add(4, { name: 'moved', owner: b, transferred: true });
+  add(5, { name: 'b2', owner: b });
+  const fault = new Error('fault');
+  const handedBack = table.endWith(fault, { handBack: true, runningId: 2 });
+  assert.deepEqual(handedBack.map((call) => call.name), ['b1', 'b2']);
+  assert.equal(table.size, 0);
+  handedBack.forEach((call) => call.resolve('resent'));
+  assert.deepEqual((await Promise.all(outcomes)).map((o) => o.value ?? o.error.message), ['resent', 'fault', 'fault', 'fault', 'resent']);
+  // A shutdown fails everything.
+  const all = new PendingCalls();
+  const last = outcome(all.add(1, { name: 'x', owner: a }));
+  assert.deepEqual(all.endWith(fault, { handBack: false, runningId: 0 }), []);
+  assert.equal((await last).error, fault);
+});
+
+test('a call handed back whose execute() finished meanwhile is not run for nobody', async () => {
+  const table = new PendingCalls();
+  const result = outcome(table.add(1, { name: 'late', owner: { closed: true } }));
+  const [call] = table.takeAll();
+  call.sendTo({ call: () => assert.fail('must not be sent') });
+  assert.equal((await result).error.code, 'ERR_WASM_CALL_OUTSIDE_EXECUTE');
+});
+
+test('crash verdicts: a thread\'s own notice names it; the record refines kind and message; the host thread is -1', () => {
+  const notice = { thread: 1, pthread: 0x500, kind: 'abort', message: 'Aborted()', stack: 's', source: 'port' };
+  assert.deepEqual(crashVerdict({ notice, record: null, hostPthread: 0x100 }),
+    { thread: 1, pthread: 0x500, kind: 'abort', message: 'Aborted()', wasmStack: 's', source: 'port' });
+  const record = { thread: 0, pthread: 0x100, kind: 'terminate', message: 'std::terminate: boom' };
+  assert.deepEqual(crashVerdict({ notice, record, hostPthread: 0x100 }),
+    { thread: 1, pthread: 0x500, kind: 'terminate', message: 'std::terminate: boom', wasmStack: 's', source: 'port' },
+    'the thread says who; the record says how');
+  const fromHost = { ...notice, thread: null, pthread: 0, source: 'host' };
+  assert.deepEqual(crashVerdict({ notice: fromHost, record, hostPthread: 0x100 }).thread, -1, 'the host thread, by its pthread');
+  assert.deepEqual(hostDeathVerdict({ message: 'exited with code 1', record: null, hostPthread: 0 }),
+    { thread: -1, pthread: 0, kind: 'host-exit', message: 'exited with code 1', wasmStack: undefined, cause: undefined, source: 'exit' });
+  assert.equal(hostDeathVerdict({ message: 'x', record: { ...record, pthread: 0x700, thread: 3 }, hostPthread: 0x100 }).thread, 3);
+});
