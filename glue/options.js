@@ -2,7 +2,9 @@ import { CRASH_DETECTION_MODES } from './detectors.js';
 
 // Option checking: a bad option is a RangeError/TypeError that names the option, the
 // value and what is allowed, thrown before anything starts.
-const MAX_THREADS = 64; // kMaxWorkers in src/wasmpool/config.hpp (the progress slots are sized by it)
+// kMaxWorkers in src/wasmpool/config.hpp (the progress slots are sized by it); checked
+// against runtimeInfo().progress.workers by tests/js/layout.test.js.
+export const MAX_THREADS = 64;
 const MAX_EXTRA_THREADS = 1024;
 const MAX_HOSTS = 64;
 

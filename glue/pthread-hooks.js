@@ -271,7 +271,7 @@ var __wasmpoolHooks = (function () {
     function warn(message) {
       if (warned || !config.log) return;
       warned = true;
-      config.log({ type: 'log', channel: -1, thread: -1, pthread: 0, level: 3, message: message, time: Date.now() });
+      config.log({ type: 'log', channel: -1, thread: -1, pthread: 0, level: 3 /* warn: protocol.js LOG_LEVELS */, message: message, time: Date.now() });
     }
 
     function checkPThread() {

@@ -25,6 +25,7 @@
 
 #include "runtime/crash_record.hpp"
 #include "runtime/exception_text.hpp"
+#include "runtime/thread_log.hpp"
 
 // Each pool thread tells its pthread hooks its pool index, which also announces it to main
 // over the thread's channel ({type: 'bind'}).
@@ -101,6 +102,10 @@ emscripten::val runtime_info() {
   info.set("progress", progress_layout());
   info.set("crashRecord", crash_record_layout());
   info.set("startedWorkers", reinterpret_cast<uintptr_t>(&g_started_workers));
+  // wasmpool::log's levels by their numbers: protocol.js's LOG_LEVELS must read the same.
+  emscripten::val levels = emscripten::val::array();
+  for (const char* name : wasmpool::kLogLevelNames) levels.call<void>("push", std::string(name));
+  info.set("logLevels", levels);
   return info;
 }
 

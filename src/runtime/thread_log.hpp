@@ -13,6 +13,9 @@ namespace wasmpool {
 
 enum class LogLevel : int { trace = 0, debug = 1, info = 2, warn = 3, error = 4 };
 
+// The names JavaScript shows for each level, by its number (runtimeInfo().logLevels).
+inline constexpr const char* kLogLevelNames[] = {"trace", "debug", "info", "warn", "error"};
+
 void log(LogLevel level, std::string_view message) noexcept;
 
 // printf-style convenience: wasmpool::logf(LogLevel::info, "tile %d done", i);

@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { readCrashRecord, readProgress } from '../../glue/crash-record.js';
+import { MAX_THREADS } from '../../glue/options.js';
+import { LOG_LEVELS } from '../../glue/protocol.js';
 
 const THREADS_GLUE = fileURLToPath(new URL('../../build/wasm/tests/modules/threads_module.mjs', import.meta.url));
 
@@ -17,7 +19,9 @@ test('runtimeInfo() reports the layouts C++ uses, and the decoders read what C++
   for (const field of ['address', 'state', 'thread', 'kind', 'length', 'pthread', 'message', 'capacity']) {
     assert.equal(typeof record[field], 'number', field);
   }
-  assert.equal(info.progress.workers, 64);
+  assert.equal(info.progress.workers, MAX_THREADS, 'options.threads is bounded by what C++ sizes its slots for');
+  assert.deepEqual(info.logLevels, LOG_LEVELS, 'wasmpool::log levels by number, as main names them');
+  assert.deepEqual(record.states, { empty: 0, writing: 1, complete: 2 });
 
   const before = readProgress(mod.wasmMemory, info.progress);
   mod.reportProgressTimes(3);
