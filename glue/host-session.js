@@ -18,6 +18,7 @@ import { LOG_LEVELS, isHostMessage, isThreadMessage, toHost } from './protocol.j
 import { createWorker } from './worker-flags.js';
 import { DETECTORS } from './detectors.js';
 import { CallSlotClient, RESPONSE_IN_SLOT, createCallSlot } from './call-slot.js';
+import { CancelRingWriter, createCancelRing } from './cancel-ring.js';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 
 const HOST_URL = new URL('./host.js', import.meta.url);
@@ -73,7 +74,8 @@ export class HostSession {
       maximum: loaded.memoryLimits.maximum,
       shared: true,
     }) : null;
-    this.#cancelRing = new Int32Array(new SharedArrayBuffer(4 * (1 + CANCEL_RING_SIZE)));
+    const cancelRing = createCancelRing();
+    this.#cancelRing = new CancelRingWriter(cancelRing);
     const callSlot = createCallSlot();
     this.#slot = new CallSlotClient(callSlot);
     const output = new MessageChannel();
@@ -90,7 +92,7 @@ export class HostSession {
         threads,
         threadLimit: threads + maxExtraThreads,
         heartbeatIntervalMs,
-        cancelRing: this.#cancelRing,
+        cancelRing,
         callSlot,
         outputPort: output.port2,
       },
@@ -235,9 +237,7 @@ export class HostSession {
   }
 
   #cancelQueued(id) {
-    const written = Atomics.load(this.#cancelRing, 0);
-    Atomics.store(this.#cancelRing, 1 + (written % CANCEL_RING_SIZE), id);
-    Atomics.store(this.#cancelRing, 0, written + 1);
+    this.#cancelRing.cancel(id);
   }
 
   /**

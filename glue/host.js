@@ -14,6 +14,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { readPatchMarker } from '../patch/marker.js';
 import { isMainMessage, toMain } from './protocol.js';
 import { CallSlotServer } from './call-slot.js';
+import { CancelRingReader } from './cancel-ring.js';
 import { superviseWorkers } from './supervised-worker.js';
 import { captureOutput } from './output-capture.js';
 import { classifyFault, describeFault, isControlFlow, isFault } from './fault-kind.js';
@@ -124,18 +125,9 @@ function detachFromHeap(value) {
 }
 
 // Calls main abandoned (their execute() timed out or was aborted) while they waited here:
-// main writes their ids into a ring in shared memory, read before each call.
-const cancelled = new Set();
-let cancelsSeen = 0;
-
-function wasCancelled(id) {
-  const written = Atomics.load(cancelRing, 0);
-  if (written - cancelsSeen > cancelRing.length - 1) cancelsSeen = written - (cancelRing.length - 1);
-  for (; cancelsSeen < written; cancelsSeen++) {
-    cancelled.add(Atomics.load(cancelRing, 1 + (cancelsSeen % (cancelRing.length - 1))));
-  }
-  return cancelled.delete(id);
-}
+// main writes their ids into a ring in shared memory (cancel-ring.js), read before each call.
+const cancels = new CancelRingReader(cancelRing);
+const wasCancelled = (id) => cancels.wasCancelled(id);
 
 function runCall({ id, name, args }) {
   if (wasCancelled(id)) return; // nobody waits for it any more
