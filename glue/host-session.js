@@ -30,9 +30,6 @@ const STOP_DEADLINE_MS = 1000;
 // The notice normally wins by far; this only bounds the wait when it never comes, and must
 // hold on a loaded machine.
 const DEFERRED_CRASH_MS = 250;
-// Ids of abandoned calls still queued in the host, in a ring in shared memory: the host is
-// busy with an earlier call and cannot read messages, but it checks the ring before each.
-const CANCEL_RING_SIZE = 256;
 
 export class HostSession {
   /** 'starting' | 'ready' | 'stopping' | 'stopped' | 'failed' */
