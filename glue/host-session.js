@@ -20,6 +20,7 @@ import { PendingCalls } from './pending-calls.js';
 import { crashVerdict, hostDeathVerdict } from './crash-verdict.js';
 import { DETECTORS } from './detectors.js';
 import { CallSlotClient, RESPONSE_IN_SLOT, createCallSlot } from './call-slot.js';
+import { CancelRingWriter, createCancelRing } from './cancel-ring.js';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 
 const HOST_URL = new URL('./host.js', import.meta.url);
@@ -34,9 +35,6 @@ const START_SILENCE_MS = 10_000;
 // The notice normally wins by far; this only bounds the wait when it never comes, and must
 // hold on a loaded machine.
 const DEFERRED_CRASH_MS = 250;
-// Ids of abandoned calls still queued in the host, in a ring in shared memory: the host is
-// busy with an earlier call and cannot read messages, but it checks the ring before each.
-const CANCEL_RING_SIZE = 256;
 
 export class HostSession {
   /** 'starting' | 'ready' | 'stopping' | 'stopped' | 'failed' */
@@ -80,7 +78,8 @@ export class HostSession {
       maximum: loaded.memoryLimits.maximum,
       shared: true,
     }) : null;
-    this.#cancelRing = new Int32Array(new SharedArrayBuffer(4 * (1 + CANCEL_RING_SIZE)));
+    const cancelRing = createCancelRing();
+    this.#cancelRing = new CancelRingWriter(cancelRing);
     const callSlot = createCallSlot();
     this.#slot = new CallSlotClient(callSlot);
     const output = new MessageChannel();
@@ -97,7 +96,7 @@ export class HostSession {
         threads,
         threadLimit: threads + maxExtraThreads,
         heartbeatIntervalMs,
-        cancelRing: this.#cancelRing,
+        cancelRing,
         callSlot,
         outputPort: output.port2,
       },
@@ -234,9 +233,7 @@ export class HostSession {
   }
 
   #cancelQueued(id) {
-    const written = Atomics.load(this.#cancelRing, 0);
-    Atomics.store(this.#cancelRing, 1 + (written % CANCEL_RING_SIZE), id);
-    Atomics.store(this.#cancelRing, 0, written + 1);
+    this.#cancelRing.cancel(id);
   }
 
   /**

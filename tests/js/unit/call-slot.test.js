@@ -3,7 +3,7 @@
 // two things the file's header states: send() publishes the call (fields, then the
 // Atomics.add of REQUEST_SEQ) before it returns, so a message posted after it can never
 // arrive before the call is readable; and the host reads the slot before it queues any
-// message (host.js). The worker below follows that rule and records what it runs.
+// message (host-runtime.js). The worker below follows that rule and records what it runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
@@ -77,7 +77,7 @@ test('release() frees a waiter whose host is gone: no value, id 0', async () => 
   assert.deepEqual(await answer, { id: 0, kind: RESPONSE_BY_MESSAGE });
 });
 
-// A host in miniature: it reads the slot before it queues a message, as host.js does, and
+// A host in miniature: it reads the slot before it queues a message, as HostRuntime does, and
 // answers slot calls in the slot, message calls by message.
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
