@@ -16,7 +16,7 @@
 // Usable: false once a fault of this thread (or a thread's death seen while waiting) made
 // the instance unusable. Main terminates the worker on the crash it is told of; nothing
 // more runs here meanwhile, and nothing more is answered.
-import { isMainMessage, toMain } from './protocol.js';
+import { LOG_LEVELS, isMainMessage, toMain } from './protocol.js';
 import { classifyFault, describeFault, isFault } from './fault-kind.js';
 
 // Names that must never be dispatched even if a module happened to list them.
@@ -109,7 +109,7 @@ export class HostRuntime {
   /** A message from main. */
   receive(message) {
     if (!isMainMessage(message)) {
-      this.#post(toMain.logHost({ level: 3, thread: -1, pthread: 0, time: Date.now(),
+      this.#post(toMain.logHost({ level: LOG_LEVELS.indexOf('warn'), thread: -1, pthread: 0, time: Date.now(),
         message: `wasm-threadpool host: ignored a malformed message from main: ${JSON.stringify(message)?.slice(0, 200)}` }));
       return;
     }
