@@ -102,9 +102,9 @@ function(add_wasm_threadpool_module target)
     # workers itself, through the pthread hooks.
     -Wno-pthreads-mem-growth
     -sEXPORTED_FUNCTIONS=_malloc,_free
-    "--pre-js=${WASMPOOL_ROOT}/glue/pthread-hooks.js"
+    "--pre-js=${WASMPOOL_ROOT}/glue/pthread/pthread-hooks.js"
     ${ARG_LINK_OPTIONS})
-  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${WASMPOOL_ROOT}/glue/pthread-hooks.js")
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${WASMPOOL_ROOT}/glue/pthread/pthread-hooks.js")
   # The patch only runs after a link: relink when the patch itself changes.
   file(GLOB _wasmpool_patch_sources "${WASMPOOL_ROOT}/patch/*.js" "${WASMPOOL_ROOT}/patch/rewrites/*.js")
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${_wasmpool_patch_sources})

@@ -1,5 +1,5 @@
 // Public entry point of the package.
-export { ThreadPoolManager } from './manager.js';
+export { ThreadPoolManager } from './main/manager.js';
 export {
   WasmPoolError,
   WasmPanicError,
@@ -9,4 +9,4 @@ export {
   WasmAbortError,
   WasmShutdownError,
   WasmHostStartError,
-} from './errors.js';
+} from './main/errors.js';

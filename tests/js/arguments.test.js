@@ -83,7 +83,7 @@ test('plain data crosses: numbers, strings, plain objects, arrays, typed arrays,
   t.after(() => manager.shutdown());
   assert.equal(await manager.execute(() => mod.busyStdThread(5)), 5);
   // embind converts the value; what matters is that the checker lets plain data through
-  const { checkArguments } = await import('../../glue/arguments.js');
+  const { checkArguments } = await import('../../glue/main/arguments.js');
   const plain = [1, 'x', null, undefined, 2n, { a: [1, { b: new Float64Array(2) }] }, new Map([[1, { c: 2 }]]),
     new Set([1]), new Date(), /re/, new Error('e'), new ArrayBuffer(8), Object.create(null)];
   assert.equal(checkArguments('f', plain), null);
@@ -93,7 +93,7 @@ test('plain data crosses: numbers, strings, plain objects, arrays, typed arrays,
 });
 
 test('subclasses of cloneable built-ins are refused with their path: the copy is the built-in, without their methods', async () => {
-  const { checkArguments } = await import('../../glue/arguments.js');
+  const { checkArguments } = await import('../../glue/main/arguments.js');
   class NoMethods extends Error {}
   class Bytes extends Uint8Array {
     get first() {
@@ -119,7 +119,7 @@ test('subclasses of cloneable built-ins are refused with their path: the copy is
 });
 
 test('plain Errors, the error types structured clone keeps, plain typed arrays and Buffers pass', async () => {
-  const { checkArguments } = await import('../../glue/arguments.js');
+  const { checkArguments } = await import('../../glue/main/arguments.js');
   const kept = [new Error('e'), new EvalError('e'), new RangeError('r'), new ReferenceError('r'), new SyntaxError('s'),
     new TypeError('t'), new URIError('u'), Object.assign(new Error('with a code'), { code: 'E_X' })];
   for (const error of kept) {

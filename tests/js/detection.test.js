@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { DEMO_GLUE_PATH, loadDemo, newManager } from './helpers.js';
 
 const UNWIND_JOB = new URL('./fixtures/jobs/unwind.mjs', import.meta.url);
-// DEFERRED_CRASH_MS in glue/host-session.js
+// DEFERRED_CRASH_MS in glue/main/host-session.js
 const DEFERRED_CRASH_MS = 250;
 
 // A host for jobs only (no module: no crash record, so nothing more precise than the

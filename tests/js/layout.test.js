@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { readCrashRecord, readProgress } from '../../glue/crash-record.js';
-import { MAX_THREADS } from '../../glue/options.js';
-import { LOG_LEVELS } from '../../glue/protocol.js';
+import { readCrashRecord, readProgress } from '../../glue/main/crash-record.js';
+import { MAX_THREADS } from '../../glue/main/options.js';
+import { LOG_LEVELS } from '../../glue/shared/protocol.js';
 
 const THREADS_GLUE = fileURLToPath(new URL('../../build/wasm/tests/modules/threads_module.mjs', import.meta.url));
 

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { DEMO_GLUE_PATH } from './helpers.js';
-import { heapLimitFlag, invalidFlagsOf, withoutMainScriptFlags } from '../../glue/worker-flags.js';
+import { heapLimitFlag, invalidFlagsOf, withoutMainScriptFlags } from '../../glue/main/worker-flags.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/flags-child.mjs', import.meta.url));
 const HEAP_CHILD = fileURLToPath(new URL('./fixtures/heap-child.mjs', import.meta.url));

@@ -1,4 +1,4 @@
-// The call slot alone (glue/call-slot.js), without a host: what fits in it, what is sent
+// The call slot alone (glue/shared/call-slot.js), without a host: what fits in it, what is sent
 // back by message instead, and the order it keeps against postMessage. The order rests on
 // two things the file's header states: send() publishes the call (fields, then the
 // Atomics.add of REQUEST_SEQ) before it returns, so a message posted after it can never
@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { serialize } from 'node:v8';
 import {
   CAPACITY, CallSlotClient, CallSlotServer, RESPONSE_BY_MESSAGE, RESPONSE_IN_SLOT, createCallSlot,
-} from '../../../glue/call-slot.js';
+} from '../../../glue/shared/call-slot.js';
 
 // The largest string argument whose call { name, args: [string] } still fits.
 function largestFitting(name) {
@@ -112,7 +112,7 @@ test('order against messages: a slot call followed at once by a message call run
   const client = new CallSlotClient(buffer);
   const worker = new Worker(WORKER, {
     eval: true,
-    workerData: { buffer, callSlotUrl: new URL('../../../glue/call-slot.js', import.meta.url).href },
+    workerData: { buffer, callSlotUrl: new URL('../../../glue/shared/call-slot.js', import.meta.url).href },
   });
   t.after(() => worker.terminate());
   const byMessage = new Map();

@@ -3,7 +3,7 @@
 // The real module's layout is checked against the same decoder in layout.test.js.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readCrashRecord, readProgress } from '../../../glue/crash-record.js';
+import { readCrashRecord, readProgress } from '../../../glue/main/crash-record.js';
 
 const LAYOUT = {
   address: 256, state: 0, thread: 4, kind: 8, length: 12, pthread: 16, message: 20, capacity: 64,

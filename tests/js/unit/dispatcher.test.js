@@ -1,8 +1,8 @@
 // Which host an execute() occupies, and the queue in front of the hosts, without hosts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Dispatcher } from '../../../glue/dispatcher.js';
-import { WasmShutdownError } from '../../../glue/errors.js';
+import { Dispatcher } from '../../../glue/main/dispatcher.js';
+import { WasmShutdownError } from '../../../glue/main/errors.js';
 import { flush } from './fake-session.js';
 
 function dispatcher({ hosts = 2, perHost = 1, maxQueue = Infinity, states } = {}) {

@@ -1,13 +1,13 @@
-// HostRuntime alone (glue/host-runtime.js), without Emscripten and without a worker: the
+// HostRuntime alone (glue/host/host-runtime.js), without Emscripten and without a worker: the
 // instance is a plain object of JS functions, `post` records what would go to main (after
 // checking it is a well-formed host message that postMessage could clone), and the call
 // slot and cancel ring are the real ones, with main's ends held by the test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HostRuntime } from '../../../glue/host-runtime.js';
-import { CallSlotClient, CallSlotServer, CAPACITY, RESPONSE_BY_MESSAGE, RESPONSE_IN_SLOT, createCallSlot } from '../../../glue/call-slot.js';
-import { CancelRingReader, CancelRingWriter, createCancelRing } from '../../../glue/cancel-ring.js';
-import { isHostMessage, toHost } from '../../../glue/protocol.js';
+import { HostRuntime } from '../../../glue/host/host-runtime.js';
+import { CallSlotClient, CallSlotServer, CAPACITY, RESPONSE_BY_MESSAGE, RESPONSE_IN_SLOT, createCallSlot } from '../../../glue/shared/call-slot.js';
+import { CancelRingReader, CancelRingWriter, createCancelRing } from '../../../glue/shared/cancel-ring.js';
+import { isHostMessage, toHost } from '../../../glue/shared/protocol.js';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -8,12 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
-import { HostSession } from '../../../glue/host-session.js';
-import { PendingCalls } from '../../../glue/pending-calls.js';
-import { crashVerdict, hostDeathVerdict } from '../../../glue/crash-verdict.js';
-import { CallSlotServer } from '../../../glue/call-slot.js';
-import { toMain } from '../../../glue/protocol.js';
-import { WasmHangError, WasmPanicError } from '../../../glue/errors.js';
+import { HostSession } from '../../../glue/main/host-session.js';
+import { PendingCalls } from '../../../glue/main/pending-calls.js';
+import { crashVerdict, hostDeathVerdict } from '../../../glue/main/crash-verdict.js';
+import { CallSlotServer } from '../../../glue/shared/call-slot.js';
+import { toMain } from '../../../glue/shared/protocol.js';
+import { WasmHangError, WasmPanicError } from '../../../glue/main/errors.js';
 
 class FakeHostWorker extends EventEmitter {
   posted = [];

@@ -1,8 +1,8 @@
 // Option checking, without Emscripten.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateExecuteOptions, validateOptions } from '../../../glue/options.js';
-import { detectorsFor } from '../../../glue/detectors.js';
+import { validateExecuteOptions, validateOptions } from '../../../glue/main/options.js';
+import { detectorsFor } from '../../../glue/main/detectors.js';
 
 test('defaults are filled in and the result is frozen', () => {
   const options = validateOptions({ module: 'x.mjs' }, 8);

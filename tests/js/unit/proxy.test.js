@@ -1,7 +1,7 @@
 // Routing by async context, without Emscripten: globalThis.__wasmProxy and Route.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Route, enclosingRoutes, installProxy } from '../../../glue/proxy.js';
+import { Route, enclosingRoutes, installProxy } from '../../../glue/main/proxy.js';
 
 installProxy();
 const proxy = globalThis.__wasmProxy;

@@ -1,7 +1,7 @@
-// The pthread side of glue/pthread-hooks.js, run as the glue runs it (its text, in a vm
+// The pthread side of glue/pthread/pthread-hooks.js, run as the glue runs it (its text, in a vm
 // context standing for a pthread worker's global scope), against the decoder main uses
-// (glue/crash-record.js) on a shared memory, and the guard main applies to what arrives
-// on a thread's port (glue/protocol.js). The layout is the one C++ reports
+// (glue/main/crash-record.js) on a shared memory, and the guard main applies to what arrives
+// on a thread's port (glue/shared/protocol.js). The layout is the one C++ reports
 // (src/runtime/crash_record.hpp; layout.test.js checks it against a real module).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,13 +9,13 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { MessageChannel } from 'node:worker_threads';
-import { readCrashRecord } from '../../../glue/crash-record.js';
-import { isThreadCommand, isThreadMessage, toThread } from '../../../glue/protocol.js';
+import { readCrashRecord } from '../../../glue/main/crash-record.js';
+import { isThreadCommand, isThreadMessage, toThread } from '../../../glue/shared/protocol.js';
 
-import { classifyFault } from '../../../glue/fault-kind.js';
-import { CLASSIFY } from '../../../glue/global-names.js';
+import { classifyFault } from '../../../glue/shared/fault-kind.js';
+import { CLASSIFY } from '../../../glue/shared/global-names.js';
 
-const HOOKS = readFileSync(new URL('../../../glue/pthread-hooks.js', import.meta.url), 'utf8');
+const HOOKS = readFileSync(new URL('../../../glue/pthread/pthread-hooks.js', import.meta.url), 'utf8');
 
 const CRASH_RECORD = {
   address: 4096, state: 0, thread: 4, kind: 8, length: 12, pthread: 16, message: 20, capacity: 2048,

@@ -1,8 +1,8 @@
 // The host lifecycle, without Emscripten: HostSupervisor driven through fake sessions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HostSupervisor } from '../../../glue/supervisor.js';
-import { WasmHangError, WasmPanicError, WasmShutdownError } from '../../../glue/errors.js';
+import { HostSupervisor } from '../../../glue/main/supervisor.js';
+import { WasmHangError, WasmPanicError, WasmShutdownError } from '../../../glue/main/errors.js';
 import { fakeFactory, flush } from './fake-session.js';
 
 function supervise({ standby = false, idleTimeoutMs = 10_000, active = () => false } = {}) {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { Watchdog } from '../../../glue/watchdog.js';
+import { Watchdog } from '../../../glue/main/watchdog.js';
 
 function watch({ timeoutMs = 60, busy = true, progress = () => 0 } = {}) {
   const hangs = [];
@@ -72,7 +72,7 @@ test('a timeout shorter than the interval is checked at a quarter of it, not onc
 
 test('while calls are outstanding the watchdog keeps the process alive until it declares the hang', () => {
   // A child with nothing else to do: without a ref'd timer it would exit at once, silently.
-  const script = `import { Watchdog } from ${JSON.stringify(new URL('../../../glue/watchdog.js', import.meta.url).href)};
+  const script = `import { Watchdog } from ${JSON.stringify(new URL('../../../glue/main/watchdog.js', import.meta.url).href)};
     new Watchdog({ timeoutMs: () => 100, intervalMs: 1000, readProgress: () => 0, isBusy: () => true,
       onHang: () => process.stdout.write('hang') }).start();`;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FIXTURES = path.join(ROOT, 'tests/patch/fixtures');
 export const VARIANTS_DIR = path.join(ROOT, 'build/patch-variants');
-export const HOOKS = path.join(ROOT, 'glue/pthread-hooks.js');
+export const HOOKS = path.join(ROOT, 'glue/pthread/pthread-hooks.js');
 
 export function emEnv() {
   return { ...process.env, NODE_PATH: process.env.NODE_PATH || '/usr/share/nodejs' };

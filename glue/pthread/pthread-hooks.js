@@ -6,7 +6,7 @@
 // User side (an ordinary instance, e.g. on Node's main thread): the instance's pthread
 // workers (prewarmed ones, and those of threads its static initialisers start) are listed
 // per module in a process-wide registry. Once a ThreadPoolManager routes that module
-// (glue/instance-workers.js), its calls go to the host, and these workers are unref'd: a
+// (glue/main/instance-workers.js), its calls go to the host, and these workers are unref'd: a
 // thread that never ends no longer keeps the process alive after shutdown(). Until then,
 // and for modules no manager routes, the workers behave as stock glue's.
 //
@@ -32,7 +32,7 @@
 //
 // The crash record's layout and kind names come from C++ (runtimeInfo(), passed along
 // by the host): nothing about it is repeated here. Faults are classified by
-// glue/fault-kind.js, which the host and each supervised worker publish for these hooks.
+// glue/shared/fault-kind.js, which the host and each supervised worker publish for these hooks.
 //
 // Glue generations (docs/PATCH.md): Emscripten 3.1.x with a separate worker file (the
 // worker sets Module.ENVIRONMENT_IS_PTHREAD and its handler before it imports the glue),
@@ -64,7 +64,7 @@ var __wasmpoolHooks = (function () {
     return memory ? memory.buffer : null;
   }
 
-  // What kind of fault a JS-visible error is: glue/fault-kind.js's classifier, which the
+  // What kind of fault a JS-visible error is: glue/shared/fault-kind.js's classifier, which the
   // host and every supervised worker's bootstrap publish (global-names.js: CLASSIFY), so it
   // is written once. The C++ side may already have written a more precise kind into the
   // crash record (std::terminate, failed allocation); that one wins.

@@ -23,9 +23,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { BOOTSTRAP_KEY, CLASSIFY, CRASH_REPORTED } from './global-names.js';
-import { classifyFault, describeFault, isControlFlow } from './fault-kind.js';
-import { captureOutput } from './output-capture.js';
+import { BOOTSTRAP_KEY, CLASSIFY, CRASH_REPORTED } from '../shared/global-names.js';
+import { classifyFault, describeFault, isControlFlow } from '../shared/fault-kind.js';
+import { captureOutput } from '../shared/output-capture.js';
 
 const { target, workerData, port, channel } = workerThreads.workerData[BOOTSTRAP_KEY];
 workerThreads.workerData = workerData;

@@ -11,7 +11,7 @@
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { moduleIdOf, readPatchMarker } from '../patch/marker.js';
+import { moduleIdOf, readPatchMarker } from '../../patch/marker.js';
 import { WasmHostStartError } from './errors.js';
 import { readMemoryImport } from './wasm-memory-import.js';
 

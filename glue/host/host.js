@@ -13,15 +13,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import workerThreads, { parentPort, workerData } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
-import { readPatchMarker } from '../patch/marker.js';
-import { toMain } from './protocol.js';
-import { CallSlotServer } from './call-slot.js';
-import { CancelRingReader } from './cancel-ring.js';
+import { readPatchMarker } from '../../patch/marker.js';
+import { toMain } from '../shared/protocol.js';
+import { CallSlotServer } from '../shared/call-slot.js';
+import { CancelRingReader } from '../shared/cancel-ring.js';
 import { HostRuntime, crashReport, errorPayload } from './host-runtime.js';
 import { superviseWorkers } from './supervised-worker.js';
-import { captureOutput } from './output-capture.js';
-import { classifyFault, isControlFlow } from './fault-kind.js';
-import { CLASSIFY } from './global-names.js';
+import { captureOutput } from '../shared/output-capture.js';
+import { classifyFault, isControlFlow } from '../shared/fault-kind.js';
+import { CLASSIFY } from '../shared/global-names.js';
 
 // glueUrl: null for a host of jobs only; patched: whether the glue carries the patch (only
 // then does main route execute() calls here, and give it the module and memory).

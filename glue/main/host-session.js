@@ -14,16 +14,16 @@ import { readCrashRecord, readProgress } from './crash-record.js';
 import { cloneError } from './arguments.js';
 import { WasmHangError, WasmHostStartError, WasmPanicError, WasmCallError, WasmPoolError } from './errors.js';
 import { Watchdog } from './watchdog.js';
-import { LOG_LEVELS, isHostMessage, isThreadMessage, toHost } from './protocol.js';
+import { LOG_LEVELS, isHostMessage, isThreadMessage, toHost } from '../shared/protocol.js';
 import { createWorker as createNodeWorker } from './worker-flags.js';
 import { PendingCalls } from './pending-calls.js';
 import { crashVerdict, hostDeathVerdict } from './crash-verdict.js';
 import { DETECTORS } from './detectors.js';
-import { CallSlotClient, RESPONSE_IN_SLOT, createCallSlot } from './call-slot.js';
-import { CancelRingWriter, createCancelRing } from './cancel-ring.js';
+import { CallSlotClient, RESPONSE_IN_SLOT, createCallSlot } from '../shared/call-slot.js';
+import { CancelRingWriter, createCancelRing } from '../shared/cancel-ring.js';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 
-const HOST_URL = new URL('./host.js', import.meta.url);
+const HOST_URL = new URL('../host/host.js', import.meta.url);
 // How long an orderly stop (exitThreadPool, then exit) may take before the host is
 // terminated and the stop reported as a hang: a healthy pool joins its threads in
 // milliseconds, so a host still there after this is stuck behind a spinning thread.

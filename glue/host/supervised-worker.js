@@ -25,9 +25,9 @@ import { syncBuiltinESMExports } from 'node:module';
 import { resolveObjectURL } from 'node:buffer';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BOOTSTRAP_KEY } from './global-names.js';
+import { BOOTSTRAP_KEY } from '../shared/global-names.js';
 
-const BOOTSTRAP_URL = new URL('./worker-bootstrap.js', import.meta.url);
+const BOOTSTRAP_URL = new URL('../pthread/worker-bootstrap.js', import.meta.url);
 // Channel numbers of supervised workers, apart from the pthread hooks' own (0, 1, ...),
 // which are per instance: only a label in log entries and crash notices.
 const FIRST_CHANNEL = 1 << 20;

@@ -16,8 +16,8 @@
 // Usable: false once a fault of this thread (or a thread's death seen while waiting) made
 // the instance unusable. Main terminates the worker on the crash it is told of; nothing
 // more runs here meanwhile, and nothing more is answered.
-import { LOG_LEVELS, isMainMessage, toMain } from './protocol.js';
-import { classifyFault, describeFault, isFault } from './fault-kind.js';
+import { LOG_LEVELS, isMainMessage, toMain } from '../shared/protocol.js';
+import { classifyFault, describeFault, isFault } from '../shared/fault-kind.js';
 
 // Names that must never be dispatched even if a module happened to list them.
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype', 'then']);
@@ -76,8 +76,8 @@ export class HostRuntime {
    * @param {Iterable<string>} o.exportNames what main may call (patched glue's list)
    * @param {(message: object) => void} o.post sends to main; throws like postMessage
    *   (DataCloneError) for what cannot be cloned
-   * @param {import('./call-slot.js').CallSlotServer} o.slot
-   * @param {import('./cancel-ring.js').CancelRingReader} o.cancelRing
+   * @param {import('../shared/call-slot.js').CallSlotServer} o.slot
+   * @param {import('../shared/cancel-ring.js').CancelRingReader} o.cancelRing
    * @param {(code: number) => void} [o.exit] ends the worker (after 'terminate')
    */
   constructor({ instance = null, memory = null, exportNames = [], post, slot, cancelRing,
