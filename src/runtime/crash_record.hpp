@@ -1,10 +1,11 @@
 // The crash record: one fixed-size slot in the module's shared memory where the first
 // fatal error of any thread is written before the thread dies. Main keeps the memory of
 // every host it created, so it can read the record even after the host and all its
-// threads are gone (glue/crash-record.js). JavaScript writes it too (glue/pthread-hooks.js)
-// for faults C++ never sees (traps). This header is the one definition of the layout and
-// of the kinds: runtimeInfo() (lifecycle_bindings.cpp) reports the offsets and the kind
-// names at start-up, and every JavaScript reader and writer uses what it reports.
+// threads are gone (glue/main/crash-record.js). JavaScript writes it too
+// (glue/pthread/pthread-hooks.js) for faults C++ never sees (traps). This header is the one
+// definition of the layout and of the kinds: runtimeInfo() (lifecycle_bindings.cpp) reports the
+// offsets and the kind names at start-up, and every JavaScript reader and writer uses what it
+// reports.
 #pragma once
 
 #include <atomic>

@@ -2,7 +2,7 @@
 
 #include <emscripten/emscripten.h>
 
-// __wasmpoolHooks is defined by glue/pthread-hooks.js in the glue's scope; a module
+// __wasmpoolHooks is defined by glue/pthread/pthread-hooks.js in the glue's scope; a module
 // linked without the hooks still logs, to stderr.
 // The body is JavaScript: keep clang-format out of it.
 // clang-format off
