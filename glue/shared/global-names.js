@@ -1,19 +1,36 @@
 // Names this project puts on objects it does not own (globalThis, workerData, an
-// Emscripten Module), in one place. Code pasted into generated glue (the pthread hooks, the
-// patch's rewrites) is plain text and spells them literally; each literal there is listed
-// here with where it lives, so a rename is one search.
+// Emscripten Module, the glue's own scope), in one place. Code pasted into generated glue
+// (the pthread hooks, the patch's rewrites) is plain text and spells them literally; each
+// is listed here with where it lives, so a rename is one search.
 //
 // globalThis, on Node's main thread and in the host:
-//   __wasmProxy            the router patched exports consult (proxy.js installs it)
+//   __wasmProxy              the router patched exports consult (main/proxy.js installs it)
 // globalThis, in the host:
-//   __wasmpoolHostConfig   channels, thread limit and log for patched glue a job loads (host.js)
-// globalThis, in every supervised worker:
-//   __wasmpoolClassify     fault-kind.js's classify, for the pthread hooks (worker-bootstrap.js)
-//   __wasmpoolCrashReported set by the pthread hooks once they reported this thread's death,
-//                          so the bootstrap's backstop notice is not sent twice
-// Emscripten Module (patched glue): __wasmpool (hooks config), __wasmpoolStart,
-//   __wasmpoolClassify, __wasmpoolPrintErr, __wasmProxyExports, __wasmProxyModuleId
-//   (pthread-hooks.js, patch/rewrites/*).
+//   __wasmpoolHostConfig     channels, thread limit and log for patched glue a job loads (host/host.js)
+// globalThis, in the host and every supervised worker:
+//   __wasmpoolClassify       shared/fault-kind.js's classifier, for the pthread hooks
+//   __wasmpoolCrashReported  set by the pthread hooks once they reported this thread's death,
+//                            so the bootstrap's backstop notice is not sent twice
+// workerData of a supervised worker:
+//   __wasmpoolBootstrap      its bootstrap's config (BOOTSTRAP_KEY below)
+// The glue's scope (pthread/pthread-hooks.js, a pre-js):
+//   __wasmpoolHooks          the hooks' object, called from C++ through EM_JS (bindThread, log)
+// Emscripten Module of patched glue, set by the host or the hooks:
+//   __wasmpool               the hooks' config (host/host.js)
+//   __wasmpoolStart          prewarm and runtime info, called by the host after instantiation
+//   __wasmpoolPrintErr       the pthread side's printErr, for the patched worker file
+//   __wasmProxyExports, __wasmProxyModuleId, __wasmpoolModuleId, __wasmpoolExports
+//                            what the patch's prelude publishes about the module's exports
+// Names inside patched glue only (patch/rewrites/*: prelude, raw-exports, embind, ccall,
+// esm-shims, wasm-loading, worker-file): __wasmpoolRoute, __wasmpoolStock,
+// __wasmpoolStockOf, __wasmpoolIsNode, __wasmpoolCreateRequire, __wasmpoolPublish,
+// __wasmpoolEmbindFunctions, __wasmpoolEmbindName, __wasmpoolReplaceFunction,
+// __wasmpoolExposeFunction, __wasmpoolStockReplacePublicSymbol,
+// __wasmpoolStockExposePublicSymbol, __wasmpoolWorkerQueuesEarlyRun.
+// On a worker object or a function the hooks wrap: __wasmpoolPortPending, __wasmpoolWrapped.
+// Registries under Symbol.for() keys on globalThis (so two copies of the package share
+// them): 'wasm-threadpool.proxy.v1' (main/proxy.js), 'wasm-threadpool.instance-workers.v1'
+// (main/instance-workers.js and the hooks' user side).
 
 /** The key of workerData under which a supervised worker's bootstrap finds its config. */
 export const BOOTSTRAP_KEY = '__wasmpoolBootstrap';
