@@ -191,7 +191,7 @@ export class HostSupervisor {
     this.#current = null;
     this.state = 'replacing';
     const queued = session.detachQueued();
-    if (queued.length === 0 && !this.#notify.isActive() && !this.#spare) {
+    if (queued.length === 0 && !this.busy && !this.#spare) {
       this.state = 'none';
       return true;
     }
@@ -248,13 +248,22 @@ export class HostSupervisor {
     this.#idleTimer = null;
   }
 
-  /** Arms the idle stop when nothing runs: no active execute, no pending call. */
+  /**
+   * Whether this host is in use: an execute() or run() occupies it (the dispatcher's
+   * count, through notify.isActive), or its session still owes an answer (a call whose
+   * execute() ended, a job). The one definition the idle stop and the recycle read.
+   */
+  get busy() {
+    return this.#notify.isActive() || (this.#current?.pendingCount ?? 0) > 0;
+  }
+
+  /** Arms the idle stop when the host is not busy. */
   checkIdle() {
     const session = this.#current;
-    if (!session || this.#notify.isActive() || session.pendingCount > 0 || this.#idleTimer) return;
+    if (!session || this.busy || this.#idleTimer) return;
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = null;
-      if (this.#current !== session || this.#notify.isActive() || session.pendingCount > 0) return;
+      if (this.#current !== session || this.busy) return;
       this.#current = null;
       this.state = 'none';
       const spare = this.#spare;
