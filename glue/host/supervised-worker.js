@@ -63,7 +63,8 @@ export function superviseWorkers({ limit, announce, onLimit }) {
       const { eval: _eval, workerData, transferList = [], ...rest } = options ?? {};
       super(BOOTSTRAP_URL, {
         ...rest,
-        workerData: { [BOOTSTRAP_KEY]: { target, workerData, port: port2, channel } },
+        workerData: { [BOOTSTRAP_KEY]: { target, workerData, port: port2, channel,
+          streams: { stdout: rest.stdout !== true, stderr: rest.stderr !== true } } },
         transferList: [...transferList, port2],
       });
       live++;

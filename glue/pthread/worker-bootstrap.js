@@ -27,7 +27,7 @@ import { BOOTSTRAP_KEY, CLASSIFY, CRASH_REPORTED } from '../shared/global-names.
 import { classifyFault, describeFault, isControlFlow } from '../shared/fault-kind.js';
 import { captureOutput } from '../shared/output-capture.js';
 
-const { target, workerData, port, channel } = workerThreads.workerData[BOOTSTRAP_KEY];
+const { target, workerData, port, channel, streams } = workerThreads.workerData[BOOTSTRAP_KEY];
 workerThreads.workerData = workerData;
 syncBuiltinESMExports();
 // The port must never keep the thread alive: the thread's own work decides that.
@@ -151,7 +151,9 @@ async function load() {
   }
 }
 
-const output = captureOutput((stream, text) => post({ type: 'output', stream, text }));
+// A creator that asked to read the worker's stdout or stderr itself (new Worker(..., {
+// stdout: true })) keeps that stream; everything else goes to the log sink.
+const output = captureOutput((stream, text) => post({ type: 'output', stream, text }), streams);
 process.on('uncaughtExceptionMonitor', reportDeath);
 serveBlobUrls();
 watchParentPort();

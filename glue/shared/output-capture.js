@@ -8,9 +8,11 @@ import fs from 'node:fs';
 
 /**
  * @param {(stream: 'stdout' | 'stderr', text: string) => void} line
+ * @param {{stdout?: boolean, stderr?: boolean}} [streams] which streams to take (both by
+ *   default); one left out keeps Node's own pipe (its creator reads worker.stdout itself)
  * @returns {{flush: () => void}}
  */
-export function captureOutput(line) {
+export function captureOutput(line, streams = { stdout: true, stderr: true }) {
   const partial = { stdout: '', stderr: '' };
 
   function emit(stream, text) {
@@ -26,7 +28,8 @@ export function captureOutput(line) {
     }
   }
 
-  for (const stream of ['stdout', 'stderr']) {
+  const taken = ['stdout', 'stderr'].filter((stream) => streams[stream]);
+  for (const stream of taken) {
     process[stream].write = (chunk, encoding, callback) => {
       emit(stream, typeof chunk === 'string' ? chunk
         : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8'));
@@ -37,7 +40,7 @@ export function captureOutput(line) {
   }
   const writeSync = fs.writeSync;
   fs.writeSync = function (fd, data, ...rest) {
-    if (fd !== 1 && fd !== 2) return writeSync.call(this, fd, data, ...rest);
+    if (!((fd === 1 && streams.stdout) || (fd === 2 && streams.stderr))) return writeSync.call(this, fd, data, ...rest);
     let text;
     if (typeof data === 'string') {
       text = data;

@@ -81,6 +81,10 @@ test('every worker made in the host: its output reaches the sink with its identi
       ['stdout', 'a partial line, finished'],
       ['stderr', 'written to fd 2'],
     ]);
+    logs.length = 0;
+    assert.equal(await manager.run(job('workers'), { op: 'own-stdout' }), 'for my creator\n',
+      'a creator that reads the worker\'s stdout itself keeps it');
+    assert.deepEqual(logs.filter((e) => e.thread === -1).map((e) => [e.level, e.message]), [['stderr', 'for the sink']]);
     assert.equal(await manager.run(job('workers'), { op: 'spawn', count: 4 }), 4, 'threads + maxExtraThreads');
     const refused = await manager.run(job('workers'), { op: 'spawn', count: 5 }).catch((e) => e);
     assert.ok(refused instanceof WasmCallError, `WasmCallError, got ${refused?.stack ?? refused}`);
