@@ -5,7 +5,9 @@
 //     worker (Emscripten 3.1.7), through its UCI API;
 //   - @tensorflow/tfjs-backend-wasm 4.22.0, threaded: pthread workers from blob: URLs, which
 //     Node alone refuses;
-//   - z3-solver 5.2.0, its own high-level API, unpatched (and given as options.module).
+//   - z3-solver 5.2.0, its own high-level API, unpatched (and given as options.module);
+//   - onnxruntime-web 1.20.1 (ES module glue that is its own pthread worker) and
+//     wasm-vips 0.0.19 (libvips), beyond the three the issue named.
 // For each: the same answers as unmanaged (a child process running the same job on Node's
 // main thread), a long operation stopped, a real fault on one of the package's own
 // pthreads arriving as a WasmPanicError from that thread's own notice, its output in the
@@ -25,6 +27,8 @@ const fixture = (name) => new URL(`./fixtures/packages/${name}`, import.meta.url
 const skipStockfish = notInstalled('stockfish', '19.0.0');
 const skipTfjs = notInstalled('@tensorflow/tfjs-backend-wasm', '4.22.0');
 const skipZ3 = notInstalled('z3-solver', '5.2.0');
+const skipOrt = notInstalled('onnxruntime-web', '1.20.1');
+const skipVips = notInstalled('wasm-vips', '0.0.19');
 // Not the watchdog: these faults must be reported by the dying thread itself, in
 // milliseconds, long before a hang could be declared.
 const NO_WATCHDOG = { heartbeatTimeoutMs: 120_000 };
@@ -232,4 +236,33 @@ test('z3-solver\'s glue given as options.module, unpatched: ctx.module is the ho
     assert.deepEqual(await manager.run(job('z3'), { op: 'solve', min: 40, max: 42 }), { answer: 'sat', x: '41' });
     const refused = await manager.execute(async () => 1).catch((e) => e);
     assert.equal(refused.code, 'ERR_WASM_NOT_ROUTABLE');
+  });
+
+test('onnxruntime-web 1.20.1, threaded: the same inference as unmanaged on its own pthreads; a long run stopped by timeoutMs',
+  { skip: skipOrt, timeout: 120_000 }, async (t) => {
+    const before = osThreadCount();
+    const { manager } = hostOfJobs(t);
+    const input = { op: 'infer', n: 128, threads: 2 };
+    assert.deepEqual(await manager.run(job('onnxruntime'), input), unmanaged('onnxruntime', input));
+    assert.ok(osThreadCount() >= before + 2, 'the host and at least one pthread of the runtime');
+    const error = await manager.run(job('onnxruntime'), { op: 'long', n: 256, runs: 1e6 }, { timeoutMs: 1000 }).catch((e) => e);
+    assert.ok(error instanceof WasmTimeoutError, `WasmTimeoutError, got ${error?.stack ?? error}`);
+    assert.deepEqual(await manager.run(job('onnxruntime'), input), unmanaged('onnxruntime', input), 'on a fresh host');
+    await manager.shutdown();
+    assert.equal(await waitForThreadCount(before), before, 'no thread left after shutdown()');
+  });
+
+test('wasm-vips 0.0.19: the same image as unmanaged; a pipeline thousands of operations deep is a WasmPanicError, not a dead process',
+  { skip: skipVips, timeout: 120_000 }, async (t) => {
+    const before = osThreadCount();
+    const { manager } = hostOfJobs(t, NO_WATCHDOG);
+    const input = { op: 'pipeline', depth: 20, size: 64 };
+    assert.deepEqual(await manager.run(job('vips'), input), unmanaged('vips', input));
+    const error = await manager.run(job('vips'), { op: 'pipeline', depth: 5000, size: 64 }).catch((e) => e);
+    assert.ok(error instanceof WasmPanicError, `WasmPanicError, got ${error?.stack ?? error}`);
+    assert.ok(['stack-overflow', 'trap'].includes(error.kind), error.kind);
+    assert.equal(manager.stats().crashes, 1, 'the host was replaced: its instance may be corrupt');
+    assert.deepEqual(await manager.run(job('vips'), input), unmanaged('vips', input), 'on a fresh host');
+    await manager.shutdown();
+    assert.equal(await waitForThreadCount(before), before, 'no thread left after shutdown()');
   });
