@@ -20,8 +20,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { emptyTaskPool, piscinaLabel } from './piscina.js';
+import { piscinaLabel } from './piscina.js';
+import { bareWorkerBoot, piscinaColdStart } from './start-baselines.js';
+import { median } from './stats.js';
 import { DEMO_GLUE, ROOT, loadDemo, numberFlag, sleep } from './common.js';
 
 process.env.WASMPOOL_TRACE_START = '1'; // inherited by every host created below
@@ -29,33 +30,7 @@ process.env.WASMPOOL_TRACE_START = '1'; // inherited by every host created below
 const ROUNDS = numberFlag('reps', 10);
 const baselineRef = process.argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
 
-function median(values) {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
-async function bareWorkerBoot() {
-  const t0 = performance.now();
-  const worker = new Worker(new URL('./workers/bare.js', import.meta.url));
-  await new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-  const ms = performance.now() - t0;
-  await worker.terminate();
-  return ms;
-}
-
-async function piscinaColdStart() {
-  const t0 = performance.now();
-  const pool = emptyTaskPool(2);
-  await pool.run(null);
-  const ms = performance.now() - t0;
-  await pool.destroy();
-  return ms;
-}
 
 // A manager whose log sink keeps its host's trace lines: phase -> ms since the host's
 // first line, and 'host first line (main)' -> ms since `t0` when main received it.

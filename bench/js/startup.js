@@ -6,9 +6,9 @@
 // for) and the floor under all of it, a bare Node worker's boot.
 // Targets (the issue's): cold start and the default restart each within 2x Piscina's cold
 // start. The standby restart keeps DESIGN.md's absolute 150 ms.
-import { Worker } from 'node:worker_threads';
 import { loadDemo, newManager, progress, report, reps, row, runSection, sleep } from './common.js';
-import { emptyTaskPool, piscinaLabel } from './piscina.js';
+import { piscinaLabel } from './piscina.js';
+import { bareWorkerBoot, piscinaColdStart } from './start-baselines.js';
 import { ratio, summarize } from './stats.js';
 
 process.env.WASMPOOL_TRACE_START = '1'; // inherited by the host workers created below
@@ -26,26 +26,6 @@ process.stderr.write = (chunk, ...rest) => {
   return hostLine ? true : writeErr(chunk, ...rest);
 };
 
-async function bareWorkerBoot() {
-  const t0 = performance.now();
-  const worker = new Worker(new URL('./workers/bare.js', import.meta.url));
-  await new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-  const ms = performance.now() - t0;
-  await worker.terminate();
-  return ms;
-}
-
-async function piscinaColdStart() {
-  const t0 = performance.now();
-  const pool = emptyTaskPool(2);
-  await pool.run(null);
-  const ms = performance.now() - t0;
-  await pool.destroy();
-  return ms;
-}
 
 function phaseSummaries(from) {
   const byPhase = new Map();
