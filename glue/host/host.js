@@ -13,7 +13,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import workerThreads, { parentPort, workerData } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
-import { readPatchMarker } from '../../patch/marker.js';
 import { toMain } from '../shared/protocol.js';
 import { CallSlotServer } from '../shared/call-slot.js';
 import { CancelRingReader } from '../shared/cancel-ring.js';
@@ -25,8 +24,9 @@ import { CLASSIFY } from '../shared/global-names.js';
 
 // glueUrl: null for a host of jobs only; patched: whether the glue carries the patch (only
 // then does main route execute() calls here, and give it the module and memory).
-const { glueUrl, patched, wasmUrl, module, threads, threadLimit, heartbeatIntervalMs, cancelRing, callSlot, outputPort } =
-  workerData;
+// workerIsGlue: the patch marker main already read says the glue is its own pthread worker.
+const { glueUrl, patched, wasmUrl, workerIsGlue, module, threads, threadLimit, heartbeatIntervalMs, cancelRing, callSlot,
+  outputPort } = workerData;
 // The shared memory of patched glue's instance, made by main so main can read the crash
 // record and progress after a death; null otherwise (other glue makes its own).
 const { memory } = workerData;
@@ -86,6 +86,12 @@ async function allThreadsStarted(memory, address) {
   }
 }
 
+// What the module prints (Emscripten's print/printErr), patched glue or not: module output.
+const moduleOutput = {
+  print: (text) => postOutput(toMain.output('stdout', String(text))),
+  printErr: (text) => postOutput(toMain.output('stderr', String(text))),
+};
+
 // What the pthread hooks of a glue instantiated in this host need from it.
 const hooksConfig = {
   threadLimit,
@@ -133,7 +139,6 @@ async function start() {
   }
   // Glue that is its own pthread worker script (Emscripten 3.1.58+) starts its workers from
   // mainScriptUrlOrBlob when given: the file this host imported, whatever it is called now.
-  const { workerIsGlue = false } = readPatchMarker(readFileSync(fileURLToPath(glueUrl), 'utf8')) ?? {};
   const instance = await factory({
     ...(workerIsGlue ? { mainScriptUrlOrBlob: fileURLToPath(glueUrl) } : {}),
     wasmMemory: memory,
@@ -142,8 +147,7 @@ async function start() {
       receiveInstance(wasmInstance, module);
       return wasmInstance.exports;
     },
-    print: (text) => postOutput(toMain.output('stdout', text)),
-    printErr: (text) => postOutput(toMain.output('stderr', text)),
+    ...moduleOutput,
     __wasmpool: { ...hooksConfig, workerIsGlue },
   });
   // Patched glue a job instantiates in this host later (a package's own init()) finds the
@@ -195,8 +199,7 @@ function exportedMemory(module) {
 // threads are supervised like every other worker here.
 async function instantiateUnpatched(factory) {
   const config = {
-    print: (text) => postOutput(toMain.output('stdout', String(text))),
-    printErr: (text) => postOutput(toMain.output('stderr', String(text))),
+    ...moduleOutput,
     // Given (options.wasm) or found next to the glue: 3.1.x glue would otherwise fetch()
     // it, which fails on Node 18+.
     ...(wasmUrl ? { wasmBinary: readFileSync(fileURLToPath(wasmUrl)) } : {}),

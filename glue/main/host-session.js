@@ -91,6 +91,7 @@ export class HostSession {
         glueUrl: loaded.glueUrl,
         patched: loaded.patched,
         wasmUrl: loaded.wasmUrl,
+        workerIsGlue: loaded.workerIsGlue === true,
         module: loaded.module,
         memory: this.memory,
         threads,

@@ -54,6 +54,7 @@ async function loadsAsEsModule(file) {
  * @property {WebAssembly.Module | null} module compiled once (patched glue only)
  * @property {{initial:number, maximum?:number} | null} memoryLimits (patched glue only)
  * @property {string | null} moduleId (patched glue only)
+ * @property {boolean} [workerIsGlue] the patched glue is its own pthread worker script (patch marker)
  */
 
 /**
@@ -95,7 +96,8 @@ export async function loadModule(module, wasm) {
     throw new WasmHostStartError(`${fileURLToPath(wasmUrl)} does not import a shared memory: link it with -pthread`);
   }
   const compiled = await WebAssembly.compile(bytes);
-  return { glueUrl: glueUrl.href, patched: true, wasmUrl: wasmUrl.href, module: compiled, memoryLimits, moduleId };
+  return { glueUrl: glueUrl.href, patched: true, wasmUrl: wasmUrl.href, module: compiled, memoryLimits, moduleId,
+    workerIsGlue: marker.workerIsGlue === true };
 }
 
 // Glue the host instantiates as it is. Its .wasm is handed to it when known (options.wasm,

@@ -86,28 +86,6 @@ export async function measureLag(work) {
   }
 }
 
-/** Wraps a promise so the test can read its outcome (`value` or `error`) and whether it settled. */
-export function track(promise) {
-  const record = { settled: 0, value: undefined, error: undefined };
-  record.promise = promise.then(
-    (value) => {
-      record.settled++;
-      record.value = value;
-    },
-    (error) => {
-      record.settled++;
-      record.error = error;
-    },
-  );
-  return record;
-}
-
-/**
- * Counts the outcomes of `promise` through callbacks attached now, before any fault, without
- * awaiting it: read after everything is quiet, `{ resolved: 0, rejected: 0 }` is a call left
- * pending. (A Promise settles at most once; what can be observed twice is a report: count
- * the manager's 'crash' events and stats() for that.)
- */
 /**
  * Every call the manager sent was answered exactly once: none left pending on a host that
  * died, none counted twice. A call handed to a replacement host counts once, with the
@@ -118,9 +96,24 @@ export function assertEveryCallAnswered(manager) {
   assert.equal(completed + failed, calls, `every call answered once: ${calls} sent, ${completed} completed, ${failed} failed`);
 }
 
+/**
+ * Counts the outcomes of `promise` through callbacks attached now, before any fault, without
+ * awaiting it: read after everything is quiet, `{ resolved: 0, rejected: 0 }` is a call left
+ * pending. (A Promise settles at most once; what can be observed twice is a report: count
+ * the manager's 'crash' events and stats() for that.) `settled` is their sum, `promise`
+ * resolves once it settled, either way.
+ */
 export function countOutcomes(promise) {
-  const outcomes = { resolved: 0, rejected: 0, value: undefined, error: undefined };
-  promise.then(
+  const outcomes = {
+    resolved: 0,
+    rejected: 0,
+    value: undefined,
+    error: undefined,
+    get settled() {
+      return this.resolved + this.rejected;
+    },
+  };
+  outcomes.promise = promise.then(
     (value) => {
       outcomes.resolved++;
       outcomes.value = value;
@@ -132,6 +125,9 @@ export function countOutcomes(promise) {
   );
   return outcomes;
 }
+
+/** Wraps a promise so the test can read its outcome (`value` or `error`) and whether it settled. */
+export const track = countOutcomes;
 
 /**
  * Waits until a manager is quiet after a fault: its replacement host is ready (`restarted`,

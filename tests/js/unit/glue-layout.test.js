@@ -5,7 +5,7 @@
 //   pthread/  every thread the host starts (the bootstrap) and the hooks pasted into glue;
 //   shared/   what both sides of a channel or a shared memory read (protocol, call slot,
 //             cancel ring, fault kinds, global names, output capture).
-// A folder may import only itself, shared/ and the node: builtins; main/ and host/ may also
+// A folder may import only itself, shared/ and the node: builtins; main/ may also
 // read the patch marker (patch/marker.js). Nothing the runtime loads may import the patch's
 // rewriter or its dependencies (acorn, magic-string): they are for the build, not for Node.
 import { test } from 'node:test';
@@ -19,7 +19,7 @@ const ROOT = path.resolve(GLUE, '..');
 const MARKER = path.join(ROOT, 'patch', 'marker.js');
 const ALLOWED = {
   main: ['main', 'shared', MARKER],
-  host: ['host', 'shared', MARKER],
+  host: ['host', 'shared'],
   pthread: ['pthread', 'shared'],
   shared: ['shared'],
 };
