@@ -4,14 +4,13 @@
 // host.js sets the worker up (supervision, output capture, the instance) and hands this
 // class what it made; everything the class touches comes through its constructor, so a
 // test can run it without Emscripten: a plain object of functions as the instance, a
-// function that records messages as `post`, and a real call slot and cancel ring.
+// function that records messages as `post`, and real call rings and a cancel ring.
 //
-// Order: calls and jobs run one at a time, in arrival order, including across a job's own
-// awaits (main relies on "the oldest unanswered is the one running"). The call slot is
-// read before any message is queued, so a call written there before a later message runs
-// first, whichever wake-up arrives first (call-slot.js). The call or job running is marked
-// in the slot, and the mark is left when the instance dies in it, so main fails that call
-// and only it.
+// Order: calls and jobs run one at a time, in the order main wrote them into the call ring
+// (call-ring.js), including across a job's own awaits (main relies on "the oldest
+// unanswered is the one running"); one that travelled by message has its place in the
+// ring. The call or job running is marked in the ring's header, and the mark is left when
+// the instance dies in it, so main fails that call and only it.
 //
 // Usable: false once a fault of this thread (or a thread's death seen while waiting) made
 // the instance unusable. Main terminates the worker on the crash it is told of; nothing
@@ -50,7 +49,9 @@ export class HostRuntime {
   #memory;
   #exportNames;
   #post;
-  #slot;
+  #postAnswer;
+  #ring;
+  #nextPortRequest;
   #cancels;
   #exit;
   #usable = true;
@@ -58,15 +59,11 @@ export class HostRuntime {
   #threadLimitHit = null;
   // Job modules by URL, each imported once.
   #jobs = new Map();
-  // The chain calls and jobs run on, and how many are on it.
-  #serially = Promise.resolve();
-  #queued = 0;
-  // Ids of calls taken from the slot and not yet answered.
-  #slotCalls = new Set();
-  #slotWatched = false;
-  // The last call came through the slot: main is calling one at a time, and the next call
-  // will come that way too.
-  #lastFromSlot = false;
+  // Requests taken from the ring, not yet run: { id, run }. run() returns a Promise only
+  // for a job.
+  #queue = [];
+  #running = false;
+  #sleeping = false;
 
   /**
    * @param {object} o
@@ -74,19 +71,25 @@ export class HostRuntime {
    * @param {WebAssembly.Memory|null} o.memory the instance's memory, if known (results
    *   that view it are copied out)
    * @param {Iterable<string>} o.exportNames what main may call (patched glue's list)
-   * @param {(message: object) => void} o.post sends to main; throws like postMessage
-   *   (DataCloneError) for what cannot be cloned
-   * @param {import('../shared/call-slot.js').CallSlotServer} o.slot
+   * @param {(message: object) => void} o.post sends a control message (crash, log) to main
+   * @param {(message: object) => void} o.postAnswer sends an answer that is not in the ring
+   *   (an error, a large result) on the channel main drains before it reads the ring;
+   *   throws like postMessage (DataCloneError) for what cannot be cloned
+   * @param {import('../shared/call-ring.js').CallRingServer} o.ring
+   * @param {() => object|undefined} o.nextPortRequest the request port's next message
+   *   (receiveMessageOnPort): what a BY_PORT entry stands for
    * @param {import('../shared/cancel-ring.js').CancelRingReader} o.cancelRing
    * @param {(code: number) => void} [o.exit] ends the worker (after 'terminate')
    */
-  constructor({ instance = null, memory = null, exportNames = [], post, slot, cancelRing,
-    exit = (code) => process.exit(code) }) {
+  constructor({ instance = null, memory = null, exportNames = [], post, postAnswer = post, ring, nextPortRequest,
+    cancelRing, exit = (code) => process.exit(code) }) {
     this.#instance = instance;
     this.#memory = memory;
     this.#exportNames = new Set(exportNames);
     this.#post = post;
-    this.#slot = slot;
+    this.#postAnswer = postAnswer;
+    this.#ring = ring;
+    this.#nextPortRequest = nextPortRequest;
     this.#cancels = cancelRing;
     this.#exit = exit;
   }
@@ -96,9 +99,9 @@ export class HostRuntime {
     return this.#usable;
   }
 
-  /** Starts taking calls from the slot: once main was told the host is ready. */
+  /** Starts taking requests from the ring: once main was told the host is ready. */
   serve() {
-    this.#idle();
+    this.#pump();
   }
 
   /** A thread was refused past the limit: the running call's error says why (if it fails). */
@@ -106,69 +109,83 @@ export class HostRuntime {
     this.#threadLimitHit = { live, limit };
   }
 
-  /** A message from main. */
+  /** A control message from main (calls and jobs come through the ring). */
   receive(message) {
-    if (!isMainMessage(message)) {
-      this.#post(toMain.logHost({ level: LOG_LEVELS.indexOf('warn'), thread: -1, pthread: 0, time: Date.now(),
-        message: `wasm-threadpool host: ignored a malformed message from main: ${JSON.stringify(message)?.slice(0, 200)}` }));
+    if (!isMainMessage(message) || message.type !== 'terminate') {
+      this.#warnMalformed(message);
       return;
     }
-    switch (message.type) {
-      case 'call':
-        this.#takeFromSlot(this.#slot.take());
-        this.#enqueue(message.id, () => this.#runCall(message));
-        break;
-      case 'job':
-        this.#takeFromSlot(this.#slot.take());
-        this.#enqueue(message.id, () => this.#runJob(message));
-        break;
-      case 'terminate':
-        try {
-          this.#instance?.exitThreadPool?.(); // only modules with the wasmpool runtime have a pool to join
-        } finally {
-          this.#exit(0);
-        }
-        break;
-      default:
-        break;
+    try {
+      this.#instance?.exitThreadPool?.(); // only modules with the wasmpool runtime have a pool to join
+    } finally {
+      this.#exit(0);
     }
   }
 
-  #enqueue(id, run) {
-    this.#queued++;
-    this.#serially = this.#serially.then(() => {
-      if (!this.#usable) return undefined;
-      this.#slot.markRunning(id);
-      return run();
-    }).finally(() => {
-      // A call that killed the instance stays marked: main fails it, and only it.
-      if (this.#usable) this.#slot.markRunning(0);
-      if (--this.#queued === 0) this.#idle();
-    });
+  #warnMalformed(message) {
+    this.#post(toMain.logHost({ level: LOG_LEVELS.indexOf('warn'), thread: -1, pthread: 0, time: Date.now(),
+      message: `wasm-threadpool host: ignored a malformed message from main: ${JSON.stringify(message)?.slice(0, 200)}` }));
   }
 
-  #takeFromSlot(call) {
-    if (!call) return false;
-    this.#slotCalls.add(call.id);
-    this.#lastFromSlot = true;
-    this.#enqueue(call.id, () => this.#runCall(call));
-    return true;
+  // Moves every request in the ring to the queue, in order. A BY_PORT entry stands for the
+  // request port's next message, which main posted before it wrote the entry.
+  #takeRequests() {
+    for (let request = this.#ring.take(); request; request = this.#ring.take()) {
+      if (!request.byPort) {
+        this.#queue.push({ id: request.id, run: () => this.#runCall(request) });
+        continue;
+      }
+      const message = this.#nextPortRequest();
+      if (!isMainMessage(message) || (message.type !== 'call' && message.type !== 'job') || message.id !== request.id) {
+        this.#warnMalformed(message);
+      } else if (message.type === 'job') {
+        this.#queue.push({ id: message.id, run: () => this.#runJob(message) });
+      } else {
+        this.#queue.push({ id: message.id, run: () => this.#runCall(message) });
+      }
+    }
   }
 
-  // Nothing queued. After a call that came through the slot, look for the next one for a
-  // bounded moment (it usually follows within microseconds); then go back to the event loop
-  // with a wake-up armed on the slot. Calls that come by message (several in flight) need no
-  // spin: their messages are already queued.
-  #idle() {
+  #pump() {
     if (!this.#usable) return;
-    const spin = this.#lastFromSlot;
-    this.#lastFromSlot = false;
-    if (spin && this.#takeFromSlot(this.#slot.spinForCall())) return;
-    if (this.#slotWatched) return;
-    this.#slotWatched = true;
-    this.#slot.changed().then(() => {
-      this.#slotWatched = false;
-      if (!this.#takeFromSlot(this.#slot.take()) && this.#queued === 0) this.#idle();
+    this.#takeRequests();
+    if (!this.#running) this.#runQueue();
+  }
+
+  // Runs the queue, one request at a time, in order; a job's awaits hold the requests
+  // behind it. When the queue is empty it looks in the ring for a bounded moment (the next
+  // call of a caller making one after another usually follows within microseconds), then
+  // sleeps until main writes more.
+  async #runQueue() {
+    this.#running = true;
+    try {
+      for (;;) {
+        while (this.#queue.length > 0) {
+          const { id, run } = this.#queue.shift();
+          this.#ring.markRunning(id);
+          const done = run();
+          if (done) await done;
+          // A request that killed the instance stays marked: main fails it, and only it.
+          if (!this.#usable) return;
+          this.#ring.markRunning(0);
+        }
+        this.#takeRequests();
+        if (this.#queue.length > 0) continue;
+        if (!this.#ring.spinForRequest()) break;
+        this.#takeRequests();
+      }
+    } finally {
+      this.#running = false;
+    }
+    this.#sleep();
+  }
+
+  #sleep() {
+    if (!this.#usable || this.#sleeping) return;
+    this.#sleeping = true;
+    this.#ring.requested().then(() => {
+      this.#sleeping = false;
+      this.#pump();
     });
   }
 
@@ -276,23 +293,20 @@ export class HostRuntime {
     };
   }
 
-  // Errors always go by message; a call that came through the slot is told so there.
+  // Errors always go by message.
   #postError(id, error) {
-    this.#post(toMain.error(id, error));
-    if (this.#slotCalls.delete(id)) this.#slot.answeredByMessage(id);
+    this.#postAnswer(toMain.error(id, error));
   }
 
   #postResult(id, what, value) {
     const detached = this.#detachFromHeap(value);
-    const viaSlot = this.#slotCalls.delete(id);
-    if (viaSlot && this.#slot.answer(id, detached)) return;
+    if (this.#ring.answer(id, detached)) return;
     try {
-      this.#post(toMain.result(id, detached));
+      this.#postAnswer(toMain.result(id, detached));
     } catch (error) {
-      this.#post(toMain.error(id, { name: 'DataCloneError', code: 'ERR_WASM_RESULT_NOT_CLONEABLE',
+      this.#postAnswer(toMain.error(id, { name: 'DataCloneError', code: 'ERR_WASM_RESULT_NOT_CLONEABLE',
         message: `the result of ${what} cannot be sent back to the main thread: ${error.message}` }));
     }
-    if (viaSlot) this.#slot.answeredByMessage(id);
   }
 
   // Typed arrays that view the wasm memory would be shared, not copied, by postMessage:

@@ -11,10 +11,10 @@
 // this thread, which is blocked for the whole of every call.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import workerThreads, { parentPort, workerData } from 'node:worker_threads';
+import workerThreads, { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
 import { toMain } from '../shared/protocol.js';
-import { CallSlotServer } from '../shared/call-slot.js';
+import { CallRingServer } from '../shared/call-ring.js';
 import { CancelRingReader } from '../shared/cancel-ring.js';
 import { HostRuntime, crashReport, errorPayload } from './host-runtime.js';
 import { superviseWorkers } from './supervised-worker.js';
@@ -25,8 +25,8 @@ import { CLASSIFY } from '../shared/global-names.js';
 // glueUrl: null for a host of jobs only; patched: whether the glue carries the patch (only
 // then does main route execute() calls here, and give it the module and memory).
 // workerIsGlue: the patch marker main already read says the glue is its own pthread worker.
-const { glueUrl, patched, wasmUrl, workerIsGlue, module, threads, threadLimit, heartbeatIntervalMs, cancelRing, callSlot,
-  outputPort } = workerData;
+const { glueUrl, patched, wasmUrl, workerIsGlue, module, threads, threadLimit, heartbeatIntervalMs, cancelRing, callRings,
+  requestPort, outputPort } = workerData;
 // The shared memory of patched glue's instance, made by main so main can read the crash
 // record and progress after a death; null otherwise (other glue makes its own).
 const { memory } = workerData;
@@ -39,7 +39,7 @@ function post(message, transferList) {
 
 // Output, logs and thread ports go over a channel main made for them: main drains it
 // (receiveMessageOnPort) before it settles a call, so what a call printed reaches the log
-// sink before the call's result, even one that came back through the call slot.
+// sink before the call's result, even one that came back through the call ring.
 function postOutput(message, transferList) {
   outputPort.postMessage(message, transferList);
 }
@@ -61,10 +61,13 @@ globalThis[CLASSIFY] = classifyFault;
 // main's log sink as the module's output, like patched glue's print.
 captureOutput((stream, text) => postOutput(toMain.output(stream, text)));
 
-// The call slot and the cancel ring are read from the start, before main can write either
+// The call rings and the cancel ring are read from the start, before main can write them
 // (it sends nothing before 'ready'): the host's ends count from what they hold now.
-const slot = new CallSlotServer(callSlot);
+const ring = new CallRingServer(callRings);
 const cancels = new CancelRingReader(cancelRing);
+// Requests too large for the ring, and jobs, come on this port; the ring says when.
+requestPort.unref();
+const nextPortRequest = () => receiveMessageOnPort(requestPort)?.message;
 
 // Runs the calls and jobs once start() made it; null until then. The host listens to main
 // from the start, as it always has, though main sends nothing before 'ready' (a host it
@@ -170,7 +173,7 @@ async function start() {
 // The instance is ready: from here on the runtime runs what main sends. Main is told so,
 // with the runtime's layout (runtimeInfo(), or null without the wasmpool runtime).
 function serve(made, info, hostPthread, began) {
-  runtime = new HostRuntime({ ...made, post, slot, cancelRing: cancels });
+  runtime = new HostRuntime({ ...made, post, postAnswer: postOutput, ring, nextPortRequest, cancelRing: cancels });
   for (const message of early.splice(0)) runtime.receive(message);
   post(toMain.ready(info, hostPthread, performance.now() - began));
   runtime.serve();

@@ -19,7 +19,7 @@ import { createWorker as createNodeWorker } from './worker-flags.js';
 import { PendingCalls } from './pending-calls.js';
 import { crashVerdict, hostDeathVerdict } from './crash-verdict.js';
 import { DETECTORS } from './detectors.js';
-import { CallSlotClient, RESPONSE_IN_SLOT, createCallSlot } from '../shared/call-slot.js';
+import { CallRingClient, createCallRings } from '../shared/call-ring.js';
 import { CancelRingWriter, createCancelRing } from '../shared/cancel-ring.js';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 
@@ -80,8 +80,12 @@ export class HostSession {
     }) : null;
     const cancelRing = createCancelRing();
     this.#cancelRing = new CancelRingWriter(cancelRing);
-    const callSlot = createCallSlot();
-    this.#slot = new CallSlotClient(callSlot);
+    const callRings = createCallRings();
+    this.#ring = new CallRingClient(callRings);
+    // Requests the ring cannot carry (call-ring.js); main never listens on its end.
+    const requests = new MessageChannel();
+    this.#requestPort = requests.port1;
+    this.#requestPort.unref();
     const output = new MessageChannel();
     this.#outputPort = output.port1;
     this.#outputPort.on('message', (message) => this.#onHostMessage(message));
@@ -98,10 +102,11 @@ export class HostSession {
         threadLimit: threads + maxExtraThreads,
         heartbeatIntervalMs,
         cancelRing,
-        callSlot,
+        callRings,
+        requestPort: requests.port2,
         outputPort: output.port2,
       },
-      transferList: [output.port2],
+      transferList: [requests.port2, output.port2],
       // The host's own console goes through main's streams, but module output and logs
       // come as messages so they can be routed to the user's log sink.
       stdout: false,
@@ -137,7 +142,12 @@ export class HostSession {
   #outputPort;
   #deferredCrash = null;
   #cancelRing;
-  #slot;
+  #ring;
+  #requestPort;
+  // Requests that found the ring full, in order: { id, call, cloneFailure } or { id, byPort }.
+  #backlog = [];
+  // Inside #takeAnswers (what settles there may send calls; they must not spin meanwhile).
+  #draining = false;
   #heartbeatTimeoutMs;
   #hostPthread = 0;
   // Which evidence of a death this session acts on (detectors.js).
@@ -189,14 +199,19 @@ export class HostSession {
     }
     const id = ++this.#nextId;
     const idle = this.#pending.size === 0;
-    // A call with nothing in flight goes through the call slot when it fits (call-slot.js).
-    const answer = idle && !call.job && !this.#hostSilenced ? this.#slot.send(id, call.name, call.args) : null;
-    if (!answer) {
+    // Into the call ring when it fits; by message (its place marked in the ring) otherwise.
+    // Behind a backlog, everything waits its turn.
+    let sent = this.#backlog.length > 0 ? 'full' : 'message';
+    if (sent === 'message' && !call.job && !transferList?.length) sent = this.#ring.sendCall(id, call.name, call.args);
+    if (sent === 'message') {
       try {
-        this.#worker.postMessage(build(id), transferList);
+        this.#requestPort.postMessage(build(id), transferList);
       } catch (error) {
         return Promise.reject(cloneFailure(error));
       }
+      if (this.#backlog.length > 0 || !this.#ring.sendByPort(id)) this.#backlog.push({ id, byPort: true });
+    } else if (sent === 'full') {
+      this.#backlog.push({ id, call, build, cloneFailure });
     }
     // Moved input cannot be sent again: such a job is not handed back after a fault.
     if (transferList?.length) call.transferred = true;
@@ -205,12 +220,61 @@ export class HostSession {
       this.#worker.ref();
       this.#watchdog.alive(); // now busy: the watchdog checks at the pace of this call's timeout
     }
-    answer?.then(({ id: answered, kind, value }) => {
-      if (answered !== id || kind !== RESPONSE_IN_SLOT || this.#hostSilenced) return; // answered by message, or gone
-      this.#watchdog.alive();
-      this.#settle(id, (pending) => pending.resolve(value));
-    }, () => {}); // a slot released while its host ended: the call is settled by what ended it
+    // One call at a time: its answer usually comes within microseconds (call-ring.js).
+    if (idle && !this.#draining && this.#ring.spinForAnswer()) this.#takeAnswers();
+    else this.#awaitAnswers();
     return settled;
+  }
+
+  #awaitAnswers() {
+    this.#ring.waitForAnswers()?.then(() => {
+      if (this.state === 'ready' || this.state === 'stopping') this.#takeAnswers();
+    });
+  }
+
+  // Settles every call answered in the ring, after the output channel and the threads'
+  // ports were drained (output before results; answers that went by message come there).
+  #takeAnswers() {
+    if (this.#hostSilenced) return;
+    this.#draining = true;
+    try {
+      this.#drainOutput();
+      const answered = this.#ring.takeAnswers((id, value) => this.#settle(id, (pending) => pending.resolve(value), true));
+      if (answered > 0) {
+        this.#watchdog.alive();
+        this.#flushBacklog();
+      }
+    } finally {
+      this.#draining = false;
+    }
+    if (this.#pending.size > 0 && (this.state === 'ready' || this.state === 'stopping')) this.#awaitAnswers();
+  }
+
+  // The ring had no room: the host has taken requests since (it answered some).
+  #flushBacklog() {
+    while (this.#backlog.length > 0) {
+      const entry = this.#backlog[0];
+      if (entry.byPort) {
+        if (!this.#ring.sendByPort(entry.id)) return;
+      } else {
+        const sent = this.#ring.sendCall(entry.id, entry.call.name, entry.call.args);
+        if (sent === 'full') return;
+        if (sent === 'message') {
+          try {
+            this.#requestPort.postMessage(entry.build(entry.id));
+          } catch (error) {
+            this.#backlog.shift();
+            this.#settle(entry.id, (pending) => pending.reject(entry.cloneFailure(error)), true);
+            continue;
+          }
+          if (!this.#ring.sendByPort(entry.id)) {
+            this.#backlog[0] = { id: entry.id, byPort: true };
+            return;
+          }
+        }
+      }
+      this.#backlog.shift();
+    }
   }
 
   // The host runs calls in order, so the oldest pending call is the one running now. A
@@ -323,9 +387,13 @@ export class HostSession {
     this.failure = error;
     this.#watchdog.stop();
     // The host marks the call it runs in shared memory and leaves the mark when the
-    // instance dies in it: a call in the slot or in a message it had not taken is not it.
-    const runningId = this.#slot.running();
+    // instance dies in it: a call still in the ring, or queued in the host, is not it.
+    const runningId = this.#ring.running();
     this.#worker.terminate();
+    // Calls that finished before the end are answered, not re-run: their answers are in the
+    // ring (main's memory) or on the output channel.
+    if (!wasStarting) this.#takeAnswers();
+    this.#backlog.length = 0;
     this.#closePorts();
     if (wasStarting) this.#readyReject(error);
     const queued = this.#pending.endWith(error, { handBack, runningId });
@@ -337,12 +405,13 @@ export class HostSession {
     return this.#exited;
   }
 
-  // The host is gone or going: its ports close, and a call slot waiter is released (its
-  // call, if any, is settled by whatever ended the session).
+  // The host is gone or going: its ports close, and main's wait on the call ring is
+  // released (the calls still pending are settled by whatever ended the session).
   #closePorts() {
     for (const { port } of this.#ports) port.close();
     this.#outputPort.close();
-    this.#slot.release();
+    this.#requestPort.close();
+    this.#ring.release();
   }
 
   // Takes every message already sent on the output channel and the threads' channels and
@@ -364,9 +433,9 @@ export class HostSession {
     }
   }
 
-  #settle(id, settle) {
+  #settle(id, settle, drained = false) {
     if (!this.#pending.has(id)) return; // abandoned by an aborted or timed-out execute()
-    this.#drainOutput();
+    if (!drained) this.#drainOutput();
     const call = this.#pending.take(id);
     if (!call) return; // what was drained ended the session (a crash notice)
     this.#events.timing?.(performance.now() - call.sentAt);

@@ -11,8 +11,10 @@ export const LOG_LEVELS = Object.freeze(['trace', 'debug', 'info', 'warn', 'erro
 
 // type -> { field: its type } (beyond `type`). Types are typeof's answers, plus 'array',
 // 'integer' and 'any'; every listed field must be present with that type.
-// A call made while none is in flight travels through the call slot (call-slot.js) instead,
-// with the same fields; its result comes back there too, its errors as `error` messages.
+// Calls travel through the call ring (call-ring.js) with the same fields; only a call the
+// ring cannot carry, and a job, come as these messages, on the request port, with their
+// place marked in the ring. Answers in the ring need no message; errors and results the
+// ring cannot carry come as `error` and `result` messages on the output channel.
 const MAIN_TO_HOST = {
   call: { id: 'integer', name: 'string', args: 'array' }, // run export `name`; args are structured-cloned
   job: { id: 'integer', url: 'string', input: 'any' }, // run the default export of module `url` in the host (manager.run())

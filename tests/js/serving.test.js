@@ -146,7 +146,7 @@ test('options hosts, executesPerHost and maxQueue are checked', async (t) => {
 const output = testModule('output_module');
 const LINE = /^line (\d+) from (the host thread|pool thread \d)$/;
 
-for (const path of ['call slot', 'message']) {
+for (const path of ['one call in flight', 'two in flight']) {
   test(`every line a call printed reaches the log sink before it settles (${path} path)`, async (t) => {
     const mod = await output.load();
     const entries = [];
@@ -157,13 +157,13 @@ for (const path of ['call slot', 'message']) {
     for (let round = 0; round < 3; round++) {
       entries.length = 0;
       await manager.execute(async () => {
-        if (path === 'call slot') {
+        if (path === 'one call in flight') {
           assert.equal(await mod.printLines(1000), 1000);
           assert.equal(lines().size, 1000, 'printf from the host thread and pool threads');
           assert.equal(await mod.logLines(1000), 1000);
           assert.equal(logs(), 1000, 'wasmpool::log lines over the threads\' own channels');
         } else {
-          // Two in flight: the second (and the first's answer) go by message.
+          // Two in flight: both in the ring, answered while main is busy.
           const [printed, logged] = await Promise.all([mod.printLines(1000), mod.logLines(1000)]);
           assert.deepEqual([printed, logged], [1000, 1000]);
           assert.equal(lines().size, 1000);

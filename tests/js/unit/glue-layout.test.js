@@ -3,7 +3,7 @@
 //   main/     Node's main thread: the manager and everything it owns;
 //   host/     the host worker;
 //   pthread/  every thread the host starts (the bootstrap) and the hooks pasted into glue;
-//   shared/   what both sides of a channel or a shared memory read (protocol, call slot,
+//   shared/   what both sides of a channel or a shared memory read (protocol, call rings,
 //             cancel ring, fault kinds, global names, output capture).
 // A folder may import only itself, shared/ and the node: builtins; main/ may also
 // read the patch marker (patch/marker.js). Nothing the runtime loads may import the patch's

@@ -1,11 +1,13 @@
 // HostRuntime alone (glue/host/host-runtime.js), without Emscripten and without a worker: the
 // instance is a plain object of JS functions, `post` records what would go to main (after
 // checking it is a well-formed host message that postMessage could clone), and the call
-// slot and cancel ring are the real ones, with main's ends held by the test.
+// rings, the request port and the cancel ring are the real ones, with main's ends held by
+// the test, which sends calls and jobs the way main's HostSession does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HostRuntime } from '../../../glue/host/host-runtime.js';
-import { CallSlotClient, CallSlotServer, CAPACITY, RESPONSE_BY_MESSAGE, RESPONSE_IN_SLOT, createCallSlot } from '../../../glue/shared/call-slot.js';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { CallRingClient, CallRingServer, MAX_CLONE, createCallRings } from '../../../glue/shared/call-ring.js';
 import { CancelRingReader, CancelRingWriter, createCancelRing } from '../../../glue/shared/cancel-ring.js';
 import { isHostMessage, toHost } from '../../../glue/shared/protocol.js';
 
@@ -15,32 +17,55 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const jobUrl = (source) => `data:text/javascript,${encodeURIComponent(source)}`;
 
 function host({ exports = {}, exportNames = Object.keys(exports), instance = exports, memory = null } = {}) {
-  const callSlot = createCallSlot();
+  const rings = createCallRings();
   const cancelRing = createCancelRing();
+  const requests = new MessageChannel();
+  requests.port1.unref();
+  requests.port2.unref();
+  const client = new CallRingClient(rings); // main's end of the rings
   const messages = [];
   let waiting = null;
+  // Answers in the ring join the messages as the results they stand for, in the order the
+  // host gave them (the ring is read before each message is recorded).
+  const collect = () => client.takeAnswers((id, value) => messages.push({ type: 'result', id, value }));
   const post = (message) => {
     assert.ok(isHostMessage(message), `a host message as protocol.js defines it: ${JSON.stringify(message)}`);
     structuredClone(message); // throws DataCloneError where postMessage would
+    collect();
     messages.push(message);
     waiting?.();
   };
   const exits = [];
   const runtime = new HostRuntime({
     instance, memory, exportNames, post,
-    slot: new CallSlotServer(callSlot),
+    ring: new CallRingServer(rings),
+    nextPortRequest: () => receiveMessageOnPort(requests.port2)?.message,
     cancelRing: new CancelRingReader(cancelRing),
     exit: (code) => exits.push(code),
   });
+  runtime.serve();
   return {
     runtime,
     messages,
     exits,
-    client: new CallSlotClient(callSlot), // main's end of the slot
-    cancels: new CancelRingWriter(cancelRing), // main's end of the ring
-    /** Resolves once `count` messages were posted. */
+    client,
+    cancels: new CancelRingWriter(cancelRing), // main's end of the cancel ring
+    /** Sends a call or job as main does: into the ring, or by port with its place marked. */
+    send(message) {
+      if (message.type === 'call') {
+        const sent = client.sendCall(message.id, message.name, message.args);
+        if (sent === 'sent') return 'ring';
+        assert.equal(sent, 'message');
+      }
+      requests.port1.postMessage(message);
+      assert.ok(client.sendByPort(message.id));
+      return 'port';
+    },
+    /** Resolves once `count` answers and messages came. */
     async posted(count) {
-      while (messages.length < count) await new Promise((resolve) => { waiting = resolve; });
+      for (collect(); messages.length < count; collect()) {
+        await Promise.race([new Promise((resolve) => { waiting = resolve; }), sleep(1)]);
+      }
       return messages;
     },
   };
@@ -49,17 +74,17 @@ function host({ exports = {}, exportNames = Object.keys(exports), instance = exp
 test('calls and jobs run one at a time in arrival order: a job that awaits does not let the next call start', async () => {
   const trace = [];
   const h = host({ exports: { log: (what) => { trace.push(what); return what; } } });
-  h.runtime.receive(toHost.job(1, jobUrl(`export default async (input, { module }) => {
+  h.send(toHost.job(1, jobUrl(`export default async (input, { module }) => {
     module.log('job started');
     await new Promise((resolve) => setTimeout(resolve, 30));
     module.log('job ended');
     return input * 2;
   }`), 21));
-  h.runtime.receive(toHost.call(2, 'log', ['call']));
-  h.runtime.receive(toHost.call(3, 'log', ['another call']));
+  h.send(toHost.call(2, 'log', ['call']));
+  h.send(toHost.call(3, 'log', ['another call']));
   await sleep(10);
   assert.deepEqual(trace, ['job started'], 'the calls wait for the job');
-  assert.equal(h.client.running(), 1, 'the job is marked as running in the slot');
+  assert.equal(h.client.running(), 1, 'the job is marked as running in the ring header');
   await h.posted(3);
   assert.deepEqual(trace, ['job started', 'job ended', 'call', 'another call']);
   assert.deepEqual(h.messages, [
@@ -82,9 +107,9 @@ test('a call cancelled while queued never runs and is not answered; the ones beh
     second: () => ran.push('second'),
     third: () => ran.push('third'),
   } });
-  h.runtime.receive(toHost.call(1, 'first', []));
-  h.runtime.receive(toHost.call(2, 'second', []));
-  h.runtime.receive(toHost.call(3, 'third', []));
+  h.send(toHost.call(1, 'first', []));
+  h.send(toHost.call(2, 'second', []));
+  h.send(toHost.call(3, 'third', []));
   await h.posted(2);
   await sleep(5);
   assert.deepEqual(ran, ['first', 'third']);
@@ -96,7 +121,7 @@ test('an export that throws a number is a C++ exception: ERR_WASM_CPP_EXCEPTION 
     exports: { fails: () => { throw 0x1234; }, ok: () => 'ok' },
     exportNames: ['fails', 'ok'],
   });
-  h.runtime.receive(toHost.call(1, 'fails', []));
+  h.send(toHost.call(1, 'fails', []));
   await h.posted(1);
   assert.equal(h.messages[0].error.code, 'ERR_WASM_CPP_EXCEPTION');
   assert.match(h.messages[0].error.message, /uncaught C\+\+ exception at 0x1234/, 'no describer: the address');
@@ -106,8 +131,8 @@ test('an export that throws a number is a C++ exception: ERR_WASM_CPP_EXCEPTION 
     ok: () => 'ok',
     wasmpoolDescribeException: (pointer) => `std::runtime_error\nboom at ${pointer}`,
   }, exportNames: ['fails', 'ok'] });
-  described.runtime.receive(toHost.call(1, 'fails', []));
-  described.runtime.receive(toHost.call(2, 'ok', []));
+  described.send(toHost.call(1, 'fails', []));
+  described.send(toHost.call(2, 'ok', []));
   await described.posted(2);
   assert.deepEqual(described.messages[0], { type: 'error', id: 1,
     error: { name: 'std::runtime_error', message: `boom at ${0x1234}`, code: 'ERR_WASM_CPP_EXCEPTION' } });
@@ -124,8 +149,8 @@ test('a JS error rejects its call only; a thread refused during the call says so
     },
     plain: () => { throw new TypeError('bad'); },
   } });
-  h.runtime.receive(toHost.call(1, 'crowded', []));
-  h.runtime.receive(toHost.call(2, 'plain', []));
+  h.send(toHost.call(1, 'crowded', []));
+  h.send(toHost.call(2, 'plain', []));
   await h.posted(2);
   assert.equal(h.messages[0].error.code, 'ERR_WASM_THREAD_LIMIT');
   assert.match(h.messages[0].error.message, /^no thread \(the host refused to start a thread: 9 threads .* limit is 8/);
@@ -140,8 +165,8 @@ test('a fault (WebAssembly.RuntimeError) is a crash of the host: nothing more ru
     traps: () => { throw new WebAssembly.RuntimeError('memory access out of bounds'); },
     next: () => ran.push('next'),
   } });
-  h.runtime.receive(toHost.call(4, 'traps', []));
-  h.runtime.receive(toHost.call(5, 'next', []));
+  h.send(toHost.call(4, 'traps', []));
+  h.send(toHost.call(5, 'next', []));
   await h.posted(1);
   await sleep(10);
   assert.equal(h.messages.length, 1, 'only the crash');
@@ -154,7 +179,7 @@ test('a fault (WebAssembly.RuntimeError) is a crash of the host: nothing more ru
   assert.deepEqual(ran, [], 'the call queued behind it never ran');
   assert.equal(h.runtime.usable, false);
   assert.equal(h.client.running(), 4, 'main fails that call, and only it');
-  h.runtime.receive(toHost.call(6, 'next', []));
+  h.send(toHost.call(6, 'next', []));
   await sleep(5);
   assert.deepEqual(ran, []);
   assert.equal(h.messages.length, 1);
@@ -163,8 +188,8 @@ test('a fault (WebAssembly.RuntimeError) is a crash of the host: nothing more ru
 test("'unwind' (a thread died while the host waited) is a deferred crash: no thread, kind unknown; nothing more runs", async () => {
   const ran = [];
   const h = host({ exports: { waits: () => { throw 'unwind'; }, next: () => ran.push('next') } });
-  h.runtime.receive(toHost.call(1, 'waits', []));
-  h.runtime.receive(toHost.call(2, 'next', []));
+  h.send(toHost.call(1, 'waits', []));
+  h.send(toHost.call(2, 'next', []));
   await h.posted(1);
   await sleep(10);
   assert.deepEqual(h.messages, [{ type: 'crash', thread: null, kind: 'unknown', deferred: true, stack: '',
@@ -177,7 +202,7 @@ test("'unwind' (a thread died while the host waited) is a deferred crash: no thr
 test('a name that is not a callable export is ERR_WASM_UNKNOWN_EXPORT, even when the module lists it', async () => {
   const h = host({ exports: { f: () => 1, value: 7, constructor: () => 1 }, exportNames: ['f', 'value', 'constructor', 'gone'] });
   const names = ['nope', 'value', 'constructor', 'gone', 'toString'];
-  names.forEach((name, i) => h.runtime.receive(toHost.call(i + 1, name, [])));
+  names.forEach((name, i) => h.send(toHost.call(i + 1, name, [])));
   await h.posted(names.length);
   for (const [i, message] of h.messages.entries()) {
     assert.equal(message.type, 'error');
@@ -187,7 +212,7 @@ test('a name that is not a callable export is ERR_WASM_UNKNOWN_EXPORT, even when
   }
   // A host of jobs only has no instance: every call is unknown.
   const jobsOnly = host({ instance: null, exportNames: [] });
-  jobsOnly.runtime.receive(toHost.call(1, 'f', []));
+  jobsOnly.send(toHost.call(1, 'f', []));
   assert.equal((await jobsOnly.posted(1))[0].error.code, 'ERR_WASM_UNKNOWN_EXPORT');
 });
 
@@ -197,20 +222,20 @@ test('a result that views the wasm memory is copied out; other views go as they 
   heap.set([1, 2, 3, 4], 16);
   const own = new Uint8Array([9]);
   const h = host({ memory, exports: { view: () => new Uint8Array(memory.buffer, 16, 4), own: () => own } });
-  h.runtime.receive(toHost.call(1, 'view', []));
-  h.runtime.receive(toHost.call(2, 'own', []));
+  h.send(toHost.call(1, 'view', []));
+  h.send(toHost.call(2, 'own', []));
   await h.posted(2);
   const { value } = h.messages[0];
   assert.notEqual(value.buffer, memory.buffer, 'not a view of the heap any more');
   heap[16] = 99;
   assert.deepEqual([...value], [1, 2, 3, 4], 'a copy: later writes to the heap do not show');
-  assert.equal(h.messages[1].value, own);
+  assert.deepEqual([...h.messages[1].value], [9]);
 });
 
 test('a result that cannot be cloned is ERR_WASM_RESULT_NOT_CLONEABLE for that call', async () => {
   const h = host({ exports: { fn: () => ({ f() {} }), ok: () => 2 } });
-  h.runtime.receive(toHost.call(1, 'fn', []));
-  h.runtime.receive(toHost.call(2, 'ok', []));
+  h.send(toHost.call(1, 'fn', []));
+  h.send(toHost.call(2, 'ok', []));
   await h.posted(2);
   assert.equal(h.messages[0].type, 'error');
   assert.equal(h.messages[0].error.name, 'DataCloneError');
@@ -222,38 +247,49 @@ test('a result that cannot be cloned is ERR_WASM_RESULT_NOT_CLONEABLE for that c
 test('a job module without a default export function is ERR_WASM_JOB_NOT_A_FUNCTION; a job sees the instance and memory', async () => {
   const memory = new WebAssembly.Memory({ initial: 1 });
   const h = host({ memory, exports: { answer: () => 42 } });
-  h.runtime.receive(toHost.job(1, jobUrl('export const x = 1;'), null));
-  h.runtime.receive(toHost.job(2, jobUrl(`export default (input, { module, memory }) =>
+  h.send(toHost.job(1, jobUrl('export const x = 1;'), null));
+  h.send(toHost.job(2, jobUrl(`export default (input, { module, memory }) =>
     ({ answer: module.answer(), pages: memory.buffer.byteLength / 65536, input })`), 'in'));
   await h.posted(2);
   assert.equal(h.messages[0].error.code, 'ERR_WASM_JOB_NOT_A_FUNCTION');
   assert.deepEqual(h.messages[1], { type: 'result', id: 2, value: { answer: 42, pages: 1, input: 'in' } });
 });
 
-test('the slot path: a call taken from the slot is answered there; errors and results that do not fit go by message, and main is told', async () => {
-  const h = host({ exports: { add: (a, b) => a + b, fails: () => { throw new Error('no'); }, big: () => new Uint8Array(CAPACITY) } });
-  h.runtime.serve();
-  assert.deepEqual(await h.client.send(1, 'add', [2, 3]), { id: 1, kind: RESPONSE_IN_SLOT, value: 5 });
-  // Straight after it: taken while the host spins, or when the slot wakes it.
-  assert.deepEqual(await h.client.send(2, 'add', [4, 5]), { id: 2, kind: RESPONSE_IN_SLOT, value: 9 });
-  assert.equal(h.messages.length, 0, 'nothing posted for calls answered in the slot');
-  assert.deepEqual(await h.client.send(3, 'fails', []), { id: 3, kind: RESPONSE_BY_MESSAGE });
-  assert.equal(h.messages[0].id, 3);
+test('the ring path: numbers, undefined and small values are answered in the ring; errors and what does not fit go by message', async () => {
+  const h = host({ exports: { add: (a, b) => a + b, nothing: () => undefined, pair: (a) => [a, String(a)],
+    fails: () => { throw new Error('no'); }, big: () => new Uint8Array(MAX_CLONE + 1) } });
+  for (const [id, name, args] of [[1, 'add', [2, 3]], [2, 'add', [-0, 0.5]], [3, 'nothing', []], [4, 'pair', [7]]]) {
+    assert.equal(h.send(toHost.call(id, name, args)), 'ring');
+  }
+  await h.posted(4);
+  assert.deepEqual(h.messages, [
+    { type: 'result', id: 1, value: 5 },
+    { type: 'result', id: 2, value: 0.5 },
+    { type: 'result', id: 3, value: undefined },
+    { type: 'result', id: 4, value: [7, '7'] },
+  ]);
+  h.messages.splice(0);
+  h.send(toHost.call(5, 'fails', []));
+  h.send(toHost.call(6, 'big', []));
+  await h.posted(2);
+  assert.equal(h.messages[0].type, 'error');
   assert.equal(h.messages[0].error.message, 'no');
-  assert.deepEqual(await h.client.send(4, 'big', []), { id: 4, kind: RESPONSE_BY_MESSAGE });
-  assert.equal(h.messages[1].id, 4);
-  assert.equal(h.messages[1].value.length, CAPACITY);
+  assert.equal(h.messages[1].type, 'result');
+  assert.equal(h.messages[1].value.length, MAX_CLONE + 1, 'a result over an entry\'s limit comes whole, by message');
 });
 
-test('a call in the slot runs before a message call that arrives after it', async () => {
+test('order: calls by port (too large for an entry) and jobs keep their place among calls in the ring', async () => {
   const ran = [];
-  const h = host({ exports: { mark: (id) => ran.push(id) } });
-  // No serve(): the slot is read only because a message arrives.
-  const inSlot = h.client.send(1, 'mark', [1]);
-  h.runtime.receive(toHost.call(2, 'mark', [2]));
-  assert.equal((await inSlot).kind, RESPONSE_IN_SLOT);
-  await h.posted(1);
-  assert.deepEqual(ran, [1, 2]);
+  const h = host({ exports: { mark: (id) => { ran.push(id); return id; } } });
+  const big = 'x'.repeat(MAX_CLONE);
+  const ways = [];
+  for (let id = 1; id <= 30; id++) {
+    if (id % 5 === 0) ways.push(h.send(toHost.job(id, jobUrl('export default (id, { module }) => module.mark(id)'), id)));
+    else ways.push(h.send(toHost.call(id, 'mark', id % 3 === 0 ? [id, big] : [id])));
+  }
+  assert.ok(ways.includes('ring') && ways.includes('port'));
+  await h.posted(30);
+  assert.deepEqual(ran, Array.from({ length: 30 }, (_, i) => i + 1), 'run in the order sent');
 });
 
 test("a malformed message is logged and ignored; 'terminate' joins the pool, then exits", () => {

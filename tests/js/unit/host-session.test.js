@@ -2,7 +2,7 @@
 // (an EventEmitter that records what main posts) stands in for host.js. What the fake
 // host sends follows protocol.js, through the same paths the real host uses: messages
 // on the worker, the output channel from workerData, thread ports it announces, the call
-// slot. Also the pure parts the session is made of: the pending-call table and the crash
+// rings. Also the pure parts the session is made of: the pending-call table and the crash
 // verdict.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { HostSession } from '../../../glue/main/host-session.js';
 import { PendingCalls } from '../../../glue/main/pending-calls.js';
 import { crashVerdict, hostDeathVerdict } from '../../../glue/main/crash-verdict.js';
-import { CallSlotServer } from '../../../glue/shared/call-slot.js';
+import { CallRingServer } from '../../../glue/shared/call-ring.js';
 import { toMain } from '../../../glue/shared/protocol.js';
 import { WasmHangError, WasmPanicError } from '../../../glue/main/errors.js';
 
@@ -62,48 +62,48 @@ function newSession(t, { heartbeatTimeoutMs = 5000 } = {}) {
   });
   t.after(() => session.stop());
   worker.send(toMain.ready(null, 0, 1));
-  return { session, worker, seen, slot: new CallSlotServer(worker.options.workerData.callSlot) };
+  return { session, worker, seen, ring: new CallRingServer(worker.options.workerData.callRings) };
 }
 
 const outcome = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
-test('a call with nothing in flight goes through the slot; the next ones by message; answers settle them', async (t) => {
-  const { session, worker, slot } = newSession(t);
+test('calls go through the ring in order; answers in the ring and by message settle them', async (t) => {
+  const { session, worker, ring } = newSession(t);
   await session.ready();
   const owner = {};
   const first = session.call('add', [1, 2], owner);
   const second = session.call('add', [3, 4], owner);
-  const taken = slot.take();
-  assert.deepEqual([taken.name, taken.args], ['add', [1, 2]]);
-  assert.deepEqual(worker.posted.map((m) => [m.type, m.name]), [['call', 'add']], 'only the second by message');
-  assert.ok(slot.answer(taken.id, 3));
-  worker.send(toMain.result(worker.posted[0].id, 7));
+  const taken = [ring.take(), ring.take()];
+  assert.deepEqual(taken.map((call) => [call.name, call.args]), [['add', [1, 2]], ['add', [3, 4]]]);
+  assert.equal(ring.take(), null);
+  assert.deepEqual(worker.posted, [], 'no message for a call the ring carries');
+  assert.ok(ring.answer(taken[0].id, 3));
+  worker.output(toMain.result(taken[1].id, 7));
   assert.deepEqual([await first, await second], [3, 7]);
   assert.equal(session.pendingCount, 0);
 });
 
 test('output the host posted before a result reaches the sink before the call settles', async (t) => {
-  const { session, worker, seen } = newSession(t);
+  const { session, worker, seen, ring } = newSession(t);
   await session.ready();
-  const owner = {};
-  session.call('noop', [], owner); // in the slot, never answered: keeps the next call on messages
-  const call = session.call('print', [], owner);
+  const call = session.call('print', [], {});
+  const { id } = ring.take();
   for (let i = 0; i < 100; i++) worker.output(toMain.output('stdout', `line ${i}`));
-  worker.send(toMain.result(worker.posted[0].id, 'done'));
+  ring.answer(id, 'done');
   assert.equal(await call, 'done');
   assert.equal(seen.output.length, 100, 'all of it, drained from the output channel before the result');
 });
 
 test('a thread\'s crash notice fails the running call and its owner\'s others; other owners\' calls are handed back', async (t) => {
-  const { session, worker, seen, slot } = newSession(t);
+  const { session, worker, seen, ring } = newSession(t);
   await session.ready();
   const a = {};
   const b = {};
   const running = outcome(session.call('work', [], a));
   const sameOwner = outcome(session.call('more', [], a));
   const other = session.call('innocent', [], b);
-  slot.markRunning(slot.take().id);
+  ring.markRunning(ring.take().id);
   const { port1, port2 } = new MessageChannel();
   worker.output(toMain.threadPort(7, port1), [port1]);
   await turn();
@@ -117,22 +117,22 @@ test('a thread\'s crash notice fails the running call and its owner\'s others; o
   assert.deepEqual(seen.failed[0].queued.map((call) => call.name), ['innocent'], 'never started: handed back');
   assert.equal(session.state, 'failed');
   // The manager sends it to the replacement; here, a second fake session.
-  const { session: fresh, worker: freshWorker, slot: freshSlot } = newSession(t);
+  const { session: fresh, worker: freshWorker, ring: freshRing } = newSession(t);
   await fresh.ready();
   seen.failed[0].queued[0].sendTo(fresh);
   freshWorker.send(toMain.result(0, 'unused')); // an answer for nobody is ignored
-  const resent = freshSlot.take();
+  const resent = freshRing.take();
   assert.equal(resent.name, 'innocent');
-  freshSlot.answer(resent.id, 'ok');
+  freshRing.answer(resent.id, 'ok');
   assert.equal(await other, 'ok');
   port2.close();
 });
 
 test('silence while the host runs a call is a hang that fails it; a call it had not taken is handed back', async (t) => {
-  const { session, slot, seen } = newSession(t, { heartbeatTimeoutMs: 100 });
+  const { session, ring, seen } = newSession(t, { heartbeatTimeoutMs: 100 });
   await session.ready();
   const spinning = outcome(session.call('spin', [], {}));
-  slot.markRunning(slot.take().id); // the host took it and runs it, silently
+  ring.markRunning(ring.take().id); // the host took it and runs it, silently
   const behind = session.call('behind', [], {});
   const { error } = await spinning;
   assert.ok(error instanceof WasmHangError);

@@ -1,0 +1,422 @@
+// The call rings: every call and job main sends, and every answer that fits, go through
+// two single-producer single-consumer byte rings in one SharedArrayBuffer, instead of a
+// postMessage each.
+//
+// Why: on a 2-core VM a postMessage costs little; what costs is waking the thread at the
+// other end (an event-loop turn each side, tens of microseconds), and a structured clone
+// per message. With rings:
+//   - one call at a time: main writes the call, the host (spinning for a bounded
+//     SPIN_MS after its last call) takes it within microseconds, writes the answer, and
+//     main, which spins a little too (MAIN_SPIN_MS, while that keeps paying off), reads it
+//     without an event-loop turn on either side;
+//   - many calls in flight: main writes them as they come; the host runs them back to
+//     back and writes each answer as it finishes; main reads every answer there is at
+//     each wake-up. A side is woken (Atomics.notify) only when it said it sleeps
+//     (MAIN_WAITING / HOST_WAITING), and at most once per sleep, so a busy pair
+//     exchanges no wake-ups at all;
+//   - an answer in the ring is never lost with the host: the buffer is main's, so after a
+//     crash main still reads the answers of calls that finished before it.
+//
+// What does not fit in an entry (a large or uncloneable request, a job, which may move
+// its input) goes by postMessage on the request port (a MessageChannel main made) and
+// leaves a BY_PORT entry in its place: the host reads the port's next message when it
+// reaches that entry (receiveMessageOnPort), so calls keep one order whichever way they
+// travel. Answers that do not fit (errors, large or uncloneable results) go by message
+// on the output channel, which main drains before it reads the ring.
+//
+// Layout: HEADER_BYTES of Int32 words, then the request ring, then the answer ring, each
+// RING_BYTES. Each ring has a head (bytes ever written, by its producer) and a tail
+// (bytes ever consumed, by its consumer); both wrap modulo 2^32, and RING_BYTES is a
+// power of two, so `head & MASK` is the position and `head - tail` the bytes in use.
+// Entries are 8-byte aligned and never straddle the end (a PAD entry fills the rest):
+//   Int32 length (bytes, the whole entry), Int32 kind, Int32 id, Int32 a, then payload.
+// A producer writes the entry, then Atomics.store()s its head; a consumer Atomics.load()s
+// the head, reads the entry, then Atomics.store()s its tail. Atomics are sequentially
+// consistent, so what was written before a store is visible after the load that sees it.
+import { deserialize, serialize } from 'node:v8';
+
+const RING_BYTES = 1 << 16;
+const MASK = RING_BYTES - 1;
+const HEADER_BYTES = 64;
+const ENTRY_HEADER = 16;
+/** Largest structured-clone payload an entry carries; larger ones go by message. */
+export const MAX_CLONE = RING_BYTES / 4;
+const MAX_NUMBERS = 64;
+
+// Words.
+const REQUEST_HEAD = 0;
+const REQUEST_TAIL = 1;
+const ANSWER_HEAD = 2;
+const ANSWER_TAIL = 3;
+const RUNNING_ID = 4; // the call or job the host runs now, 0 between; left when the instance dies in it
+const MAIN_WAITING = 5; // 1: main sleeps on ANSWER_HEAD and wants a notify
+const HOST_WAITING = 6; // 1: the host sleeps on REQUEST_HEAD and wants a notify
+
+// Entry kinds.
+const PAD = 0;
+const CALL_NUMBERS = 1; // a = export number, then Int32 count, pad, float64 args at 24
+const CALL_CLONE = 2; // a = byte length of v8.serialize({ name, args, introduce? })
+const BY_PORT = 3; // the request port's next message is this call or job
+const RESULT_NUMBER = 4; // float64 at 16
+const RESULT_NOTHING = 5; // undefined
+const RESULT_CLONE = 6; // a = byte length of v8.serialize(value)
+
+/** How long the host keeps looking for the next call after its queue emptied. */
+export const SPIN_MS = 0.05;
+/** How long main looks for answers before it sleeps on them. */
+export const MAIN_SPIN_MS = 0.05;
+
+export function createCallRings() {
+  return new SharedArrayBuffer(HEADER_BYTES + 2 * RING_BYTES);
+}
+
+const align8 = (n) => (n + 7) & ~7;
+
+// One direction: its producer's or consumer's end.
+class Ring {
+  #words;
+  #headWord;
+  #tailWord;
+  #mine; // the counter this end moves (head or tail), kept locally: only this end writes it
+  i32;
+  f64;
+  u8;
+
+  constructor(buffer, offset, headWord, tailWord, producer) {
+    this.#words = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    this.#headWord = headWord;
+    this.#tailWord = tailWord;
+    this.#mine = Atomics.load(this.#words, producer ? headWord : tailWord);
+    this.i32 = new Int32Array(buffer, offset, RING_BYTES / 4);
+    this.f64 = new Float64Array(buffer, offset, RING_BYTES / 8);
+    this.u8 = new Uint8Array(buffer, offset, RING_BYTES);
+  }
+
+  // Producer: the position of a free entry of `bytes` (8-aligned), or -1 when the ring has
+  // no room. Passing the end writes a PAD entry first.
+  reserve(bytes) {
+    const pos = this.#mine & MASK;
+    const toEnd = RING_BYTES - pos;
+    const need = toEnd < bytes ? toEnd + bytes : bytes;
+    const used = (this.#mine - Atomics.load(this.#words, this.#tailWord)) | 0;
+    if (RING_BYTES - used < need) return -1;
+    if (toEnd < bytes) {
+      this.i32[pos >> 2] = toEnd;
+      this.i32[(pos >> 2) + 1] = PAD;
+      this.#mine = (this.#mine + toEnd) | 0;
+      return 0;
+    }
+    return pos;
+  }
+
+  // Producer: publishes the entry written at the reserved position.
+  commit(bytes) {
+    this.#mine = (this.#mine + bytes) | 0;
+    Atomics.store(this.#words, this.#headWord, this.#mine);
+  }
+
+  // Consumer: the position of the next entry (PADs skipped), or -1 when there is none.
+  peek() {
+    for (;;) {
+      if (Atomics.load(this.#words, this.#headWord) === this.#mine) return -1;
+      const pos = this.#mine & MASK;
+      if (this.i32[(pos >> 2) + 1] !== PAD) return pos;
+      this.release(pos);
+    }
+  }
+
+  // Consumer: frees the entry at `pos` (read everything needed first).
+  release(pos) {
+    this.#mine = (this.#mine + this.i32[pos >> 2]) | 0;
+    Atomics.store(this.#words, this.#tailWord, this.#mine);
+  }
+
+  /** Consumer: whether an entry is waiting. */
+  get ready() {
+    return Atomics.load(this.#words, this.#headWord) !== this.#mine;
+  }
+
+  /** Consumer: the head value this end has consumed up to (what a sleeper waits on). */
+  get consumed() {
+    return this.#mine;
+  }
+}
+
+function allNumbers(args) {
+  if (args.length > MAX_NUMBERS) return false;
+  for (let i = 0; i < args.length; i++) if (typeof args[i] !== 'number') return false;
+  return true;
+}
+
+// Wakes the other side if it sleeps, once per sleep (it re-arms when it wakes).
+function wake(words, flag, head) {
+  if (Atomics.load(words, flag) === 1 && Atomics.compareExchange(words, flag, 1, 0) === 1) {
+    Atomics.notify(words, head, 1);
+  }
+}
+
+// Spins until `ready()` or `ms` passed; reads the clock every 64 turns (it costs more than
+// a turn).
+function spinUntil(ready, ms) {
+  const until = performance.now() + ms;
+  for (let i = 1; !ready(); i++) {
+    if ((i & 63) === 0 && performance.now() > until) return ready();
+  }
+  return true;
+}
+
+/** Main's end. */
+export class CallRingClient {
+  #words;
+  #requests;
+  #answers;
+  /** export name -> its number, once the host was told it. */
+  #names = new Map();
+  #spinPays = true;
+  #sinceSpin = 0;
+  #armed = false;
+
+  constructor(buffer) {
+    this.#words = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    this.#requests = new Ring(buffer, HEADER_BYTES, REQUEST_HEAD, REQUEST_TAIL, true);
+    this.#answers = new Ring(buffer, HEADER_BYTES + RING_BYTES, ANSWER_HEAD, ANSWER_TAIL, false);
+  }
+
+  /**
+   * Writes call `id` into the ring. Returns 'sent'; 'full' when the ring has no room now
+   * (try again after answers came); or 'message' when it must go by message (send it, then
+   * sendByPort(id)).
+   */
+  sendCall(id, name, args) {
+    const numbers = allNumbers(args);
+    const number = numbers ? this.#names.get(name) : undefined;
+    const ring = this.#requests;
+    if (number !== undefined) {
+      const bytes = 24 + 8 * args.length;
+      const pos = ring.reserve(bytes);
+      if (pos < 0) return 'full';
+      const w = pos >> 2;
+      ring.i32[w] = bytes;
+      ring.i32[w + 1] = CALL_NUMBERS;
+      ring.i32[w + 2] = id;
+      ring.i32[w + 3] = number;
+      ring.i32[w + 4] = args.length;
+      ring.f64.set(args, (pos + 24) >> 3);
+      return this.#publish(bytes);
+    }
+    // An export seen for the first time (with number arguments) is numbered here; the
+    // number travels with this call and names it from then on.
+    const introduce = numbers ? this.#names.size + 1 : 0;
+    let payload;
+    try {
+      payload = serialize(introduce ? { name, args, introduce } : { name, args });
+    } catch {
+      return 'message'; // postMessage reports what cannot be cloned
+    }
+    if (payload.length > MAX_CLONE) return 'message';
+    const bytes = align8(ENTRY_HEADER + payload.length);
+    const pos = ring.reserve(bytes);
+    if (pos < 0) return 'full';
+    if (introduce) this.#names.set(name, introduce);
+    const w = pos >> 2;
+    ring.i32[w] = bytes;
+    ring.i32[w + 1] = CALL_CLONE;
+    ring.i32[w + 2] = id;
+    ring.i32[w + 3] = payload.length;
+    ring.u8.set(payload, pos + ENTRY_HEADER);
+    return this.#publish(bytes);
+  }
+
+  /** Marks the place of call or job `id`, sent on the request port. false: no room now. */
+  sendByPort(id) {
+    const pos = this.#requests.reserve(ENTRY_HEADER);
+    if (pos < 0) return false;
+    const i32 = this.#requests.i32;
+    i32[pos >> 2] = ENTRY_HEADER;
+    i32[(pos >> 2) + 1] = BY_PORT;
+    i32[(pos >> 2) + 2] = id;
+    this.#publish(ENTRY_HEADER);
+    return true;
+  }
+
+  #publish(bytes) {
+    this.#requests.commit(bytes);
+    wake(this.#words, HOST_WAITING, REQUEST_HEAD);
+    return 'sent';
+  }
+
+  /**
+   * Calls fn({ id, value }) for every answer in the ring, in order; returns how many.
+   */
+  takeAnswers(fn) {
+    const ring = this.#answers;
+    let n = 0;
+    for (let pos = ring.peek(); pos >= 0; pos = ring.peek()) {
+      const w = pos >> 2;
+      const id = ring.i32[w + 2];
+      let value;
+      switch (ring.i32[w + 1]) {
+        case RESULT_NUMBER:
+          value = ring.f64[(pos + ENTRY_HEADER) >> 3];
+          break;
+        case RESULT_CLONE:
+          value = deserialize(ring.u8.subarray(pos + ENTRY_HEADER, pos + ENTRY_HEADER + ring.i32[w + 3]));
+          break;
+        default:
+          value = undefined;
+      }
+      ring.release(pos);
+      n++;
+      fn(id, value);
+    }
+    return n;
+  }
+
+  /**
+   * After a call made with nothing in flight: looks for its answer for up to MAIN_SPIN_MS,
+   * as long as that keeps paying off (otherwise one try in 16). Returns whether an answer
+   * is there.
+   */
+  spinForAnswer() {
+    if (!this.#spinPays && (++this.#sinceSpin & 15) !== 0) return false;
+    this.#spinPays = spinUntil(() => this.#answers.ready, MAIN_SPIN_MS);
+    return this.#spinPays;
+  }
+
+  /**
+   * Resolves when answers may be in the ring: at once if some are, else at the host's
+   * notify. One wait at a time (a second call while one is armed returns null).
+   */
+  waitForAnswers() {
+    if (this.#armed) return null;
+    Atomics.store(this.#words, MAIN_WAITING, 1);
+    const wait = Atomics.waitAsync(this.#words, ANSWER_HEAD, this.#answers.consumed);
+    this.#armed = true;
+    const done = () => {
+      this.#armed = false;
+    };
+    if (!wait.async) {
+      done();
+      return Promise.resolve();
+    }
+    return wait.value.then(done);
+  }
+
+  /** The id of the call or job the host is running, or 0 when it runs none. */
+  running() {
+    return Atomics.load(this.#words, RUNNING_ID);
+  }
+
+  /** Releases main's wait when the host is gone (nothing more will be written). */
+  release() {
+    Atomics.store(this.#words, MAIN_WAITING, 0);
+    Atomics.notify(this.#words, ANSWER_HEAD);
+  }
+}
+
+/** The host's end. */
+export class CallRingServer {
+  #words;
+  #requests;
+  #answers;
+  /** The exports main numbered: number -> name. */
+  #names = [];
+
+  constructor(buffer) {
+    this.#words = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    this.#requests = new Ring(buffer, HEADER_BYTES, REQUEST_HEAD, REQUEST_TAIL, false);
+    this.#answers = new Ring(buffer, HEADER_BYTES + RING_BYTES, ANSWER_HEAD, ANSWER_TAIL, true);
+  }
+
+  /**
+   * The next request: { id, name, args } for a call in the ring, { id, byPort: true } for
+   * one on the request port; null when there is none.
+   */
+  take() {
+    const ring = this.#requests;
+    const pos = ring.peek();
+    if (pos < 0) return null;
+    const w = pos >> 2;
+    const id = ring.i32[w + 2];
+    let request;
+    switch (ring.i32[w + 1]) {
+      case CALL_NUMBERS: {
+        const first = (pos + 24) >> 3;
+        request = { id, name: this.#names[ring.i32[w + 3]],
+          args: Array.from(ring.f64.subarray(first, first + ring.i32[w + 4])) };
+        break;
+      }
+      case CALL_CLONE: {
+        const { name, args, introduce } = deserialize(ring.u8.subarray(pos + ENTRY_HEADER,
+          pos + ENTRY_HEADER + ring.i32[w + 3]));
+        if (introduce) this.#names[introduce] = name;
+        request = { id, name, args };
+        break;
+      }
+      default:
+        request = { id, byPort: true };
+    }
+    ring.release(pos);
+    return request;
+  }
+
+  /** Whether a request is waiting. */
+  get pending() {
+    return this.#requests.ready;
+  }
+
+  /** Spins up to SPIN_MS for a request; returns whether one is there. */
+  spinForRequest() {
+    return spinUntil(() => this.#requests.ready, SPIN_MS);
+  }
+
+  /** Resolves when main may have written a request (at once if one is there). */
+  requested() {
+    Atomics.store(this.#words, HOST_WAITING, 1);
+    const wait = Atomics.waitAsync(this.#words, REQUEST_HEAD, this.#requests.consumed);
+    return wait.async ? wait.value : Promise.resolve();
+  }
+
+  /**
+   * Writes the answer of call `id` if it is a number, undefined or a small clone and the
+   * ring has room; false otherwise (the caller answers by message).
+   */
+  answer(id, value) {
+    const ring = this.#answers;
+    let kind = RESULT_NOTHING;
+    let payload = null;
+    let bytes = ENTRY_HEADER;
+    if (typeof value === 'number') {
+      kind = RESULT_NUMBER;
+      bytes = ENTRY_HEADER + 8;
+    } else if (value !== undefined) {
+      try {
+        payload = serialize(value);
+      } catch {
+        return false;
+      }
+      if (payload.length > MAX_CLONE) return false;
+      kind = RESULT_CLONE;
+      bytes = align8(ENTRY_HEADER + payload.length);
+    }
+    const pos = ring.reserve(bytes);
+    if (pos < 0) return false;
+    const w = pos >> 2;
+    ring.i32[w] = bytes;
+    ring.i32[w + 1] = kind;
+    ring.i32[w + 2] = id;
+    if (kind === RESULT_NUMBER) ring.f64[(pos + ENTRY_HEADER) >> 3] = value;
+    if (payload) {
+      ring.i32[w + 3] = payload.length;
+      ring.u8.set(payload, pos + ENTRY_HEADER);
+    }
+    ring.commit(bytes);
+    wake(this.#words, MAIN_WAITING, ANSWER_HEAD);
+    return true;
+  }
+
+  /** Records the call or job the host runs now (0: none). */
+  markRunning(id) {
+    Atomics.store(this.#words, RUNNING_ID, id);
+  }
+}

@@ -1,0 +1,183 @@
+// The call rings alone (glue/shared/call-ring.js), without a host: the two encodings, what
+// goes by message instead, a full ring, wrapping past the end, and the wake-up protocol
+// between two real threads with many calls in flight.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { CallRingClient, CallRingServer, MAX_CLONE, createCallRings } from '../../../glue/shared/call-ring.js';
+
+function pair() {
+  const buffer = createCallRings();
+  return { client: new CallRingClient(buffer), server: new CallRingServer(buffer) };
+}
+
+function answers(client) {
+  const got = [];
+  client.takeAnswers((id, value) => got.push([id, value]));
+  return got;
+}
+
+test('calls are readable as soon as sendCall returns, once each, in order; numbers keep every bit', () => {
+  const { client, server } = pair();
+  assert.equal(server.take(), null, 'nothing written yet');
+  const odd = [-0, NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE, 2 ** 53 + 2, -1.5e-300];
+  // The first call of an export introduces its number; the next ones use it.
+  assert.equal(client.sendCall(1, 'f', [1, 2]), 'sent');
+  assert.equal(client.sendCall(2, 'f', odd), 'sent');
+  assert.equal(client.sendCall(3, 'g', ['text', { a: 1 }]), 'sent');
+  assert.equal(client.sendCall(4, 'g', [5]), 'sent');
+  assert.equal(client.sendCall(5, 'f', []), 'sent');
+  assert.deepEqual(server.take(), { id: 1, name: 'f', args: [1, 2] });
+  const second = server.take();
+  assert.equal(second.name, 'f');
+  assert.ok(Object.is(second.args[0], -0));
+  assert.ok(Number.isNaN(second.args[1]));
+  assert.deepEqual(second.args.slice(2), odd.slice(2));
+  assert.deepEqual(server.take(), { id: 3, name: 'g', args: ['text', { a: 1 }] });
+  assert.deepEqual(server.take(), { id: 4, name: 'g', args: [5] });
+  assert.deepEqual(server.take(), { id: 5, name: 'f', args: [] });
+  assert.equal(server.take(), null, 'each is taken once');
+});
+
+test('answers: numbers, undefined and small clones in the ring; what does not fit or clone is refused (it goes by message)', () => {
+  const { client, server } = pair();
+  assert.ok(server.answer(1, -0));
+  assert.ok(server.answer(2, undefined));
+  assert.ok(server.answer(3, { nested: [1, 'two'] }));
+  assert.equal(server.answer(4, new Uint8Array(MAX_CLONE + 1)), false, 'over an entry\'s limit');
+  assert.equal(server.answer(5, { f() {} }), false, 'not cloneable');
+  const got = answers(client);
+  assert.equal(got.length, 3);
+  assert.ok(Object.is(got[0][1], -0));
+  assert.deepEqual(got.slice(1), [[2, undefined], [3, { nested: [1, 'two'] }]]);
+  assert.deepEqual(answers(client), [], 'each answer is read once');
+});
+
+test('a call too large for an entry, or not cloneable, is left to a message: nothing written; its place is a BY_PORT entry', () => {
+  const { client, server } = pair();
+  assert.equal(client.sendCall(1, 'f', ['x'.repeat(MAX_CLONE)]), 'message');
+  assert.equal(client.sendCall(2, 'f', [() => 1]), 'message');
+  assert.equal(server.take(), null, 'a refused call writes nothing');
+  assert.ok(client.sendByPort(1));
+  assert.equal(client.sendCall(3, 'f', ['x'.repeat(MAX_CLONE - 64)]), 'sent', 'just under the limit still fits');
+  assert.deepEqual(server.take(), { id: 1, byPort: true });
+  assert.equal(server.take().args[0].length, MAX_CLONE - 64);
+});
+
+test('a full ring refuses without writing; entries wrap past the end intact, in order, over many rounds', () => {
+  const { client, server } = pair();
+  let sent = 0;
+  while (client.sendCall(sent + 1, 'fill', ['y'.repeat(1000)]) === 'sent') sent++;
+  assert.ok(sent > 10 && sent < 70, `the ring holds a bounded number (${sent})`);
+  let markers = 0;
+  while (client.sendByPort(1000 + markers)) markers++;
+  assert.equal(client.sendCall(2000, 'fill', [1]), 'full');
+  for (let id = 1; id <= sent; id++) assert.equal(server.take().id, id);
+  for (let i = 0; i < markers; i++) assert.deepEqual(server.take(), { id: 1000 + i, byPort: true });
+  assert.equal(server.take(), null, 'the refused calls left nothing behind');
+  // Sizes that do not divide the ring: every lap ends in a PAD entry somewhere else.
+  let next = 1;
+  let expected = 1;
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let round = 0; round < 3000; round++) {
+    const burst = 1 + Math.floor(random() * 20);
+    for (let i = 0; i < burst; i++) {
+      const args = random() < 0.5 ? [next, random()] : [next, 'z'.repeat(Math.floor(random() * 3000))];
+      if (client.sendCall(next, 'mixed', args) !== 'sent') break;
+      next++;
+    }
+    for (let call = server.take(); call; call = server.take()) {
+      assert.equal(call.id, expected);
+      assert.equal(call.args[0], expected);
+      expected++;
+    }
+  }
+  assert.equal(expected, next);
+  assert.ok(next > 20_000, `${next} calls through a 64 KiB ring`);
+});
+
+// A host in miniature: it runs every request in the ring (and on the port, when the ring
+// says so), answers each in the ring or, for every 7th, by message, and sleeps with
+// requested() when there is nothing to do, as HostRuntime does.
+const WORKER = `
+const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');
+// A pending Atomics.waitAsync does not keep a thread alive; a listener does (the real host
+// listens to main from its start).
+parentPort.on('message', () => {});
+import(workerData.url).then(({ CallRingServer }) => {
+  const server = new CallRingServer(workerData.buffer);
+  const pump = () => {
+    for (let call = server.take(); call; call = server.take()) {
+      if (call.byPort) call = receiveMessageOnPort(workerData.port).message;
+      const value = call.args[0] * 2;
+      if (call.id % 7 === 0 || !server.answer(call.id, value)) parentPort.postMessage({ id: call.id, value });
+    }
+    if (server.spinForRequest()) return pump();
+    server.requested().then(pump);
+  };
+  pump();
+});
+`;
+
+test('many calls in flight between two threads: each answered once, none lost, whatever the depth', async (t) => {
+  const buffer = createCallRings();
+  const client = new CallRingClient(buffer);
+  const { port1, port2 } = new MessageChannel();
+  const worker = new Worker(WORKER, {
+    eval: true,
+    workerData: { buffer, port: port2, url: new URL('../../../glue/shared/call-ring.js', import.meta.url).href },
+    transferList: [port2],
+  });
+  t.after(() => worker.terminate());
+  worker.on('error', (error) => assert.fail(error));
+  const waiting = new Map();
+  const settle = (id, value) => {
+    const resolve = waiting.get(id);
+    assert.ok(resolve, `call ${id} answered once`);
+    waiting.delete(id);
+    resolve(value);
+  };
+  worker.on('message', ({ id, value }) => settle(id, value));
+  let nextId = 0;
+  const call = (x) => {
+    const id = ++nextId;
+    const answer = new Promise((resolve) => waiting.set(id, resolve));
+    // Every 11th by port, as main sends what the ring cannot carry.
+    const sent = id % 11 === 0 ? 'message' : client.sendCall(id, 'double', [x]);
+    assert.notEqual(sent, 'full');
+    if (sent === 'message') {
+      port1.postMessage({ id, args: [x] });
+      assert.ok(client.sendByPort(id));
+    }
+    return answer;
+  };
+  let stop = false;
+  (async () => {
+    while (!stop) {
+      await client.waitForAnswers();
+      client.takeAnswers(settle);
+    }
+  })();
+  for (const depth of [1, 2, 7, 64]) {
+    const results = [];
+    for (let round = 0; round < 4000 / depth; round++) {
+      const batch = Array.from({ length: depth }, (_, i) => call(round * depth + i));
+      results.push(...await Promise.all(batch));
+    }
+    assert.deepEqual(results, Array.from({ length: results.length }, (_, i) => i * 2), `depth ${depth}`);
+  }
+  assert.equal(waiting.size, 0);
+  stop = true;
+  client.release();
+  port1.close();
+});
+
+test('release() ends main\'s wait when the host is gone', async () => {
+  const { client } = pair();
+  const wait = client.waitForAnswers();
+  assert.equal(client.waitForAnswers(), null, 'one wait at a time');
+  client.release();
+  await wait;
+  assert.deepEqual(answers(client), []);
+});
