@@ -24,7 +24,7 @@
 // travel. Answers that do not fit (errors, large or uncloneable results) go by message
 // on the output channel, which main drains before it reads the ring.
 //
-// Layout: HEADER_BYTES of Int32 words, then the request ring, then the answer ring, each
+// Layout: HEADER_BYTES of Int32 words (one per cache line), then the request ring, then the answer ring, each
 // RING_BYTES. Each ring has a head (bytes ever written, by its producer) and a tail
 // (bytes ever consumed, by its consumer); both wrap modulo 2^32, and RING_BYTES is a
 // power of two, so `head & MASK` is the position and `head - tail` the bytes in use.
@@ -37,20 +37,23 @@ import { deserialize, serialize } from 'node:v8';
 
 const RING_BYTES = 1 << 16;
 const MASK = RING_BYTES - 1;
-const HEADER_BYTES = 64;
+// Each header word has a 64-byte cache line of its own: a side spinning on one word must
+// not slow down the other side's writes to its neighbours.
+const LINE_WORDS = 16;
+const HEADER_BYTES = 8 * LINE_WORDS * 4;
 const ENTRY_HEADER = 16;
 /** Largest structured-clone payload an entry carries; larger ones go by message. */
 export const MAX_CLONE = RING_BYTES / 4;
 const MAX_NUMBERS = 64;
 
 // Words.
-const REQUEST_HEAD = 0;
-const REQUEST_TAIL = 1;
-const ANSWER_HEAD = 2;
-const ANSWER_TAIL = 3;
-const RUNNING_ID = 4; // the call or job the host runs now, 0 between; left when the instance dies in it
-const MAIN_WAITING = 5; // 1: main sleeps on ANSWER_HEAD and wants a notify
-const HOST_WAITING = 6; // 1: the host sleeps on REQUEST_HEAD and wants a notify
+const REQUEST_HEAD = 0 * LINE_WORDS;
+const REQUEST_TAIL = 1 * LINE_WORDS;
+const ANSWER_HEAD = 2 * LINE_WORDS;
+const ANSWER_TAIL = 3 * LINE_WORDS;
+const RUNNING_ID = 4 * LINE_WORDS; // the call or job the host runs now, 0 between; left when the instance dies in it
+const MAIN_WAITING = 5 * LINE_WORDS; // 1: main sleeps on ANSWER_HEAD and wants a notify
+const HOST_WAITING = 6 * LINE_WORDS; // 1: the host sleeps on REQUEST_HEAD and wants a notify
 
 // Entry kinds.
 const PAD = 0;
