@@ -80,7 +80,10 @@ function findProblem(value, path, seen) {
 /** A TypeError naming the export and the argument that cannot be sent, or null. */
 export function checkArguments(name, args) {
   for (let i = 0; i < args.length; i++) {
-    const problem = findProblem(args[i], `argument ${i + 1}`, new Set());
+    const value = args[i];
+    // Numbers, strings, booleans, bigints, null, undefined: nothing to look into.
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) continue;
+    const problem = findProblem(value, `argument ${i + 1}`, new Set());
     if (problem) {
       return new TypeError(
         `${problem.path} of ${name}() cannot be sent to the pool host: it is ${problem.what}. Pass numbers, ` +

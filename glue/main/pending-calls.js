@@ -22,7 +22,14 @@ export class PendingCall {
    * @param {boolean} [o.transferred] its input was moved (transferList): it cannot be sent twice
    */
   constructor({ name, args, job, owner, hangTimeoutMs, transferred = false }, resolve, reject) {
-    Object.assign(this, { name, args, job, owner, hangTimeoutMs, transferred, resolve, reject });
+    this.name = name;
+    this.args = args;
+    this.job = job;
+    this.owner = owner;
+    this.hangTimeoutMs = hangTimeoutMs;
+    this.transferred = transferred;
+    this.resolve = resolve;
+    this.reject = reject;
     this.sentAt = performance.now();
   }
 
