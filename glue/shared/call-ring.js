@@ -373,6 +373,17 @@ export class CallRingServer {
     return spinUntil(() => this.#requests.ready, SPIN_MS);
   }
 
+  /**
+   * Blocks this thread up to `ms` for a request (Atomics.wait: main's notify wakes it
+   * directly, without an event-loop turn); returns whether one is there.
+   */
+  blockForRequest(ms) {
+    Atomics.store(this.#words, HOST_WAITING, 1);
+    Atomics.wait(this.#words, REQUEST_HEAD, this.#requests.consumed, ms);
+    Atomics.store(this.#words, HOST_WAITING, 0);
+    return this.#requests.ready;
+  }
+
   /** Resolves when main may have written a request (at once if one is there). */
   requested() {
     Atomics.store(this.#words, HOST_WAITING, 1);
