@@ -114,7 +114,11 @@ syncBuiltinESMExports();
 // From here on, every worker created in this host (by our glue, by a package's glue, by a
 // job) is a supervised worker with its own line to main, its last word and its output
 // (supervised-worker.js), within the host's thread budget.
-superviseWorkers({ limit: threadLimit, announce: hooksConfig.announce, onLimit: hooksConfig.onThreadLimit });
+const supervised = superviseWorkers({ limit: threadLimit, announce: hooksConfig.announce,
+  onLimit: hooksConfig.onThreadLimit });
+// Patched glue asks for `threads` workers once its instance exists (__wasmpoolStart): they
+// are started now, so that their boot runs while this thread loads and instantiates the glue.
+if (glueUrl && patched) supervised.standby(threads);
 
 async function start() {
   const began = performance.now();
@@ -164,6 +168,7 @@ async function start() {
     await allThreadsStarted(memory, info.startedWorkers);
     mark('pool threads running');
   }
+  supervised.releaseStandbys();
   serve({ instance, memory, exportNames: instance.__wasmProxyExports ?? [] }, info, instance._pthread_self?.() ?? 0, began);
 }
 

@@ -18,7 +18,7 @@
 //     glue's own listener receives it.
 //
 // The messages are protocol.js's thread messages (THREAD_TO_MAIN: 'output', 'crash').
-import workerThreads from 'node:worker_threads';
+import workerThreads, { receiveMessageOnPort } from 'node:worker_threads';
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
@@ -27,7 +27,10 @@ import { BOOTSTRAP_KEY, CLASSIFY, CRASH_REPORTED } from '../shared/global-names.
 import { classifyFault, describeFault, isControlFlow } from '../shared/fault-kind.js';
 import { captureOutput } from '../shared/output-capture.js';
 
-const { target, workerData, port, channel, streams } = workerThreads.workerData[BOOTSTRAP_KEY];
+const { port, channel, streams } = workerThreads.workerData[BOOTSTRAP_KEY];
+// A standby worker (supervised-worker.js) learns what to run, and its workerData, from its
+// first message, when the host hands it to whoever asked for a worker.
+let { target, workerData } = workerThreads.workerData[BOOTSTRAP_KEY];
 workerThreads.workerData = workerData;
 syncBuiltinESMExports();
 // The port must never keep the thread alive: the thread's own work decides that.
@@ -140,7 +143,17 @@ function runScript(code, filename) {
   body.call(module.exports, module.exports, requireFrom, module, filename, process.cwd());
 }
 
+async function adopted() {
+  const parentPort = workerThreads.parentPort;
+  const queued = receiveMessageOnPort(parentPort);
+  const message = queued ? queued.message : await new Promise((resolve) => parentPort.once('message', resolve));
+  ({ target, workerData } = message[BOOTSTRAP_KEY]);
+  workerThreads.workerData = workerData;
+  syncBuiltinESMExports();
+}
+
 async function load() {
+  if (target.kind === 'standby') await adopted();
   switch (target.kind) {
     case 'eval':
       return runScript(target.code, '[worker eval]');
