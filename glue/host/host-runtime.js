@@ -17,7 +17,9 @@
 // the instance unusable. Main terminates the worker on the crash it is told of; nothing
 // more runs here meanwhile, and nothing more is answered.
 import { LOG_LEVELS, isMainMessage, toMain } from '../shared/protocol.js';
-import { classifyFault, describeFault, isFault } from '../shared/fault-kind.js';
+import { createRequire } from 'node:module';
+
+const { classifyFault, describeFault, isFault } = createRequire(import.meta.url)('../shared/fault-kind.cjs');
 
 // Names that must never be dispatched even if a module happened to list them.
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype', 'then']);
@@ -36,7 +38,7 @@ export function errorPayload(error) {
 }
 
 /**
- * The crash message for a fault of the host thread itself (fault-kind.js): the instance
+ * The crash message for a fault of the host thread itself (fault-kind.cjs): the instance
  * may be corrupt, so the host ends. Also what host.js sends for an error nobody caught.
  */
 export function crashReport(error) {

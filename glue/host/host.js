@@ -12,15 +12,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import workerThreads, { parentPort, workerData } from 'node:worker_threads';
-import { syncBuiltinESMExports } from 'node:module';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { toMain } from '../shared/protocol.js';
 import { CallSlotServer } from '../shared/call-slot.js';
 import { CancelRingReader } from '../shared/cancel-ring.js';
 import { HostRuntime, crashReport, errorPayload } from './host-runtime.js';
 import { superviseWorkers } from './supervised-worker.js';
-import { captureOutput } from '../shared/output-capture.js';
-import { classifyFault, isControlFlow } from '../shared/fault-kind.js';
-import { CLASSIFY } from '../shared/global-names.js';
+
+// CommonJS helpers, shared with the supervised workers' bootstrap (worker-bootstrap.cjs).
+const require = createRequire(import.meta.url);
+const { captureOutput } = require('../shared/output-capture.cjs');
+const { classifyFault, isControlFlow } = require('../shared/fault-kind.cjs');
+const { CLASSIFY } = require('../shared/global-names.cjs');
 
 // glueUrl: null for a host of jobs only; patched: whether the glue carries the patch (only
 // then does main route execute() calls here, and give it the module and memory).
@@ -54,7 +57,7 @@ process.on('uncaughtException', (error) => {
   process.exit(1);
 });
 
-// The pthread hooks of patched glue classify faults with the same function (global-names.js).
+// The pthread hooks of patched glue classify faults with the same function (global-names.cjs).
 globalThis[CLASSIFY] = classifyFault;
 
 // What this thread prints (a package's own print to console, a job's console.log) goes to

@@ -8,7 +8,7 @@
 //     worker is constructed: its far end travels to the worker inside workerData, the near
 //     end to main over the host's parent port. Neither needs this thread's event loop
 //     afterwards, so a thread's last words reach main while the host is blocked in a call;
-//   - starts on worker-bootstrap.js, which installs the thread's safety (its last word
+//   - starts on worker-bootstrap.cjs, which installs the thread's safety (its last word
 //     before it dies, its output to the log sink) and then loads the script that was asked
 //     for, with the workerData that was asked for;
 //   - takes a place in the host's thread budget (threads + maxExtraThreads): past it the
@@ -21,13 +21,13 @@
 // intent is plain: a blob: URL (what browser-first builds hand to `new Worker`) is run from
 // the Blob's text.
 import workerThreads from 'node:worker_threads';
-import { syncBuiltinESMExports } from 'node:module';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { resolveObjectURL } from 'node:buffer';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BOOTSTRAP_KEY } from '../shared/global-names.js';
 
-const BOOTSTRAP_URL = new URL('../pthread/worker-bootstrap.js', import.meta.url);
+const { BOOTSTRAP_KEY } = createRequire(import.meta.url)('../shared/global-names.cjs');
+const BOOTSTRAP_URL = new URL('../pthread/worker-bootstrap.cjs', import.meta.url);
 // Channel numbers of supervised workers, apart from the pthread hooks' own (0, 1, ...),
 // which are per instance: only a label in log entries and crash notices.
 const FIRST_CHANNEL = 1 << 20;
