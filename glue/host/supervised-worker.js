@@ -126,8 +126,9 @@ export function superviseWorkers({ limit, announce, onLimit }) {
 
 // A request a standby worker can take: nothing in it is fixed when a worker starts
 // (resourceLimits, env, execArgv, argv, stdio, ...) except workerData and its transferList,
-// which the adoption carries, and `name`, a label for debuggers.
-const ADOPTABLE = new Set(['workerData', 'transferList', 'eval', 'name']);
+// which the adoption carries, `name`, a label for debuggers, and `type`, which Node ignores
+// (Emscripten 3.1.58+ glue asks for { type: 'module', workerData: 'em-pthread', name }).
+const ADOPTABLE = new Set(['workerData', 'transferList', 'eval', 'name', 'type']);
 
 function adoptable(options) {
   return typeof options === 'object' && Object.keys(options).every((key) => ADOPTABLE.has(key));
