@@ -2,7 +2,7 @@
 // tree's start compares with another commit's, measured interleaved in one process so
 // both see the same machine load.
 //
-//   node bench/js/startup-phases.js [--baseline=<git ref>] [--reps=N]
+//   node bench/js/startup-phases.js [--baseline=<git ref> ...] [--reps=N]
 //
 // Each round runs, in turn: a bare Node worker's boot (new Worker -> first message, the
 // floor), Piscina's cold start (new Piscina, 2 threads -> first run() result, the
@@ -28,7 +28,7 @@ import { DEMO_GLUE, ROOT, loadDemo, numberFlag, sleep } from './common.js';
 process.env.WASMPOOL_TRACE_START = '1'; // inherited by every host created below
 
 const ROUNDS = numberFlag('reps', 10);
-const baselineRef = process.argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
+const baselineRefs = process.argv.filter((a) => a.startsWith('--baseline=')).map((a) => a.slice('--baseline='.length));
 
 
 
@@ -80,12 +80,15 @@ async function restart(ThreadPoolManager, demo) {
 
 async function variants() {
   const list = [{ name: 'this tree', url: new URL('glue/index.js', ROOT) }];
-  if (!baselineRef) return { list, cleanup: () => {} };
-  const dir = mkdtempSync(join(tmpdir(), 'wasmpool-baseline-'));
-  const archive = execFileSync('git', ['-C', fileURLToPath(ROOT), 'archive', baselineRef, 'glue', 'patch']);
-  execFileSync('tar', ['-x', '-C', dir], { input: archive });
-  list.unshift({ name: `baseline ${baselineRef}`, url: pathToFileURL(join(dir, 'glue/index.js')) });
-  return { list, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const dirs = [];
+  for (const ref of baselineRefs.reverse()) {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmpool-baseline-'));
+    dirs.push(dir);
+    const archive = execFileSync('git', ['-C', fileURLToPath(ROOT), 'archive', ref, 'glue', 'patch']);
+    execFileSync('tar', ['-x', '-C', dir], { input: archive });
+    list.unshift({ name: `baseline ${ref}`, url: pathToFileURL(join(dir, 'glue/index.js')) });
+  }
+  return { list, cleanup: () => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })) };
 }
 
 const demo = await loadDemo();

@@ -16,7 +16,9 @@
 // the instance unusable. Main terminates the worker on the crash it is told of; nothing
 // more runs here meanwhile, and nothing more is answered.
 import { LOG_LEVELS, isMainMessage, toMain } from '../shared/protocol.js';
-import { classifyFault, describeFault, isFault } from '../shared/fault-kind.js';
+import { createRequire } from 'node:module';
+
+const { classifyFault, describeFault, isFault } = createRequire(import.meta.url)('../shared/fault-kind.cjs');
 
 // How long after its last request the host waits blocked (see #blockThenSleep), and in
 // what slices.
@@ -40,7 +42,7 @@ export function errorPayload(error) {
 }
 
 /**
- * The crash message for a fault of the host thread itself (fault-kind.js): the instance
+ * The crash message for a fault of the host thread itself (fault-kind.cjs): the instance
  * may be corrupt, so the host ends. Also what host.js sends for an error nobody caught.
  */
 export function crashReport(error) {

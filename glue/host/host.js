@@ -12,15 +12,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import workerThreads, { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { syncBuiltinESMExports } from 'node:module';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { toMain } from '../shared/protocol.js';
 import { CallRingServer } from '../shared/call-ring.js';
 import { CancelRingReader } from '../shared/cancel-ring.js';
 import { HostRuntime, crashReport, errorPayload } from './host-runtime.js';
 import { superviseWorkers } from './supervised-worker.js';
-import { captureOutput } from '../shared/output-capture.js';
-import { classifyFault, isControlFlow } from '../shared/fault-kind.js';
-import { CLASSIFY } from '../shared/global-names.js';
+
+// CommonJS helpers, shared with the supervised workers' bootstrap (worker-bootstrap.cjs).
+const require = createRequire(import.meta.url);
+const { captureOutput } = require('../shared/output-capture.cjs');
+const { classifyFault, isControlFlow } = require('../shared/fault-kind.cjs');
+const { CLASSIFY } = require('../shared/global-names.cjs');
 
 // glueUrl: null for a host of jobs only; patched: whether the glue carries the patch (only
 // then does main route execute() calls here, and give it the module and memory).
@@ -54,7 +57,7 @@ process.on('uncaughtException', (error) => {
   process.exit(1);
 });
 
-// The pthread hooks of patched glue classify faults with the same function (global-names.js).
+// The pthread hooks of patched glue classify faults with the same function (global-names.cjs).
 globalThis[CLASSIFY] = classifyFault;
 
 // What this thread prints (a package's own print to console, a job's console.log) goes to
@@ -117,7 +120,11 @@ syncBuiltinESMExports();
 // From here on, every worker created in this host (by our glue, by a package's glue, by a
 // job) is a supervised worker with its own line to main, its last word and its output
 // (supervised-worker.js), within the host's thread budget.
-superviseWorkers({ limit: threadLimit, announce: hooksConfig.announce, onLimit: hooksConfig.onThreadLimit });
+const supervised = superviseWorkers({ limit: threadLimit, announce: hooksConfig.announce,
+  onLimit: hooksConfig.onThreadLimit });
+// Patched glue asks for `threads` workers once its instance exists (__wasmpoolStart): they
+// are started now, so that their boot runs while this thread loads and instantiates the glue.
+if (glueUrl && patched) supervised.standby(threads);
 
 async function start() {
   const began = performance.now();
@@ -167,6 +174,7 @@ async function start() {
     await allThreadsStarted(memory, info.startedWorkers);
     mark('pool threads running');
   }
+  supervised.releaseStandbys();
   serve({ instance, memory, exportNames: instance.__wasmProxyExports ?? [] }, info, instance._pthread_self?.() ?? 0, began);
 }
 

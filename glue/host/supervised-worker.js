@@ -8,7 +8,7 @@
 //     worker is constructed: its far end travels to the worker inside workerData, the near
 //     end to main over the host's parent port. Neither needs this thread's event loop
 //     afterwards, so a thread's last words reach main while the host is blocked in a call;
-//   - starts on worker-bootstrap.js, which installs the thread's safety (its last word
+//   - starts on worker-bootstrap.cjs, which installs the thread's safety (its last word
 //     before it dies, its output to the log sink) and then loads the script that was asked
 //     for, with the workerData that was asked for;
 //   - takes a place in the host's thread budget (threads + maxExtraThreads): past it the
@@ -21,16 +21,18 @@
 // intent is plain: a blob: URL (what browser-first builds hand to `new Worker`) is run from
 // the Blob's text.
 import workerThreads from 'node:worker_threads';
-import { syncBuiltinESMExports } from 'node:module';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { resolveObjectURL } from 'node:buffer';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BOOTSTRAP_KEY } from '../shared/global-names.js';
 
-const BOOTSTRAP_URL = new URL('../pthread/worker-bootstrap.js', import.meta.url);
+const { BOOTSTRAP_KEY } = createRequire(import.meta.url)('../shared/global-names.cjs');
+const BOOTSTRAP_URL = new URL('../pthread/worker-bootstrap.cjs', import.meta.url);
 // Channel numbers of supervised workers, apart from the pthread hooks' own (0, 1, ...),
 // which are per instance: only a label in log entries and crash notices.
 const FIRST_CHANNEL = 1 << 20;
+// The filename of a standby worker (installed.standby()).
+const STANDBY = Symbol('standby');
 
 let installed = null;
 
@@ -49,15 +51,34 @@ export function superviseWorkers({ limit, announce, onLimit }) {
   let live = 0;
   let nextChannel = FIRST_CHANNEL;
 
+  // Workers started ahead of need (standby()): booted on the bootstrap, waiting to be told
+  // what to run. The first requests that ask for nothing a running worker cannot take on
+  // (adoptable) are given one of them instead of a new worker.
+  const standbys = [];
+  function dropStandby() {
+    const at = standbys.indexOf(this);
+    if (at >= 0) standbys.splice(at, 1);
+  }
+
   class SupervisedWorker extends Original {
     constructor(filename, options = {}) {
+      if (filename !== STANDBY && standbys.length > 0 && adoptable(options ?? {})) {
+        const target = describeTarget(filename, options ?? {});
+        const { workerData, transferList = [] } = options ?? {};
+        const standby = standbys.shift();
+        standby.off('error', dropStandby);
+        standby.off('exit', dropStandby);
+        // The first message the standby reads, before the script it names is loaded.
+        standby.postMessage({ [BOOTSTRAP_KEY]: { target, workerData } }, transferList);
+        return standby;
+      }
       if (live >= limit) {
         onLimit(live, limit);
         throw Object.assign(new Error(`the pool host refused to start a thread: ${live} threads are alive and the ` +
           `limit is ${limit} (options.threads plus options.maxExtraThreads); raise maxExtraThreads`),
         { code: 'ERR_WASM_THREAD_LIMIT' });
       }
-      const target = describeTarget(filename, options ?? {});
+      const target = filename === STANDBY ? { kind: 'standby' } : describeTarget(filename, options ?? {});
       const channel = nextChannel++;
       const { port1, port2 } = new MessageChannel();
       const { eval: _eval, workerData, transferList = [], ...rest } = options ?? {};
@@ -76,8 +97,41 @@ export function superviseWorkers({ limit, announce, onLimit }) {
 
   workerThreads.Worker = SupervisedWorker;
   syncBuiltinESMExports();
-  installed = { get live() { return live; }, limit, Original };
+  installed = {
+    get live() { return live; },
+    limit,
+    Original,
+    /**
+     * Starts `count` workers now, to be handed to the first adoptable requests: their
+     * Node boot and the bootstrap's run while this thread does something else (loads the
+     * glue). They count in the budget from now on.
+     */
+    standby(count) {
+      for (let i = 0; i < count && live < limit; i++) {
+        const worker = new SupervisedWorker(STANDBY);
+        // A standby that dies before it is adopted is dropped (its last word went to main);
+        // once adopted, its errors and exit are its adopter's.
+        worker.on('error', dropStandby);
+        worker.on('exit', dropStandby);
+        standbys.push(worker);
+      }
+    },
+    /** Ends the standbys nobody adopted, which frees their places in the budget. */
+    releaseStandbys() {
+      for (const worker of standbys.splice(0)) worker.terminate();
+    },
+  };
   return installed;
+}
+
+// A request a standby worker can take: nothing in it is fixed when a worker starts
+// (resourceLimits, env, execArgv, argv, stdio, ...) except workerData and its transferList,
+// which the adoption carries, `name`, a label for debuggers, and `type`, which Node ignores
+// (Emscripten 3.1.58+ glue asks for { type: 'module', workerData: 'em-pthread', name }).
+const ADOPTABLE = new Set(['workerData', 'transferList', 'eval', 'name', 'type']);
+
+function adoptable(options) {
+  return typeof options === 'object' && Object.keys(options).every((key) => ADOPTABLE.has(key));
 }
 
 // What the bootstrap must load, from what was given to `new Worker` (Node's own rules:

@@ -32,7 +32,7 @@
 //
 // The crash record's layout and kind names come from C++ (runtimeInfo(), passed along
 // by the host): nothing about it is repeated here. Faults are classified by
-// glue/shared/fault-kind.js, which the host and each supervised worker publish for these hooks.
+// glue/shared/fault-kind.cjs, which the host and each supervised worker publish for these hooks.
 //
 // Glue generations (docs/PATCH.md): Emscripten 3.1.x with a separate worker file (the
 // worker sets Module.ENVIRONMENT_IS_PTHREAD and its handler before it imports the glue),
@@ -64,8 +64,8 @@ var __wasmpoolHooks = (function () {
     return memory ? memory.buffer : null;
   }
 
-  // What kind of fault a JS-visible error is: glue/shared/fault-kind.js's classifier, which the
-  // host and every supervised worker's bootstrap publish (global-names.js: CLASSIFY), so it
+  // What kind of fault a JS-visible error is: glue/shared/fault-kind.cjs's classifier, which the
+  // host and every supervised worker's bootstrap publish (global-names.cjs: CLASSIFY), so it
   // is written once. The C++ side may already have written a more precise kind into the
   // crash record (std::terminate, failed allocation); that one wins.
   function classify(ex) {
@@ -122,9 +122,9 @@ var __wasmpoolHooks = (function () {
   function reportCrash(ex) {
     if (state.reported) return;
     state.reported = true;
-    // The worker's bootstrap (worker-bootstrap.js) sends a backstop notice for any thread
+    // The worker's bootstrap (worker-bootstrap.cjs) sends a backstop notice for any thread
     // that dies; this one is more precise (pool thread index, crash record), so it tells the
-    // bootstrap to stay silent (global-names.js: CRASH_REPORTED).
+    // bootstrap to stay silent (global-names.cjs: CRASH_REPORTED).
     if (typeof globalThis == 'object') globalThis['__wasmpoolCrashReported'] = true;
     var kind = readRecordKind() || classify(ex);
     var message = describe(ex);

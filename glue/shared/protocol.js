@@ -37,7 +37,7 @@ const HOST_TO_MAIN = {
 };
 
 // Sent by the pthread hooks (pool index, crash record) and by every supervised worker's
-// bootstrap (worker-bootstrap.js: crash, output).
+// bootstrap (worker-bootstrap.cjs: crash, output).
 const THREAD_TO_MAIN = {
   log: { channel: 'integer', thread: 'integer', pthread: 'integer', level: 'integer', message: 'string', time: 'number' },
   crash: { channel: 'integer', thread: 'integer', pthread: 'integer', kind: 'string', message: 'string', stack: 'string',

@@ -28,13 +28,16 @@ const ALLOWED = {
 // another thread, so it is no import; only these starts exist.
 const STARTS = {
   main: [path.join(GLUE, 'host', 'host.js')],
-  host: [path.join(GLUE, 'pthread', 'worker-bootstrap.js')],
+  host: [path.join(GLUE, 'pthread', 'worker-bootstrap.cjs')],
 };
 
-// Static imports and dynamic import() of literal specifiers.
+// Static imports, dynamic import() and require() of literal specifiers: what a supervised
+// worker's bootstrap loads is CommonJS (so a worker starts without the ES module loader),
+// and ES modules load those helpers with createRequire(import.meta.url).
 function specifiers(text) {
   const found = [];
-  for (const pattern of [/\bfrom\s+'([^']+)'/g, /\bimport\(\s*'([^']+)'\s*\)/g]) {
+  for (const pattern of [/\bfrom\s+'([^']+)'/g, /\bimport\(\s*'([^']+)'\s*\)/g, /\brequire\(\s*'([^']+)'\s*\)/g,
+    /\bcreateRequire\(import\.meta\.url\)\(\s*'([^']+)'\s*\)/g]) {
     for (const match of text.matchAll(pattern)) found.push(match[1]);
   }
   return found;

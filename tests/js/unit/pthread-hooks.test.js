@@ -12,8 +12,8 @@ import { MessageChannel } from 'node:worker_threads';
 import { readCrashRecord } from '../../../glue/main/crash-record.js';
 import { isThreadCommand, isThreadMessage, toThread } from '../../../glue/shared/protocol.js';
 
-import { classifyFault } from '../../../glue/shared/fault-kind.js';
-import { CLASSIFY } from '../../../glue/shared/global-names.js';
+import { classifyFault } from '../../../glue/shared/fault-kind.cjs';
+import { CLASSIFY } from '../../../glue/shared/global-names.cjs';
 
 const HOOKS = readFileSync(new URL('../../../glue/pthread/pthread-hooks.js', import.meta.url), 'utf8');
 

@@ -18,16 +18,26 @@
 //     glue's own listener receives it.
 //
 // The messages are protocol.js's thread messages (THREAD_TO_MAIN: 'output', 'crash').
-import workerThreads from 'node:worker_threads';
-import fs from 'node:fs';
-import path from 'node:path';
-import vm from 'node:vm';
-import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { BOOTSTRAP_KEY, CLASSIFY, CRASH_REPORTED } from '../shared/global-names.js';
-import { classifyFault, describeFault, isControlFlow } from '../shared/fault-kind.js';
-import { captureOutput } from '../shared/output-capture.js';
+//
+// CommonJS, like the few helpers it loads (shared/*.cjs), and CommonJS scripts are loaded
+// with require(): a worker whose script is CommonJS (3.1.x glue's worker file) starts
+// without Node's ES module loader, and loads it only when that script imports an ES module.
+'use strict';
+const workerThreads = require('node:worker_threads');
+const { receiveMessageOnPort } = workerThreads;
+const fs = require('node:fs');
+const path = require('node:path');
+const vm = require('node:vm');
+const { createRequire, syncBuiltinESMExports } = require('node:module');
+const { fileURLToPath } = require('node:url');
+const { BOOTSTRAP_KEY, CLASSIFY, CRASH_REPORTED } = require('../shared/global-names.cjs');
+const { classifyFault, describeFault, isControlFlow } = require('../shared/fault-kind.cjs');
+const { captureOutput } = require('../shared/output-capture.cjs');
 
-const { target, workerData, port, channel, streams } = workerThreads.workerData[BOOTSTRAP_KEY];
+const { port, channel, streams } = workerThreads.workerData[BOOTSTRAP_KEY];
+// A standby worker (supervised-worker.js) learns what to run, and its workerData, from its
+// first message, when the host hands it to whoever asked for a worker.
+let { target, workerData } = workerThreads.workerData[BOOTSTRAP_KEY];
 workerThreads.workerData = workerData;
 syncBuiltinESMExports();
 // The port must never keep the thread alive: the thread's own work decides that.
@@ -140,14 +150,57 @@ function runScript(code, filename) {
   body.call(module.exports, module.exports, requireFrom, module, filename, process.cwd());
 }
 
+async function adopted() {
+  const parentPort = workerThreads.parentPort;
+  const queued = receiveMessageOnPort(parentPort);
+  const message = queued ? queued.message : await new Promise((resolve) => parentPort.once('message', resolve));
+  ({ target, workerData } = message[BOOTSTRAP_KEY]);
+  workerThreads.workerData = workerData;
+  syncBuiltinESMExports();
+}
+
+// A script is loaded as Node loads a worker's main script, by its format: CommonJS (a .cjs
+// file, or a .js file whose package is not "type": "module") by require(), which is what
+// import() does with it in the end, without the ES module loader and its CommonJS lexer;
+// anything else (.mjs, an ES module .js, a data: URL) by import().
+function isCommonJs(file) {
+  if (file.endsWith('.cjs')) return true;
+  if (!file.endsWith('.js')) return false;
+  // The nearest package.json decides, as for Node (which stops at node_modules).
+  for (let dir = path.dirname(file); path.basename(dir) !== 'node_modules'; dir = path.dirname(dir)) {
+    let text;
+    try {
+      text = fs.readFileSync(path.join(dir, 'package.json'), 'utf8');
+    } catch {
+      if (path.dirname(dir) === dir) return true;
+      continue;
+    }
+    try {
+      return JSON.parse(text)?.type !== 'module';
+    } catch {
+      return false; // import() reports the broken package.json as Node would
+    }
+  }
+  return true;
+}
+
+function loadUrl(href) {
+  if (href.startsWith('file:')) {
+    const file = fileURLToPath(href);
+    if (isCommonJs(file)) return require(file);
+  }
+  return import(href);
+}
+
 async function load() {
+  if (target.kind === 'standby') await adopted();
   switch (target.kind) {
     case 'eval':
       return runScript(target.code, '[worker eval]');
     case 'blob':
       return runScript(await target.blob.text(), target.url);
     default:
-      return import(target.href);
+      return loadUrl(target.href);
   }
 }
 
@@ -157,5 +210,8 @@ const output = captureOutput((stream, text) => post({ type: 'output', stream, te
 process.on('uncaughtExceptionMonitor', reportDeath);
 serveBlobUrls();
 watchParentPort();
-// A script that fails to load dies like any other: its error is the thread's last word.
-await load();
+// A script that fails to load dies like any other: its error, thrown uncaught, is the
+// thread's last word.
+load().catch((error) => process.nextTick(() => {
+  throw error;
+}));

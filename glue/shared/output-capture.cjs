@@ -4,7 +4,9 @@
 // call's result, or never if the host is terminated). Covers console.*, process.stdout /
 // process.stderr writes, and fs.writeSync on fds 1 and 2 (what Emscripten 3.1.x worker
 // files use). A partial line waits for its end, for flush(), or for the thread's exit.
-import fs from 'node:fs';
+// CommonJS, so a supervised worker's bootstrap loads it without Node's ES module loader.
+'use strict';
+const fs = require('node:fs');
 
 /**
  * @param {(stream: 'stdout' | 'stderr', text: string) => void} line
@@ -12,7 +14,7 @@ import fs from 'node:fs';
  *   default); one left out keeps Node's own pipe (its creator reads worker.stdout itself)
  * @returns {{flush: () => void}}
  */
-export function captureOutput(line, streams = { stdout: true, stderr: true }) {
+function captureOutput(line, streams = { stdout: true, stderr: true }) {
   const partial = { stdout: '', stderr: '' };
 
   function emit(stream, text) {
@@ -55,3 +57,5 @@ export function captureOutput(line, streams = { stdout: true, stderr: true }) {
   process.on('exit', flush);
   return { flush };
 }
+
+module.exports = { captureOutput };

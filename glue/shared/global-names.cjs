@@ -1,14 +1,15 @@
 // Names this project puts on objects it does not own (globalThis, workerData, an
 // Emscripten Module, the glue's own scope), in one place. Code pasted into generated glue
 // (the pthread hooks, the patch's rewrites) is plain text and spells them literally; each
-// is listed here with where it lives, so a rename is one search.
+// is listed here with where it lives, so a rename is one search. CommonJS, like the other
+// helpers a supervised worker's bootstrap loads (worker-bootstrap.cjs).
 //
 // globalThis, on Node's main thread and in the host:
 //   __wasmProxy              the router patched exports consult (main/proxy.js installs it)
 // globalThis, in the host:
 //   __wasmpoolHostConfig     channels, thread limit and log for patched glue a job loads (host/host.js)
 // globalThis, in the host and every supervised worker:
-//   __wasmpoolClassify       shared/fault-kind.js's classifier, for the pthread hooks
+//   __wasmpoolClassify       shared/fault-kind.cjs's classifier, for the pthread hooks
 //   __wasmpoolCrashReported  set by the pthread hooks once they reported this thread's death,
 //                            so the bootstrap's backstop notice is not sent twice
 // workerData of a supervised worker:
@@ -32,11 +33,15 @@
 // them): 'wasm-threadpool.proxy.v1' (main/proxy.js), 'wasm-threadpool.instance-workers.v1'
 // (main/instance-workers.js and the hooks' user side).
 
+'use strict';
+
 /** The key of workerData under which a supervised worker's bootstrap finds its config. */
-export const BOOTSTRAP_KEY = '__wasmpoolBootstrap';
+const BOOTSTRAP_KEY = '__wasmpoolBootstrap';
 
 /** Set by the pthread hooks when they reported the thread's death themselves. */
-export const CRASH_REPORTED = '__wasmpoolCrashReported';
+const CRASH_REPORTED = '__wasmpoolCrashReported';
 
-/** fault-kind.js's classifier, published in every supervised worker for the pthread hooks. */
-export const CLASSIFY = '__wasmpoolClassify';
+/** fault-kind.cjs's classifier, published in every supervised worker for the pthread hooks. */
+const CLASSIFY = '__wasmpoolClassify';
+
+module.exports = { BOOTSTRAP_KEY, CRASH_REPORTED, CLASSIFY };
