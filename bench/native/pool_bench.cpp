@@ -85,6 +85,40 @@ void BM_fib_cutoff_tbb(benchmark::State& s) {
     benchmark::DoNotOptimize(arena().execute([] { return fib_tbb_cutoff(bench::kFibN); }));
 }
 
+// ---- entry ---------------------------------------------------------------------------
+// The cost of entering each pool from the benchmark's own (non-pool) thread, with nothing
+// (or one empty fork) to do inside: what every iteration of the rows above pays once.
+//   entry_empty:  install() of an empty job    vs arena().execute() of an empty lambda
+//   entry_join:   install() of join(noop,noop) vs arena().execute() of parallel_invoke(noop,noop)
+//   entry_join_global: wasmpool::join(noop,noop) called directly from the outside thread (the
+//                 public entry: it dispatches to the global pool) vs tbb::parallel_invoke from
+//                 outside any arena (oneTBB's implicit arena).
+void noop() {
+  benchmark::ClobberMemory();
+}
+void BM_entry_empty_pool(benchmark::State& s) {
+  for (auto _ : s) pool().install([] { noop(); });
+}
+void BM_entry_empty_tbb(benchmark::State& s) {
+  for (auto _ : s) arena().execute([] { noop(); });
+}
+void BM_entry_join_pool(benchmark::State& s) {
+  for (auto _ : s) pool().install([] { wasmpool::join(noop, noop); });
+}
+void BM_entry_join_tbb(benchmark::State& s) {
+  for (auto _ : s) arena().execute([] { tbb::parallel_invoke(noop, noop); });
+}
+void BM_entry_join_global_pool(benchmark::State& s) {
+  // The global pool is created for this row only and shut down after it, so its threads do
+  // not idle beside the other rows.
+  wasmpool::init_global_pool(threads());
+  for (auto _ : s) wasmpool::join(noop, noop);
+  wasmpool::exit_global_pool();
+}
+void BM_entry_join_global_tbb(benchmark::State& s) {
+  for (auto _ : s) tbb::parallel_invoke(noop, noop);
+}
+
 // ---- reduce ----------------------------------------------------------------------------
 const std::vector<std::uint32_t>& reduce_data() {
   static const std::vector<std::uint32_t> v = bench::reduce_input(bench::kReduceN);
@@ -151,6 +185,12 @@ BENCHMARK(BM_fib_cutoff_tbb)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_fib_pool)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_fib_tbb_invoke)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_fib_tbb_task_group)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_entry_empty_pool)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_entry_empty_tbb)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_entry_join_pool)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_entry_join_tbb)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_entry_join_global_pool)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_entry_join_global_tbb)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_reduce_serial)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_reduce_pool)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_reduce_tbb)->Unit(benchmark::kMillisecond)->UseRealTime();

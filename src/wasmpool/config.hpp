@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <thread>
 
 // ThreadSanitizer builds: the pool runs the same algorithm with the same memory orderings as
 // every other build. The macro only switches GCC's "TSan does not model fences" warning off
@@ -41,6 +42,7 @@ inline constexpr std::size_t kCacheLine = 64;
 /// fork-join code the next piece of work usually appears within microseconds.
 inline constexpr std::chrono::microseconds kSpinTime{100};
 /// Search rounds before the spin first reads the clock: a short idle gap never pays for it.
+/// Natively, every round after these also yields the core (spin_yield below).
 inline constexpr unsigned kSpinRoundsBeforeClock = 64;
 /// After that, the clock is read every this many rounds (a power of two; a clock read costs
 /// about as much as a search round).
@@ -83,6 +85,25 @@ inline void cpu_relax() noexcept {
   __builtin_ia32_pause();
 #elif defined(__aarch64__)
   asm volatile("yield" ::: "memory");
+#endif
+}
+
+/// The pause of an idle worker's spin once it has lasted kSpinRoundsBeforeClock rounds.
+/// Natively it gives the core away (sched_yield) if another thread is runnable on it, as
+/// rayon-core's idle loop does. The thread that needs it is most often the one the pool just
+/// released: a thread outside the pool that waited in install() is woken by the latch while
+/// every core is held by a spinning worker (a pool has as many workers as cores), and without
+/// the yield it waits until a spinner gives up its kSpinTime and sleeps (measured on 2 cores:
+/// ~40% of those wake-ups took 50-100 us or more, a mean of 60-85 us per call, 6-8% of a
+/// 1 ms install(); docs/BENCHMARKS.md, oneTBB row). A yield with nothing else runnable
+/// returns at once, and the spin's length is measured by the clock, so it stays kSpinTime.
+/// A Web Worker has no way to give its core away (sched_yield does nothing under
+/// Emscripten), so there the spin only pauses, as before.
+inline void spin_yield() noexcept {
+#if defined(__EMSCRIPTEN__)
+  cpu_relax();
+#else
+  std::this_thread::yield();
 #endif
 }
 

@@ -42,17 +42,20 @@ namespace wasmpool::detail {
 
 class WorkerThread;
 
-/// The idle phase before sleeping: keep searching for about kSpinTime (config.hpp says why).
+/// The idle phase before sleeping: keep searching for about kSpinTime (config.hpp says why),
+/// pausing for the first kSpinRoundsBeforeClock rounds and yielding the core after them.
 class IdleSpin {
  public:
   void reset() noexcept { rounds_ = 0; }
   /// True while the worker should keep spinning; false when it is time to sleep.
   bool keep_spinning() noexcept {
     if (rounds_++ == 0) start_ = std::chrono::steady_clock::now();
-    cpu_relax();
-    if (rounds_ < kSpinRoundsBeforeClock || (rounds_ & (kSpinRoundsPerClockRead - 1)) != 0) {
+    if (rounds_ < kSpinRoundsBeforeClock) {
+      cpu_relax();  // a short gap: the next job usually appears within these rounds
       return true;
     }
+    spin_yield();  // past that, leave the core to a runnable thread (config.hpp says why)
+    if ((rounds_ & (kSpinRoundsPerClockRead - 1)) != 0) return true;
     return std::chrono::steady_clock::now() - start_ < kSpinTime;
   }
 
