@@ -238,8 +238,13 @@ export class HostSession {
     if (this.#hostSilenced) return;
     this.#draining = true;
     try {
-      this.#drainOutput();
-      const answered = this.#ring.takeAnswers((id, value) => this.#settle(id, (pending) => pending.resolve(value), true));
+      // The mark first, then the ports, then the answers up to the mark (answersMark());
+      // again while answers came meanwhile.
+      let answered = 0;
+      for (let mark = this.#ring.answersMark(), last = null; mark !== last; last = mark, mark = this.#ring.answersMark()) {
+        this.#drainOutput();
+        answered += this.#ring.takeAnswers((id, value) => this.#settle(id, (pending) => pending.resolve(value), true), mark);
+      }
       if (answered > 0) {
         this.#watchdog.alive();
         this.#flushBacklog();

@@ -119,9 +119,9 @@ class Ring {
   }
 
   // Consumer: the position of the next entry (PADs skipped), or -1 when there is none.
-  peek() {
+  peek(upTo = Atomics.load(this.#words, this.#headWord)) {
     for (;;) {
-      if (Atomics.load(this.#words, this.#headWord) === this.#mine) return -1;
+      if (upTo === this.#mine) return -1;
       const pos = this.#mine & MASK;
       if (this.i32[(pos >> 2) + 1] !== PAD) return pos;
       this.release(pos);
@@ -132,6 +132,11 @@ class Ring {
   release(pos) {
     this.#mine = (this.#mine + this.i32[pos >> 2]) | 0;
     Atomics.store(this.#words, this.#tailWord, this.#mine);
+  }
+
+  /** The producer's head now (entries before it are readable). */
+  get head() {
+    return Atomics.load(this.#words, this.#headWord);
   }
 
   /** Consumer: whether an entry is waiting. */
@@ -249,12 +254,24 @@ export class CallRingClient {
   }
 
   /**
-   * Calls fn({ id, value }) for every answer in the ring, in order; returns how many.
+   * Where the answers written so far end: takeAnswers(fn, mark) reads up to there. Main
+   * takes the mark, then drains the output channel and the threads' ports, then reads the
+   * answers: whatever a call printed was posted before its answer was written, so it is
+   * drained by then. (Draining first and reading after would let an answer written in
+   * between overtake its last lines.)
    */
-  takeAnswers(fn) {
+  answersMark() {
+    return this.#answers.head;
+  }
+
+  /**
+   * Calls fn(id, value) for every answer in the ring up to `mark` (all there are by
+   * default), in order; returns how many.
+   */
+  takeAnswers(fn, mark = this.#answers.head) {
     const ring = this.#answers;
     let n = 0;
-    for (let pos = ring.peek(); pos >= 0; pos = ring.peek()) {
+    for (let pos = ring.peek(mark); pos >= 0; pos = ring.peek(mark)) {
       const w = pos >> 2;
       const id = ring.i32[w + 2];
       let value;

@@ -11,9 +11,9 @@ function pair() {
   return { client: new CallRingClient(buffer), server: new CallRingServer(buffer) };
 }
 
-function answers(client) {
+function answers(client, mark) {
   const got = [];
-  client.takeAnswers((id, value) => got.push([id, value]));
+  client.takeAnswers((id, value) => got.push([id, value]), mark);
   return got;
 }
 
@@ -51,6 +51,17 @@ test('answers: numbers, undefined and small clones in the ring; what does not fi
   assert.ok(Object.is(got[0][1], -0));
   assert.deepEqual(got.slice(1), [[2, undefined], [3, { nested: [1, 'two'] }]]);
   assert.deepEqual(answers(client), [], 'each answer is read once');
+});
+
+test('answers are read up to a mark: one written after it waits for the next read (main drains the output in between)', () => {
+  const { client, server } = pair();
+  server.answer(1, 10);
+  const mark = client.answersMark();
+  // Written after main took its mark, while it drained the output channel: its own output
+  // may not be drained yet, so it must not be read in this round.
+  server.answer(2, 20);
+  assert.deepEqual(answers(client, mark), [[1, 10]]);
+  assert.deepEqual(answers(client, client.answersMark()), [[2, 20]]);
 });
 
 test('a call too large for an entry, or not cloneable, is left to a message: nothing written; its place is a BY_PORT entry', () => {
