@@ -150,6 +150,16 @@ class Ring {
   }
 }
 
+// A value whose clone is sure to exceed MAX_CLONE, told without serializing it (a 100 MB
+// typed array would otherwise be serialized once for nothing before it goes by message).
+function clearlyTooLarge(value) {
+  if (typeof value === 'string') return value.length > MAX_CLONE;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
+    return value.byteLength > MAX_CLONE;
+  }
+  return false;
+}
+
 function allNumbers(args) {
   if (args.length > MAX_NUMBERS) return false;
   for (let i = 0; i < args.length; i++) if (typeof args[i] !== 'number') return false;
@@ -215,6 +225,7 @@ export class CallRingClient {
     // An export seen for the first time (with number arguments) is numbered here; the
     // number travels with this call and names it from then on.
     const introduce = numbers ? this.#names.size + 1 : 0;
+    if (!numbers && args.some(clearlyTooLarge)) return 'message';
     let payload;
     try {
       payload = serialize(introduce ? { name, args, introduce } : { name, args });
@@ -421,6 +432,7 @@ export class CallRingServer {
       kind = RESULT_NUMBER;
       bytes = ENTRY_HEADER + 8;
     } else if (value !== undefined) {
+      if (clearlyTooLarge(value)) return false;
       try {
         payload = serialize(value);
       } catch {
