@@ -1,7 +1,7 @@
 // Cold start (new ThreadPoolManager -> first result, 2 threads) and restart after a crash
 // (fault -> next execute() result), with the host's own phase breakdown
-// (WASMPOOL_TRACE_START=1 makes the host print "[host] <phase> +<ms>" on stderr, which
-// we capture). Baselines, same run, interleaved with ours: Piscina's cold start (new
+// (WASMPOOL_TRACE_START=1 makes the host print "[host] <phase> +<ms>" on its stderr, which
+// reaches the manager's log sink). Baselines, same run, interleaved with ours: Piscina's cold start (new
 // Piscina with 2 threads -> first run() result: what a user of a plain worker pool waits
 // for) and the floor under all of it, a bare Node worker's boot.
 // Targets (the issue's): cold start and the default restart each within 2x Piscina's cold
@@ -13,19 +13,14 @@ import { ratio, summarize } from './stats.js';
 
 process.env.WASMPOOL_TRACE_START = '1'; // inherited by the host workers created below
 
-// Capture the hosts' trace lines (a worker's stderr is piped into ours).
+// The hosts' trace lines: a host's stderr is module output, which reaches the manager's log
+// sink (not this process's stderr), so every manager below logs into this.
 const phases = [];
-const writeErr = process.stderr.write.bind(process.stderr);
-process.stderr.write = (chunk, ...rest) => {
-  const text = String(chunk);
-  let hostLine = false;
-  for (const m of text.matchAll(/\[host\] (.+?) \+([\d.]+) ms/g)) {
+const tracePhases = (entry) => {
+  for (const m of String(entry.message).matchAll(/\[host\] (.+?) \+([\d.]+) ms/g)) {
     phases.push({ phase: m[1], ms: Number(m[2]) });
-    hostLine = true;
   }
-  return hostLine ? true : writeErr(chunk, ...rest);
 };
-
 
 function phaseSummaries(from) {
   const byPhase = new Map();
@@ -49,7 +44,7 @@ runSection(async () => {
     piscina.push(await piscinaColdStart());
     // A cold start includes compiling the module: a new manager compiles it afresh.
     const t0 = performance.now();
-    const manager = newManager();
+    const manager = newManager({ log: tracePhases });
     try {
       await manager.execute(() => demo.add(1, 2));
       cold.push(performance.now() - t0);
@@ -65,7 +60,7 @@ runSection(async () => {
 
   const restartWall = [];
   const restartStats = [];
-  const manager = newManager({ idleTimeoutMs: 600_000 });
+  const manager = newManager({ idleTimeoutMs: 600_000, log: tracePhases });
   try {
     await manager.execute(() => demo.noop());
     for (let i = 0; i < count; i++) {
@@ -83,7 +78,7 @@ runSection(async () => {
   // options.standby: a second host kept started; a crash promotes it. Measured with the
   // standby host given time to come up between crashes (crashes that are not back to back).
   const standbyWall = [];
-  const standbyManager = newManager({ idleTimeoutMs: 600_000, standby: true });
+  const standbyManager = newManager({ idleTimeoutMs: 600_000, standby: true, log: tracePhases });
   const standbyReady = async () => {
     for (let i = 0; i < 1000 && standbyManager.stats().standby !== 'ready'; i++) await sleep(5);
   };
