@@ -146,8 +146,9 @@ export class HostSession {
   #requestPort;
   // Requests that found the ring full, in order: { id, call, cloneFailure } or { id, byPort }.
   #backlog = [];
-  // Inside #takeAnswers (what settles there may send calls; they must not spin meanwhile).
-  #draining = false;
+  // While #takeAnswers runs: the answers found, settled at its end in id order (calls sent
+  // from what settles there must not spin meanwhile).
+  #collected = null;
   #heartbeatTimeoutMs;
   #hostPthread = 0;
   // Which evidence of a death this session acts on (detectors.js).
@@ -221,7 +222,7 @@ export class HostSession {
       this.#watchdog.alive(); // now busy: the watchdog checks at the pace of this call's timeout
     }
     // One call at a time: its answer usually comes within microseconds (call-ring.js).
-    if (idle && !this.#draining && this.#ring.spinForAnswer()) this.#takeAnswers();
+    if (idle && this.#collected === null && this.#ring.spinForAnswer()) this.#takeAnswers();
     else this.#awaitAnswers();
     return settled;
   }
@@ -232,27 +233,37 @@ export class HostSession {
     });
   }
 
-  // Settles every call answered in the ring, after the output channel and the threads'
-  // ports were drained (output before results; answers that went by message come there).
-  #takeAnswers() {
+  // Settles every call answered so far, in the order the host ran them (id order), after
+  // the output channel and the threads' ports were drained: output before results. Answers
+  // come two ways, the answer ring and messages on the output channel (errors, large
+  // results); both are collected first and settled together, so a call answered by
+  // message never overtakes an earlier one answered in the ring. Re-entered when what is
+  // drained ends the session (a crash notice): the inner call settles everything
+  // collected so far before the session hands its other calls back.
+  #takeAnswers(first = null) {
     if (this.#hostSilenced) return;
-    this.#draining = true;
+    const outer = this.#collected === null;
+    if (outer) this.#collected = [];
+    if (first) this.#collected.push(first);
+    let answered = 0;
     try {
       // The mark first, then the ports, then the answers up to the mark (answersMark());
       // again while answers came meanwhile.
-      let answered = 0;
       for (let mark = this.#ring.answersMark(), last = null; mark !== last; last = mark, mark = this.#ring.answersMark()) {
         this.#drainOutput();
-        answered += this.#ring.takeAnswers((id, value) => this.#settle(id, (pending) => pending.resolve(value), true), mark);
+        this.#ring.takeAnswers((id, value) => this.#collected.push({ id, settle: (pending) => pending.resolve(value) }), mark);
       }
-      if (answered > 0) {
-        this.#watchdog.alive();
-        this.#flushBacklog();
-      }
+      const batch = this.#collected.splice(0).sort((a, b) => a.id - b.id);
+      answered = batch.length;
+      for (const { id, settle } of batch) this.#settle(id, settle);
     } finally {
-      this.#draining = false;
+      if (outer) this.#collected = null;
     }
-    if (this.#pending.size > 0 && (this.state === 'ready' || this.state === 'stopping')) this.#awaitAnswers();
+    if (answered > 0) {
+      this.#watchdog.alive();
+      this.#flushBacklog();
+    }
+    if (outer && this.#pending.size > 0 && (this.state === 'ready' || this.state === 'stopping')) this.#awaitAnswers();
   }
 
   // The ring had no room: the host has taken requests since (it answered some).
@@ -269,7 +280,7 @@ export class HostSession {
             this.#requestPort.postMessage(entry.build(entry.id));
           } catch (error) {
             this.#backlog.shift();
-            this.#settle(entry.id, (pending) => pending.reject(entry.cloneFailure(error)), true);
+            this.#settle(entry.id, (pending) => pending.reject(entry.cloneFailure(error)));
             continue;
           }
           if (!this.#ring.sendByPort(entry.id)) {
@@ -438,11 +449,10 @@ export class HostSession {
     }
   }
 
-  #settle(id, settle, drained = false) {
-    if (!this.#pending.has(id)) return; // abandoned by an aborted or timed-out execute()
-    if (!drained) this.#drainOutput();
+  // Settles call `id` (the output before it was drained by #takeAnswers).
+  #settle(id, settle) {
     const call = this.#pending.take(id);
-    if (!call) return; // what was drained ended the session (a crash notice)
+    if (!call) return; // abandoned by an aborted or timed-out execute(), or ended with the session
     this.#events.timing?.(performance.now() - call.sentAt);
     settle(call);
     this.#afterSettle();
@@ -456,11 +466,11 @@ export class HostSession {
       case 'heartbeat':
         break;
       case 'result':
-        this.#settle(message.id, (call) => call.resolve(message.value));
+        this.#takeAnswers({ id: message.id, settle: (call) => call.resolve(message.value) });
         break;
       case 'error':
-        this.#settle(message.id, (call) => call.reject(new WasmCallError({
-          ...(call.job ? { jobUrl: call.job.url } : { exportName: call.name }), ...message.error })));
+        this.#takeAnswers({ id: message.id, settle: (call) => call.reject(new WasmCallError({
+          ...(call.job ? { jobUrl: call.job.url } : { exportName: call.name }), ...message.error })) });
         break;
       case 'ready':
         this.#runtime = message.runtime;

@@ -118,10 +118,12 @@ class Ring {
     Atomics.store(this.#words, this.#headWord, this.#mine);
   }
 
-  // Consumer: the position of the next entry (PADs skipped), or -1 when there is none.
+  // Consumer: the position of the next entry before `upTo` (PADs skipped), or -1 when there
+  // is none. `upTo` may lie behind what was consumed already (a reader re-entered while an
+  // outer one held an older mark): the counters wrap, so it compares their distance.
   peek(upTo = Atomics.load(this.#words, this.#headWord)) {
     for (;;) {
-      if (upTo === this.#mine) return -1;
+      if (((upTo - this.#mine) | 0) <= 0) return -1;
       const pos = this.#mine & MASK;
       if (this.i32[(pos >> 2) + 1] !== PAD) return pos;
       this.release(pos);

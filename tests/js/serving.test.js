@@ -143,6 +143,23 @@ test('options hosts, executesPerHost and maxQueue are checked', async (t) => {
   assert.equal(await newManager(t, { hosts: 3, threads: 1 }).execute(() => demo.add(2, 2)), 4);
 });
 
+test('more calls in flight than the call ring holds: each is answered, in order, whatever way it travelled', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t, { threads: 2 });
+  // 15-20 KB strings: a few fill the 64 KiB ring (the rest wait in main's backlog), some
+  // are over an entry's 16 KiB and go by message; small ones and numbers in between.
+  const sizes = [15_000, 16_000, 16_400, 20_000, 100, 3];
+  const order = [];
+  const results = await manager.execute(() => Promise.all(Array.from({ length: 600 }, (_, i) => {
+    if (i % 50 === 49) return demo.add(i, 1).then((sum) => order.push(i) && sum === i + 1);
+    const text = 'abcdefghij'.repeat(sizes[i % sizes.length] / 10) + i;
+    return demo.echo(text).then((echoed) => order.push(i) && echoed === text);
+  })));
+  assert.ok(results.every(Boolean), 'every call answered with its own result');
+  assert.deepEqual(order, Array.from({ length: 600 }, (_, i) => i), 'answered in the order they were made');
+  assert.equal(manager.stats().pending ?? 0, 0);
+});
+
 const output = testModule('output_module');
 const LINE = /^line (\d+) from (the host thread|pool thread \d)$/;
 

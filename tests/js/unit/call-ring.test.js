@@ -62,6 +62,14 @@ test('answers are read up to a mark: one written after it waits for the next rea
   server.answer(2, 20);
   assert.deepEqual(answers(client, mark), [[1, 10]]);
   assert.deepEqual(answers(client, client.answersMark()), [[2, 20]]);
+  // A mark older than what was read since (an outer reader, after an inner one read on)
+  // reads nothing, however far the counters wrapped.
+  assert.deepEqual(answers(client, mark), []);
+  for (let lap = 0; lap < 10; lap++) {
+    for (let i = 0; i < 2000; i++) assert.ok(server.answer(100 + i, i));
+    assert.equal(answers(client).length, 2000);
+  }
+  assert.deepEqual(answers(client, mark), [], 'a stale mark after laps of the ring');
 });
 
 test('a call too large for an entry, or not cloneable, is left to a message: nothing written; its place is a BY_PORT entry', () => {
