@@ -6,9 +6,10 @@
 // other end (an event-loop turn each side, tens of microseconds), and a structured clone
 // per message. With rings:
 //   - one call at a time: main writes the call, the host (spinning for a bounded
-//     SPIN_MS after its last call) takes it within microseconds, writes the answer, and
-//     main, which spins a little too (MAIN_SPIN_MS, while that keeps paying off), reads it
-//     without an event-loop turn on either side;
+//     SPIN_MS after its last call, then blocked in Atomics.wait slices for a while:
+//     host-runtime.js) takes it within microseconds, writes the answer, and main, which
+//     spins a little too (MAIN_SPIN_MS, while that keeps paying off), reads it without an
+//     event-loop turn on either side;
 //   - many calls in flight: main writes them as they come; the host runs them back to
 //     back and writes each answer as it finishes; main reads every answer there is at
 //     each wake-up. A side is woken (Atomics.notify) only when it said it sleeps
@@ -22,10 +23,11 @@
 // leaves a BY_PORT entry in its place: the host reads the port's next message when it
 // reaches that entry (receiveMessageOnPort), so calls keep one order whichever way they
 // travel. Answers that do not fit (errors, large or uncloneable results) go by message
-// on the output channel, which main drains before it reads the ring.
+// on the output channel; main reads both in one pass and settles them in id order
+// (host-session.js, #takeAnswers; answersMark() says why the mark comes first).
 //
-// Layout: HEADER_BYTES of Int32 words (one per cache line), then the request ring, then the answer ring, each
-// RING_BYTES. Each ring has a head (bytes ever written, by its producer) and a tail
+// Layout: HEADER_BYTES of Int32 words (one per cache line), then the request ring, then
+// the answer ring, each RING_BYTES. Each ring has a head (bytes ever written, by its producer) and a tail
 // (bytes ever consumed, by its consumer); both wrap modulo 2^32, and RING_BYTES is a
 // power of two, so `head & MASK` is the position and `head - tail` the bytes in use.
 // Entries are 8-byte aligned and never straddle the end (a PAD entry fills the rest):
