@@ -43,6 +43,26 @@ test("the faulting execute()'s other pending calls fail with it: their pointers 
   assert.equal(other.value, 42, 'another execute() queued in the host is not affected');
 });
 
+test('calls of the faulting execute() that finished before the fault keep their answers; the ones after it fail with it', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.start();
+  for (let round = 0; round < 3; round++) {
+    const settled = await manager.execute(() => Promise.allSettled([
+      ...Array.from({ length: 60 }, (_, i) => demo.add(i, round)),
+      demo.fault('trap', 'pool', 0),
+      ...Array.from({ length: 20 }, (_, i) => demo.add(i, 100)),
+    ]));
+    // Run before the fault, answered whether or not main had read the answers yet.
+    assert.deepEqual(settled.slice(0, 60).map((s) => s.value), Array.from({ length: 60 }, (_, i) => i + round));
+    const fault = settled[60].reason;
+    assert.ok(fault instanceof WasmPanicError, `round ${round}: ${settled[60].reason}`);
+    assert.ok(settled.slice(61).every((s) => s.reason === fault), 'after it: the same error (the same execute())');
+  }
+  assert.equal(await manager.execute(() => demo.add(2, 3)), 5, 'the next execute() runs on a fresh host');
+  assert.equal(manager.stats().crashes, 3);
+});
+
 test('a hang fails only the hung call: the calls queued behind it run on the new host', async (t) => {
   const demo = await loadDemo();
   const manager = newManager(t, { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 300 });
