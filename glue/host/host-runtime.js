@@ -71,7 +71,6 @@ export class HostRuntime {
   #queue = [];
   #running = false;
   #sleeping = false;
-  #lastRequest = 0;
 
   /**
    * @param {object} o
@@ -139,18 +138,13 @@ export class HostRuntime {
   // request port's next message, which main posted before it wrote the entry.
   #takeRequests() {
     for (let request = this.#ring.take(); request; request = this.#ring.take()) {
-      if (!request.byPort) {
-        this.#queue.push({ id: request.id, run: () => this.#runCall(request) });
+      const message = request.byPort ? this.#nextPortRequest() : request;
+      if (request.byPort && (!isMainMessage(message) || (message.type !== 'call' && message.type !== 'job') ||
+          message.id !== request.id)) {
+        this.#warnMalformed(message);
         continue;
       }
-      const message = this.#nextPortRequest();
-      if (!isMainMessage(message) || (message.type !== 'call' && message.type !== 'job') || message.id !== request.id) {
-        this.#warnMalformed(message);
-      } else if (message.type === 'job') {
-        this.#queue.push({ id: message.id, run: () => this.#runJob(message) });
-      } else {
-        this.#queue.push({ id: message.id, run: () => this.#runCall(message) });
-      }
+      this.#queue.push({ id: request.id, run: message.type === 'job' ? () => this.#runJob(message) : () => this.#runCall(message) });
     }
   }
 
@@ -185,8 +179,7 @@ export class HostRuntime {
     } finally {
       this.#running = false;
     }
-    this.#lastRequest = performance.now();
-    this.#blockThenSleep();
+    this.#blockThenSleep(performance.now());
   }
 
   // Nothing to run. For BLOCK_WINDOW_MS after the last request the host waits blocked, in
@@ -195,14 +188,14 @@ export class HostRuntime {
   // directly, where one sleeping on its event loop costs both sides an event-loop turn
   // (pipelined calls leave such gaps between bursts all the time). After the window it
   // sleeps on its event loop, costing nothing while idle.
-  #blockThenSleep() {
+  #blockThenSleep(lastRequest) {
     if (!this.#usable) return;
-    if (performance.now() - this.#lastRequest > BLOCK_WINDOW_MS) {
+    if (performance.now() - lastRequest > BLOCK_WINDOW_MS) {
       this.#sleep();
       return;
     }
     if (this.#ring.blockForRequest(BLOCK_SLICE_MS)) this.#pump();
-    else setImmediate(() => this.#blockThenSleep());
+    else setImmediate(() => this.#blockThenSleep(lastRequest));
   }
 
   #sleep() {

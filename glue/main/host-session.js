@@ -144,7 +144,7 @@ export class HostSession {
   #cancelRing;
   #ring;
   #requestPort;
-  // Requests that found the ring full, in order: { id, call, cloneFailure } or { id, byPort }.
+  // Requests that found the ring full (or a backlog before them), in order (#place).
   #backlog = [];
   // While #takeAnswers runs: the answers found, settled at its end in id order (calls sent
   // from what settles there must not spin meanwhile).
@@ -201,18 +201,18 @@ export class HostSession {
     const id = ++this.#nextId;
     const idle = this.#pending.size === 0;
     // Into the call ring when it fits; by message (its place marked in the ring) otherwise.
-    // Behind a backlog, everything waits its turn.
-    let sent = this.#backlog.length > 0 ? 'full' : 'message';
-    if (sent === 'message' && !call.job && !transferList?.length) sent = this.#ring.sendCall(id, call.name, call.args);
-    if (sent === 'message') {
-      try {
-        this.#requestPort.postMessage(build(id), transferList);
-      } catch (error) {
-        return Promise.reject(cloneFailure(error));
+    // Behind a backlog, everything waits its turn; what goes by message is posted now all
+    // the same (a job's moved input moves now, and a clone failure rejects now).
+    const request = { id, call, build, cloneFailure, transferList, posted: false };
+    try {
+      if (this.#backlog.length > 0) {
+        if (call.job || transferList?.length) this.#post(request);
+        this.#backlog.push(request);
+      } else if (this.#place(request) === 'full') {
+        this.#backlog.push(request);
       }
-      if (this.#backlog.length > 0 || !this.#ring.sendByPort(id)) this.#backlog.push({ id, byPort: true });
-    } else if (sent === 'full') {
-      this.#backlog.push({ id, call, build, cloneFailure });
+    } catch (error) {
+      return Promise.reject(cloneFailure(error));
     }
     // Moved input cannot be sent again: such a job is not handed back after a fault.
     if (transferList?.length) call.transferred = true;
@@ -266,29 +266,36 @@ export class HostSession {
     if (outer && this.#pending.size > 0 && (this.state === 'ready' || this.state === 'stopping')) this.#awaitAnswers();
   }
 
+  // Puts a request into the call ring, or posts it on the request port and marks its place
+  // in the ring; 'full' when the ring has no room for it now. Throws what postMessage
+  // throws for what cannot be cloned.
+  #place(request) {
+    if (!request.posted) {
+      const { id, call, transferList } = request;
+      const sent = call.job || transferList?.length ? 'message' : this.#ring.sendCall(id, call.name, call.args);
+      if (sent !== 'message') return sent;
+      this.#post(request);
+    }
+    return this.#ring.sendByPort(request.id) ? 'sent' : 'full';
+  }
+
+  #post(request) {
+    this.#requestPort.postMessage(request.build(request.id), request.transferList);
+    request.posted = true;
+  }
+
   // The ring had no room: the host has taken requests since (it answered some).
   #flushBacklog() {
     while (this.#backlog.length > 0) {
-      const entry = this.#backlog[0];
-      if (entry.byPort) {
-        if (!this.#ring.sendByPort(entry.id)) return;
-      } else {
-        const sent = this.#ring.sendCall(entry.id, entry.call.name, entry.call.args);
-        if (sent === 'full') return;
-        if (sent === 'message') {
-          try {
-            this.#requestPort.postMessage(entry.build(entry.id));
-          } catch (error) {
-            this.#backlog.shift();
-            this.#settle(entry.id, (pending) => pending.reject(entry.cloneFailure(error)));
-            continue;
-          }
-          if (!this.#ring.sendByPort(entry.id)) {
-            this.#backlog[0] = { id: entry.id, byPort: true };
-            return;
-          }
-        }
+      const request = this.#backlog[0];
+      let sent;
+      try {
+        sent = this.#place(request);
+      } catch (error) {
+        sent = 'failed';
+        this.#settle(request.id, (pending) => pending.reject(request.cloneFailure(error)));
       }
+      if (sent === 'full') return;
       this.#backlog.shift();
     }
   }

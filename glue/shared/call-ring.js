@@ -114,6 +114,19 @@ class Ring {
     return pos;
   }
 
+  // Producer: reserves an entry of `bytes` and writes its header; returns its position
+  // (write the payload, then commit(bytes)), or -1 when the ring has no room.
+  open(bytes, kind, id, a = 0) {
+    const pos = this.reserve(bytes);
+    if (pos < 0) return -1;
+    const w = pos >> 2;
+    this.i32[w] = bytes;
+    this.i32[w + 1] = kind;
+    this.i32[w + 2] = id;
+    this.i32[w + 3] = a;
+    return pos;
+  }
+
   // Producer: publishes the entry written at the reserved position.
   commit(bytes) {
     this.#mine = (this.#mine + bytes) | 0;
@@ -215,14 +228,9 @@ export class CallRingClient {
     const ring = this.#requests;
     if (number !== undefined) {
       const bytes = 24 + 8 * args.length;
-      const pos = ring.reserve(bytes);
+      const pos = ring.open(bytes, CALL_NUMBERS, id, number);
       if (pos < 0) return 'full';
-      const w = pos >> 2;
-      ring.i32[w] = bytes;
-      ring.i32[w + 1] = CALL_NUMBERS;
-      ring.i32[w + 2] = id;
-      ring.i32[w + 3] = number;
-      ring.i32[w + 4] = args.length;
+      ring.i32[(pos >> 2) + 4] = args.length;
       ring.f64.set(args, (pos + 24) >> 3);
       return this.#publish(bytes);
     }
@@ -238,26 +246,16 @@ export class CallRingClient {
     }
     if (payload.length > MAX_CLONE) return 'message';
     const bytes = align8(ENTRY_HEADER + payload.length);
-    const pos = ring.reserve(bytes);
+    const pos = ring.open(bytes, CALL_CLONE, id, payload.length);
     if (pos < 0) return 'full';
     if (introduce) this.#names.set(name, introduce);
-    const w = pos >> 2;
-    ring.i32[w] = bytes;
-    ring.i32[w + 1] = CALL_CLONE;
-    ring.i32[w + 2] = id;
-    ring.i32[w + 3] = payload.length;
     ring.u8.set(payload, pos + ENTRY_HEADER);
     return this.#publish(bytes);
   }
 
   /** Marks the place of call or job `id`, sent on the request port. false: no room now. */
   sendByPort(id) {
-    const pos = this.#requests.reserve(ENTRY_HEADER);
-    if (pos < 0) return false;
-    const i32 = this.#requests.i32;
-    i32[pos >> 2] = ENTRY_HEADER;
-    i32[(pos >> 2) + 1] = BY_PORT;
-    i32[(pos >> 2) + 2] = id;
+    if (this.#requests.open(ENTRY_HEADER, BY_PORT, id) < 0) return false;
     this.#publish(ENTRY_HEADER);
     return true;
   }
@@ -395,11 +393,6 @@ export class CallRingServer {
     return request;
   }
 
-  /** Whether a request is waiting. */
-  get pending() {
-    return this.#requests.ready;
-  }
-
   /** Spins up to SPIN_MS for a request; returns whether one is there. */
   spinForRequest() {
     return spinUntil(() => this.#requests.ready, SPIN_MS);
@@ -446,17 +439,10 @@ export class CallRingServer {
       kind = RESULT_CLONE;
       bytes = align8(ENTRY_HEADER + payload.length);
     }
-    const pos = ring.reserve(bytes);
+    const pos = ring.open(bytes, kind, id, payload ? payload.length : 0);
     if (pos < 0) return false;
-    const w = pos >> 2;
-    ring.i32[w] = bytes;
-    ring.i32[w + 1] = kind;
-    ring.i32[w + 2] = id;
     if (kind === RESULT_NUMBER) ring.f64[(pos + ENTRY_HEADER) >> 3] = value;
-    if (payload) {
-      ring.i32[w + 3] = payload.length;
-      ring.u8.set(payload, pos + ENTRY_HEADER);
-    }
+    if (payload) ring.u8.set(payload, pos + ENTRY_HEADER);
     ring.commit(bytes);
     wake(this.#words, MAIN_WAITING, ANSWER_HEAD);
     return true;
