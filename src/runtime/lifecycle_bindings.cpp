@@ -1,6 +1,9 @@
 // The JS-facing lifecycle of the pool, exported through embind:
 //   initThreadPool(n)   start the process-wide pool (the host calls it once at start-up)
 //   exitThreadPool()    drain or cancel outstanding work and join every thread
+//   abandonThreadPool() after a crash: send every pool thread back to its event loop, with
+//                       nothing joined or freed (wasmpool/abandon.hpp; the host then drops
+//                       the instance and makes a new one in the same workers)
 //   runtimeInfo()       shared-heap addresses and layouts the manager's watchdog, crash
 //                       reader and the pthread hooks use: the C++ structs are the one
 //                       definition, JavaScript reads the offsets from here
@@ -20,6 +23,7 @@
 #include <string>
 #include <typeinfo>
 
+#include <wasmpool/abandon.hpp>
 #include <wasmpool/pool.hpp>
 #include <wasmpool/runtime_hooks.hpp>
 
@@ -121,6 +125,7 @@ std::string describe_exception(uintptr_t thrown) {
 EMSCRIPTEN_BINDINGS(wasmpool_lifecycle) {
   emscripten::function("initThreadPool", &init_thread_pool);
   emscripten::function("exitThreadPool", &exit_thread_pool);
+  emscripten::function("abandonThreadPool", &wasmpool::abandon_global_pool);
   emscripten::function("runtimeInfo", &runtime_info);
   emscripten::function("wasmpoolDescribeException", &describe_exception);
 }

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "wasmpool/abandon.hpp"
+
 namespace wasmpool {
 namespace {
 
@@ -24,6 +26,7 @@ void init_global_pool(std::size_t threads) {
                                     " threads exists; call exit_global_pool() first"));
   }
   g_pool.reset(new ThreadPool(threads, /*publish_hooks=*/true));
+  detail::g_abandonable_registry.store(&detail::registry_of(*g_pool), std::memory_order_release);
 }
 
 void exit_global_pool() {
@@ -36,6 +39,7 @@ void exit_global_pool() {
           std::logic_error("wasmpool::exit_global_pool called from a worker of the global pool"));
     }
     pool = std::move(g_pool);
+    detail::g_abandonable_registry.store(nullptr, std::memory_order_release);
   }
   if (!pool) return;
   // Cancel, drain, join; outside users still holding a reference keep the (now empty)

@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "wasmpool/abandon.hpp"
 #include "wasmpool/runtime_hooks.hpp"
 
 namespace wasmpool::detail {
@@ -123,14 +124,17 @@ Job* WorkerThread::find_work() {
 void WorkerThread::wait_until_cold(const Latch& latch) {
   IdleSpin idle;
   while (!latch.probe()) {
+    if (abandoned()) leave_abandoned_pool();
     if (Job* job = find_work()) {
       execute(job);
       idle.reset();
       continue;
     }
     if (idle.keep_spinning()) continue;
-    // S1-S6 of the sleep protocol; the re-check (S4) is "my latch, or any queued job".
-    registry_->sleep().sleep(index_, [&] { return latch.probe() || registry_->has_queued_work(); });
+    // S1-S6 of the sleep protocol; the re-check (S4) is "my latch, any queued job, or the
+    // pool abandoned" (abandon.hpp).
+    registry_->sleep().sleep(
+        index_, [&] { return latch.probe() || registry_->has_queued_work() || abandoned(); });
     idle.reset();
   }
 }

@@ -45,6 +45,12 @@ class Sleep {
     }
   }
 
+  /// W1 done by the caller (the pool was abandoned, abandon.hpp): wakes every sleeper.
+  void wake_all() noexcept {
+    for (std::uint64_t mask = publish_fence_and_load(); mask != 0; mask &= mask - 1) {
+      claim(static_cast<std::size_t>(__builtin_ctzll(mask)));
+    }
+  }
   /// W1 done by the caller (a latch that worker `index` waits for is set): wakes it.
   void wake_worker(std::size_t index) noexcept {
     const std::uint64_t mask = publish_fence_and_load();
