@@ -39,6 +39,13 @@ export interface ThreadPoolManagerOptions {
   crashDetection?: 'fast' | 'heartbeat-only';
   /** Keep a second host started and idle, promoted at once when the first fails. Default false. */
   standby?: boolean;
+  /**
+   * How a host is replaced after a crash. 'warm' (default): the crashed host's workers are
+   * kept and given a new instance with a new memory (a few milliseconds); a worker whose
+   * thread does not come back is terminated and replaced. 'cold': a new host worker, as
+   * after a hang. Jobs (run()) make a host cold-restarted.
+   */
+  restart?: 'warm' | 'cold';
   /** pthreads the module may have alive besides the pool's (std::thread, a library's pool); past it pthread_create fails with EAGAIN. 0..1024, default 64. */
   maxExtraThreads?: number;
   /**
@@ -102,6 +109,8 @@ export interface ThreadPoolStats {
   hangs: number;
   starts: number;
   restarts: number;
+  /** Restarts that renewed the crashed host's workers instead of starting new ones (options.restart 'warm'). */
+  warmRestarts: number;
   /** Hosts replaced to stop a call whose execute() timed out or was aborted. */
   recycles: number;
   /** Standby hosts started (options.standby). */
@@ -162,11 +171,11 @@ export class ThreadPoolManager extends EventEmitter {
 
   on(event: 'log', listener: (entry: LogEntry) => void): this;
   on(event: 'crash', listener: (error: WasmPanicError | WasmHangError) => void): this;
-  on(event: 'start' | 'restart', listener: (info: { threads: number; startMs: number; standby?: boolean; host?: number }) => void): this;
+  on(event: 'start' | 'restart', listener: (info: { threads: number; startMs: number; standby?: boolean; host?: number; warm?: boolean }) => void): this;
   on(event: 'idle', listener: (info?: { host: number }) => void): this;
   once(event: 'log', listener: (entry: LogEntry) => void): this;
   once(event: 'crash', listener: (error: WasmPanicError | WasmHangError) => void): this;
-  once(event: 'start' | 'restart', listener: (info: { threads: number; startMs: number; standby?: boolean; host?: number }) => void): this;
+  once(event: 'start' | 'restart', listener: (info: { threads: number; startMs: number; standby?: boolean; host?: number; warm?: boolean }) => void): this;
   once(event: 'idle', listener: (info?: { host: number }) => void): this;
 }
 

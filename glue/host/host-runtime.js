@@ -13,8 +13,9 @@
 // the instance dies in it, so main fails that call and only it.
 //
 // Usable: false once a fault of this thread (or a thread's death seen while waiting) made
-// the instance unusable. Main terminates the worker on the crash it is told of; nothing
-// more runs here meanwhile, and nothing more is answered.
+// the instance unusable. Main terminates the worker on the crash it is told of, or has
+// host.js renew it (a new instance, and a new HostRuntime); nothing more runs here
+// meanwhile, and nothing more is answered.
 import { LOG_LEVELS, isMainMessage, toMain } from '../shared/protocol.js';
 import { createRequire } from 'node:module';
 
@@ -43,12 +44,13 @@ export function errorPayload(error) {
 
 /**
  * The crash message for a fault of the host thread itself (fault-kind.cjs): the instance
- * may be corrupt, so the host ends. Also what host.js sends for an error nobody caught.
+ * may be corrupt, so it is not used again. Also what host.js sends for an error nobody
+ * caught, with `exiting`: the worker ends right after it (no warm restart in it).
  */
-export function crashReport(error) {
+export function crashReport(error, { exiting = false } = {}) {
   const kind = classifyFault(error);
   return toMain.crash({ thread: -1, kind: kind === 'unknown' && isFault(error) ? 'trap' : kind,
-    message: describeFault(error), stack: String(error?.stack ?? '') });
+    message: describeFault(error), stack: String(error?.stack ?? ''), exiting });
 }
 
 export class HostRuntime {
@@ -104,6 +106,12 @@ export class HostRuntime {
   /** False once a fault made the instance unusable (see the header). */
   get usable() {
     return this.#usable;
+  }
+
+  /** The instance is being replaced (host.js, renew): nothing more runs or is answered here. */
+  retire() {
+    this.#usable = false;
+    this.#ring.release();
   }
 
   /** Starts taking requests from the ring: once main was told the host is ready. */

@@ -9,11 +9,17 @@
 // creates itself) is a worker nested in this one; the pthread hooks give each its own
 // MessagePort to main as it is created, so their logs and crash notices never wait for
 // this thread, which is blocked for the whole of every call.
+//
+// Warm restart (renew): after a crash main may send 'renew' with a new memory and new
+// channels instead of terminating this worker. The host then abandons the dead instance's
+// pool (its threads unwind to their event loops), recycles every worker into a standby,
+// and instantiates the glue again, in the same isolates: a new generation, without a
+// single Node boot (docs/ARCHITECTURE.md, "Warm restart").
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import workerThreads, { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { toMain } from '../shared/protocol.js';
+import { isMainMessage, toMain } from '../shared/protocol.js';
 import { CallRingServer } from '../shared/call-ring.js';
 import { CancelRingReader } from '../shared/cancel-ring.js';
 import { HostRuntime, crashReport, errorPayload } from './host-runtime.js';
@@ -24,17 +30,22 @@ const require = createRequire(import.meta.url);
 const { captureOutput } = require('../shared/output-capture.cjs');
 const { classifyFault, isControlFlow } = require('../shared/fault-kind.cjs');
 const { CLASSIFY } = require('../shared/global-names.cjs');
+const { collectGarbage } = require('../shared/collect-garbage.cjs');
 
 // glueUrl: null for a host of jobs only; patched: whether the glue carries the patch (only
 // then does main route execute() calls here, and give it the module and memory).
 // workerIsGlue: the patch marker main already read says the glue is its own pthread worker.
-const { glueUrl, patched, wasmUrl, workerIsGlue, module, threads, threadLimit, heartbeatIntervalMs, cancelRing, callRings,
-  requestPort, outputPort } = workerData;
-// The shared memory of patched glue's instance, made by main so main can read the crash
-// record and progress after a death; null otherwise (other glue makes its own).
-const { memory } = workerData;
+const { glueUrl, patched, wasmUrl, workerIsGlue, module, threads, threadLimit, heartbeatIntervalMs } = workerData;
+// What one generation has of its own (a renew brings new ones): the shared memory of
+// patched glue's instance, made by main so main can read the crash record and progress
+// after a death (null otherwise: other glue makes its own), the call rings, the cancel
+// ring, the request port and the output channel.
+let { memory, cancelRing, callRings, requestPort, outputPort } = workerData;
 
 const START_TIMEOUT_MS = 10_000;
+// How long a recycled worker's thread may take to come back to its event loop (the pool
+// threads unwind at once; a thread in user code may not come back at all).
+const RECYCLE_TIMEOUT_MS = 200;
 
 function post(message, transferList) {
   parentPort.postMessage(message, transferList);
@@ -53,7 +64,7 @@ function postOutput(message, transferList) {
 // wasm fault); otherwise it would surface as a bare worker 'error' of kind host-exit.
 process.on('uncaughtException', (error) => {
   if (isControlFlow(error)) return;
-  post(crashReport(error));
+  post(crashReport(error, { exiting: true }));
   process.exit(1);
 });
 
@@ -66,10 +77,14 @@ captureOutput((stream, text) => postOutput(toMain.output(stream, text)));
 
 // The call rings and the cancel ring are read from the start, before main can write them
 // (it sends nothing before 'ready'): the host's ends count from what they hold now.
-const ring = new CallRingServer(callRings);
-const cancels = new CancelRingReader(cancelRing);
-// Requests too large for the ring, and jobs, come on this port; the ring says when.
-requestPort.unref();
+// Requests too large for the ring, and jobs, come on the request port; the ring says when.
+let ring, cancels;
+function openGeneration() {
+  ring = new CallRingServer(callRings);
+  cancels = new CancelRingReader(cancelRing);
+  requestPort.unref();
+}
+openGeneration();
 const nextPortRequest = () => receiveMessageOnPort(requestPort)?.message;
 
 // Runs the calls and jobs once start() made it; null until then. The host listens to main
@@ -78,6 +93,8 @@ const nextPortRequest = () => receiveMessageOnPort(requestPort)?.message;
 // the runtime, in order, and a 'terminate' ends the worker at once.
 let runtime = null;
 const early = [];
+// The instance the runtime serves (abandoned on a renew).
+let instance = null;
 
 // The pool threads count themselves in shared memory as they start. Ready means all of
 // them run: a call that arrives earlier would find the pool short of threads.
@@ -124,10 +141,12 @@ const supervised = superviseWorkers({ limit: threadLimit, announce: hooksConfig.
   onLimit: hooksConfig.onThreadLimit });
 // Patched glue asks for `threads` workers once its instance exists (__wasmpoolStart): they
 // are started now, so that their boot runs while this thread loads and instantiates the glue.
-if (glueUrl && patched) supervised.standby(threads);
+if (glueUrl && patched) {
+  supervised.recyclable = true;
+  supervised.standby(threads);
+}
 
-async function start() {
-  const began = performance.now();
+async function start(began = performance.now()) {
   const mark = (what) => process.env.WASMPOOL_TRACE_START && console.error(`[host] ${what} +${(performance.now() - began).toFixed(1)} ms`);
   mark('host started');
   if (!glueUrl) {
@@ -149,7 +168,7 @@ async function start() {
   }
   // Glue that is its own pthread worker script (Emscripten 3.1.58+) starts its workers from
   // mainScriptUrlOrBlob when given: the file this host imported, whatever it is called now.
-  const instance = await factory({
+  instance = await factory({
     ...(workerIsGlue ? { mainScriptUrlOrBlob: fileURLToPath(glueUrl) } : {}),
     wasmMemory: memory,
     instantiateWasm(imports, receiveInstance) {
@@ -181,6 +200,7 @@ async function start() {
 // The instance is ready: from here on the runtime runs what main sends. Main is told so,
 // with the runtime's layout (runtimeInfo(), or null without the wasmpool runtime).
 function serve(made, info, hostPthread, began) {
+  instance = made.instance;
   runtime = new HostRuntime({ ...made, post, postAnswer: postOutput, ring, nextPortRequest, cancelRing: cancels });
   for (const message of early.splice(0)) runtime.receive(message);
   post(toMain.ready(info, hostPthread, performance.now() - began));
@@ -226,9 +246,38 @@ async function instantiateUnpatched(factory) {
   return result;
 }
 
+// A new generation in this worker (see the header). Main sends 'renew' only to a host of
+// patched glue whose instance died of a crash, and sends nothing else until 'ready'.
+async function renew(next) {
+  const began = performance.now();
+  // Everything posted before this on the parent port belongs to the dead generation.
+  post(toMain.renewing());
+  runtime?.retire();
+  runtime = null;
+  try {
+    // Every pool thread leaves its wait loop and unwinds to its event loop (abandon.hpp).
+    instance?.abandonThreadPool?.();
+  } catch {
+    // A corrupt instance: its threads do not come back, and are terminated below.
+  }
+  instance = null;
+  requestPort.close();
+  outputPort.close();
+  ({ memory, cancelRing, callRings, requestPort, outputPort } = next);
+  openGeneration();
+  // Recycled workers announce their new channels on the new output channel.
+  await Promise.all(supervised.workers().map((worker) => supervised.recycle(worker, RECYCLE_TIMEOUT_MS)));
+  await start(began);
+  // The dead generation is unreachable (collect-garbage.cjs says why this is needed); the
+  // collection runs between calls.
+  collectGarbage();
+}
+
 // Main's messages go to the runtime (see `runtime` above for those that come before it).
 parentPort.on('message', (message) => {
-  if (runtime) runtime.receive(message);
+  if (message?.type === 'renew' && isMainMessage(message)) {
+    renew(message).catch((error) => post(toMain.startFailed(errorPayload(error))));
+  } else if (runtime) runtime.receive(message);
   else if (message?.type === 'terminate') process.exit(0); // no instance has a pool to join yet
   else early.push(message);
 });

@@ -15,6 +15,12 @@
 //     constructor throws ERR_WASM_THREAD_LIMIT, which the glue's pthread_create turns into
 //     a failure of the call that wanted the thread, instead of growing without bound.
 //
+// Recycling (the host's warm restart): recycle(worker) strips the listeners its creator
+// put on it, and asks its bootstrap to forget the script it runs once its thread is back
+// on the event loop; a worker that answers in time becomes a standby again, with a new
+// channel to main, for the next generation's requests to adopt. One that does not is
+// terminated.
+//
 // What the caller sees is an ordinary worker_threads.Worker (postMessage, events,
 // terminate, ref/unref are the real ones): the glue's own protocol with its thread is
 // untouched. Scripts Node itself cannot start in a worker are accepted too where the
@@ -50,6 +56,20 @@ export function superviseWorkers({ limit, announce, onLimit }) {
   const Original = workerThreads.Worker;
   let live = 0;
   let nextChannel = FIRST_CHANNEL;
+  // Every worker alive, and the listeners this file put on each (kept when recycling).
+  const all = new Set();
+  const own = new WeakMap(); // worker -> Set of listeners
+  function listen(worker, event, listener, once = false) {
+    if (!own.has(worker)) own.set(worker, new Set());
+    own.get(worker).add(listener);
+    worker[once ? 'once' : 'on'](event, listener);
+  }
+  function unlisten(worker, event, listener) {
+    own.get(worker)?.delete(listener);
+    worker.off(event, listener);
+  }
+  // Whether workers made from now on may be recycled (host.js: patched glue).
+  let recyclable = false;
 
   // Workers started ahead of need (standby()): booted on the bootstrap, waiting to be told
   // what to run. The first requests that ask for nothing a running worker cannot take on
@@ -66,8 +86,8 @@ export function superviseWorkers({ limit, announce, onLimit }) {
         const target = describeTarget(filename, options ?? {});
         const { workerData, transferList = [] } = options ?? {};
         const standby = standbys.shift();
-        standby.off('error', dropStandby);
-        standby.off('exit', dropStandby);
+        unlisten(standby, 'error', dropStandby);
+        unlisten(standby, 'exit', dropStandby);
         // The first message the standby reads, before the script it names is loaded.
         standby.postMessage({ [BOOTSTRAP_KEY]: { target, workerData } }, transferList);
         return standby;
@@ -84,16 +104,28 @@ export function superviseWorkers({ limit, announce, onLimit }) {
       const { eval: _eval, workerData, transferList = [], ...rest } = options ?? {};
       super(BOOTSTRAP_URL, {
         ...rest,
-        workerData: { [BOOTSTRAP_KEY]: { target, workerData, port: port2, channel,
+        workerData: { [BOOTSTRAP_KEY]: { target, workerData, port: port2, channel, recyclable,
           streams: { stdout: rest.stdout !== true, stderr: rest.stderr !== true } } },
         transferList: [...transferList, port2],
       });
       live++;
-      this.once('exit', () => live--);
+      all.add(this);
+      listen(this, 'exit', () => {
+        live--;
+        all.delete(this);
+      }, true);
       announce(port1, channel);
     }
   }
   Object.defineProperty(SupervisedWorker, 'name', { value: 'Worker' });
+
+  // A standby that dies before it is adopted is dropped (its last word went to main); once
+  // adopted, its errors and exit are its adopter's.
+  function keepAsStandby(worker) {
+    listen(worker, 'error', dropStandby);
+    listen(worker, 'exit', dropStandby);
+    standbys.push(worker);
+  }
 
   workerThreads.Worker = SupervisedWorker;
   syncBuiltinESMExports();
@@ -109,12 +141,56 @@ export function superviseWorkers({ limit, announce, onLimit }) {
     standby(count) {
       for (let i = 0; i < count && live < limit; i++) {
         const worker = new SupervisedWorker(STANDBY);
-        // A standby that dies before it is adopted is dropped (its last word went to main);
-        // once adopted, its errors and exit are its adopter's.
-        worker.on('error', dropStandby);
-        worker.on('exit', dropStandby);
-        standbys.push(worker);
+        keepAsStandby(worker);
       }
+    },
+    /** Workers made from now on may be recycled (their bootstrap survives a reported crash). */
+    set recyclable(value) {
+      recyclable = value;
+    },
+    /** Every live worker that is not a standby. */
+    workers() {
+      return [...all].filter((worker) => !standbys.includes(worker));
+    },
+    /**
+     * Asks `worker` to forget its script and become a standby (see the header), with a new
+     * channel to main (announced now). Resolves to true once it did; false if it could not
+     * within `timeoutMs` (its thread never came back to its event loop) or cannot at all
+     * (its script was an ES module): it is then terminated, and gone when this resolves.
+     */
+    recycle(worker, timeoutMs) {
+      for (const event of worker.eventNames()) {
+        for (const listener of worker.listeners(event)) {
+          if (!own.get(worker)?.has(listener)) worker.off(event, listener);
+        }
+      }
+      const channel = nextChannel++;
+      const { port1, port2 } = new MessageChannel();
+      worker.postMessage({ [BOOTSTRAP_KEY]: { recycle: { port: port2, channel } } }, [port2]);
+      return new Promise((resolve) => {
+        const done = (recycled) => {
+          clearTimeout(timer);
+          unlisten(worker, 'message', answer);
+          unlisten(worker, 'exit', gone);
+          if (recycled) {
+            announce(port1, channel);
+            keepAsStandby(worker);
+            resolve(true);
+          } else {
+            // Gone before this resolves: its place in the thread budget is free again.
+            port1.close();
+            worker.terminate().then(() => resolve(false), () => resolve(false));
+          }
+        };
+        const answer = (message) => {
+          const word = message?.[BOOTSTRAP_KEY];
+          if (word === 'recycled' || word === 'not-recyclable') done(word === 'recycled');
+        };
+        const gone = () => done(false);
+        const timer = setTimeout(() => done(false), timeoutMs);
+        listen(worker, 'message', answer);
+        listen(worker, 'exit', gone, true);
+      });
     },
     /** Ends the standbys nobody adopted, which frees their places in the budget. */
     releaseStandbys() {

@@ -5,7 +5,10 @@
 // pending calls of the same owner (their pointers refer to the dead memory); every other
 // pending call never started, and is handed back to the supervisor with the failure, to
 // be sent to the replacement unchanged. fail() on purpose (shutdown) rejects them all.
-// Either way the worker is terminated, which takes the nested pthread workers with it.
+// Either way the worker is terminated, which takes the nested pthread workers with it,
+// except after a crash that a warm restart can recover from: then the worker is handed to
+// the next session (events.failed's last argument), which renews it (`reuse`): a new
+// memory, new rings and channels, the same isolates (docs/ARCHITECTURE.md, "Warm restart").
 //
 // Output before results: every port that carries output (the host's output channel, one
 // per pthread) is drained synchronously before a call settles, so what the call printed
@@ -35,6 +38,9 @@ const START_SILENCE_MS = 10_000;
 // The notice normally wins by far; this only bounds the wait when it never comes, and must
 // hold on a loaded machine.
 const DEFERRED_CRASH_MS = 250;
+// How long a renewed host may take to read 'renew' (its thread unwinds from the dead
+// instance within a futex slice) before it is terminated and a new one started instead.
+const RENEW_ACK_MS = 500;
 
 export class HostSession {
   /** 'starting' | 'ready' | 'stopping' | 'stopped' | 'failed' */
@@ -66,61 +72,30 @@ export class HostSession {
    *   host worker (worker-flags.js's, under the process's Node flags); a fake one in unit tests
    */
   constructor({ loaded, threads, maxExtraThreads, heartbeatIntervalMs, heartbeatTimeoutMs, detectors = new Set(DETECTORS),
-    background = false, events, createWorker = createNodeWorker }) {
+    background = false, events, createWorker = createNodeWorker, reuse = null, restart = 'warm' }) {
     this.threads = threads;
     this.#detectors = detectors;
     this.#events = events;
     this.#heartbeatTimeoutMs = heartbeatTimeoutMs;
-    // Patched glue gets its memory from main, so main can read the crash record and the
-    // progress counters even after the host is gone; other glue makes its own.
-    this.memory = loaded.patched ? new WebAssembly.Memory({
-      initial: loaded.memoryLimits.initial,
-      maximum: loaded.memoryLimits.maximum,
-      shared: true,
-    }) : null;
-    const cancelRing = createCancelRing();
-    this.#cancelRing = new CancelRingWriter(cancelRing);
-    const callRings = createCallRings();
-    this.#ring = new CallRingClient(callRings);
-    // Requests the ring cannot carry (call-ring.js); main never listens on its end.
-    const requests = new MessageChannel();
-    this.#requestPort = requests.port1;
-    this.#requestPort.unref();
-    const output = new MessageChannel();
-    this.#outputPort = output.port1;
-    this.#outputPort.on('message', (message) => this.#onHostMessage(message));
-    this.#outputPort.unref();
-    this.#worker = createWorker(HOST_URL, {
-      workerData: {
-        glueUrl: loaded.glueUrl,
-        patched: loaded.patched,
-        wasmUrl: loaded.wasmUrl,
-        workerIsGlue: loaded.workerIsGlue === true,
-        module: loaded.module,
-        memory: this.memory,
-        threads,
-        threadLimit: threads + maxExtraThreads,
-        heartbeatIntervalMs,
-        cancelRing,
-        callRings,
-        requestPort: requests.port2,
-        outputPort: output.port2,
-      },
-      transferList: [requests.port2, output.port2],
-      // The host's own console goes through main's streams, but module output and logs
-      // come as messages so they can be routed to the user's log sink.
-      stdout: false,
-      stderr: false,
+    this.#background = background;
+    this.#createWorker = createWorker;
+    this.#renewable = restart === 'warm' && loaded.patched;
+    this.#hostData = {
+      glueUrl: loaded.glueUrl,
+      patched: loaded.patched,
+      wasmUrl: loaded.wasmUrl,
+      workerIsGlue: loaded.workerIsGlue === true,
+      module: loaded.module,
+      threads,
+      threadLimit: threads + maxExtraThreads,
+      heartbeatIntervalMs,
+    };
+    this.#memoryLimits = loaded.memoryLimits;
+    this.#exited = new Promise((resolve) => {
+      this.#exitedResolve = resolve;
     });
-    // A host started in the background (a replacement after a crash) must not keep the
-    // process alive; hold() refs it as soon as someone waits for it.
-    if (background) this.#worker.unref();
-    this.#worker.on('message', (message) => this.#onHostMessage(message));
-    this.#worker.on('error', (error) => this.#onHostError(error));
-    this.#exited = new Promise((resolve) => this.#worker.once('exit', (code) => {
-      this.#onHostExit(code);
-      resolve(code);
-    }));
+    if (reuse) this.#renew(reuse);
+    else this.#startWorker();
     this.#watchdog = new Watchdog({
       timeoutMs: () => this.#hangTimeoutNow(),
       intervalMs: heartbeatIntervalMs,
@@ -135,6 +110,126 @@ export class HostSession {
     });
     // A start failure also rejects ready(); nobody may be awaiting it yet.
     this.#ready.catch(() => {});
+  }
+
+  #background;
+  #createWorker;
+  #hostData;
+  #memoryLimits;
+  #exitedResolve;
+  // This session's listeners on the worker, removed when the worker is handed over.
+  #listeners = null;
+  // Whether a crash may hand the worker to the next session (restart: 'warm', patched
+  // glue, and no job ever ran here: a job's modules may hold on to the dead instance).
+  #renewable;
+  // While a handed-over worker has not yet read 'renew': the timer that gives up on it.
+  #renewTimer = null;
+  /** Whether this session renewed a worker handed over by the one before it. */
+  warm = false;
+
+  // What one host generation has of its own: the memory (patched glue), the rings, the
+  // request port and the output channel. The far ends go to the host.
+  #openGeneration() {
+    // Patched glue gets its memory from main, so main can read the crash record and the
+    // progress counters even after the host is gone; other glue makes its own.
+    this.memory = this.#hostData.patched ? new WebAssembly.Memory({
+      initial: this.#memoryLimits.initial,
+      maximum: this.#memoryLimits.maximum,
+      shared: true,
+    }) : null;
+    const cancelRing = createCancelRing();
+    this.#cancelRing = new CancelRingWriter(cancelRing);
+    const callRings = createCallRings();
+    this.#ring = new CallRingClient(callRings);
+    // Requests the ring cannot carry (call-ring.js); main never listens on its end.
+    const requests = new MessageChannel();
+    this.#requestPort = requests.port1;
+    this.#requestPort.unref();
+    const output = new MessageChannel();
+    this.#outputPort = output.port1;
+    this.#outputPort.on('message', (message) => this.#onHostMessage(message));
+    this.#outputPort.unref();
+    return {
+      generation: { memory: this.memory, cancelRing, callRings, requestPort: requests.port2, outputPort: output.port2 },
+      transferList: [requests.port2, output.port2],
+    };
+  }
+
+  #startWorker() {
+    const { generation, transferList } = this.#openGeneration();
+    this.#attach(this.#createWorker(HOST_URL, {
+      workerData: { ...this.#hostData, ...generation },
+      transferList,
+      // The host's own console goes through main's streams, but module output and logs
+      // come as messages so they can be routed to the user's log sink.
+      stdout: false,
+      stderr: false,
+    }));
+  }
+
+  // A worker whose instance died of a crash, handed over by the session before: it makes a
+  // new generation in the same isolates. Until it said it read 'renew', what comes on its
+  // parent port is the old generation's, and is ignored; if it does not say so in time
+  // (its thread is stuck in the dead instance), it is terminated and a new host started.
+  #renew(worker) {
+    this.warm = true;
+    const { generation, transferList } = this.#openGeneration();
+    this.#attach(worker);
+    worker.postMessage(toHost.renew(generation), transferList);
+    this.#renewTimer = setTimeout(() => this.#renewFailed(), RENEW_ACK_MS);
+    this.#renewTimer.unref();
+  }
+
+  // A handed-over worker that died before its new generation was ready (its old one was
+  // ending anyway): a new host instead, the calls waiting for this one unharmed.
+  #renewDied() {
+    if (!this.warm || this.state !== 'starting') return false;
+    this.#renewFailed();
+    return true;
+  }
+
+  #renewFailed() {
+    clearTimeout(this.#renewTimer);
+    this.#renewTimer = null;
+    if (this.state !== 'starting') return;
+    this.warm = false;
+    const worker = this.#detach();
+    worker.terminate();
+    this.#closeGenerationPorts();
+    this.#startWorker();
+    if (this.#held) this.#worker.ref();
+  }
+
+  #attach(worker) {
+    this.#worker = worker;
+    // A host started in the background (a replacement after a crash) must not keep the
+    // process alive; hold() refs it as soon as someone waits for it.
+    if (this.#background) worker.unref();
+    this.#listeners = {
+      message: (message) => {
+        if (this.#renewTimer) {
+          if (message?.type === 'renewing') {
+            clearTimeout(this.#renewTimer);
+            this.#renewTimer = null;
+          }
+          return;
+        }
+        this.#onHostMessage(message);
+      },
+      error: (error) => this.#onHostError(error),
+      exit: (code) => {
+        this.#onHostExit(code);
+        this.#exitedResolve(code);
+      },
+    };
+    for (const [event, listener] of Object.entries(this.#listeners)) worker.on(event, listener);
+  }
+
+  // Takes this session's listeners off the worker: it is someone else's from now on.
+  #detach() {
+    const worker = this.#worker;
+    for (const [event, listener] of Object.entries(this.#listeners)) worker.off(event, listener);
+    return worker;
   }
 
   #readyResolve;
@@ -164,8 +259,11 @@ export class HostSession {
 
   /** Keeps the process alive until the host is ready: someone is waiting for it. */
   hold() {
+    this.#held = true;
     if (this.state === 'starting') this.#worker.ref();
   }
+
+  #held = false;
 
   /** Whether the host ever became ready (a start failure is not a crash worth a restart). */
   get wasReady() {
@@ -216,6 +314,7 @@ export class HostSession {
     }
     // Moved input cannot be sent again: such a job is not handed back after a fault.
     if (transferList?.length) call.transferred = true;
+    if (call.job) this.#renewable = false;
     const settled = this.#pending.add(id, call);
     if (idle) {
       this.#worker.ref();
@@ -399,20 +498,29 @@ export class HostSession {
   // Ends the session because of a fault (crash, hang, host exit): only the call that was
   // running, and its owner's other calls, reject; the rest never started and are handed
   // back through events.failed.
-  #fault(error) {
-    this.#end(error, true);
+  // `renewable`: a crash the host thread comes back from (not a hang, not the worker's own
+  // death), so the worker can be handed to the next session instead of terminated.
+  #fault(error, renewable = false) {
+    this.#end(error, true, renewable);
   }
 
-  #end(error, handBack) {
+  #end(error, handBack, renewable = false) {
     if (this.state === 'failed' || this.state === 'stopped') return;
     const wasStarting = this.state === 'starting';
     this.state = 'failed';
     this.failure = error;
     this.#watchdog.stop();
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
     // The host marks the call it runs in shared memory and leaves the mark when the
     // instance dies in it: a call still in the ring, or queued in the host, is not it.
     const runningId = this.#ring.running();
-    this.#worker.terminate();
+    let handedOver = null;
+    if (renewable && handBack && this.#renewable && !wasStarting) {
+      handedOver = this.#detach();
+      this.#exitedResolve(null);
+    } else {
+      this.#worker.terminate();
+    }
     // Calls that finished before the end are answered, not re-run: their answers are in the
     // ring (main's memory) or on the output channel.
     if (!wasStarting) this.#takeAnswers();
@@ -420,7 +528,7 @@ export class HostSession {
     this.#closePorts();
     if (wasStarting) this.#readyReject(error);
     const queued = this.#pending.endWith(error, { handBack, runningId });
-    this.#events.failed(this, error, queued);
+    this.#events.failed(this, error, queued, handedOver);
   }
 
   /** Waits until the worker (and its pthread workers) are gone. */
@@ -432,6 +540,10 @@ export class HostSession {
   // released (the calls still pending are settled by whatever ended the session).
   #closePorts() {
     for (const { port } of this.#ports) port.close();
+    this.#closeGenerationPorts();
+  }
+
+  #closeGenerationPorts() {
     this.#outputPort.close();
     this.#requestPort.close();
     this.#ring.release();
@@ -490,6 +602,11 @@ export class HostSession {
         }
         break;
       case 'start-failed':
+        // A renewed host that could not make its new instance: a new host, then.
+        if (this.warm && this.state === 'starting') {
+          this.#renewFailed();
+          break;
+        }
         this.fail(new WasmHostStartError(`the pool host failed to start: ${message.error.message}`,
           Object.assign(new Error(message.error.message), message.error)));
         break;
@@ -553,7 +670,7 @@ export class HostSession {
     }
   }
 
-  #crashed({ thread, pthread, kind, message, stack, source, deferred }) {
+  #crashed({ thread, pthread, kind, message, stack, source, deferred, exiting }) {
     if (deferred) {
       // The host only knows that some thread died; that thread's own notice is on its
       // way over its port (or already in the crash record). Give it a moment to win.
@@ -565,7 +682,7 @@ export class HostSession {
     }
     if (this.#deferredCrash) clearTimeout(this.#deferredCrash);
     this.#fault(new WasmPanicError(crashVerdict({ notice: { thread, pthread, kind, message, stack, source },
-      record: this.#crashRecord(), hostPthread: this.#hostPthread })));
+      record: this.#crashRecord(), hostPthread: this.#hostPthread })), exiting !== true);
   }
 
   // The worker itself died (an uncaught error) or exited: a crash of the host, unless
@@ -581,11 +698,13 @@ export class HostSession {
   }
 
   #onHostError(error) {
+    if (this.#renewDied()) return;
     if (!this.#detectors.has('worker-exit')) return;
     this.#hostDied(`the pool host died: ${error?.message ?? error}`, error);
   }
 
   #onHostExit(code) {
+    if (this.#renewDied()) return;
     if (!this.#detectors.has('worker-exit')) return;
     if (this.state === 'stopping' || this.state === 'stopped' || this.state === 'failed') return;
     this.#hostDied(`the pool host exited unexpectedly with code ${code}`);

@@ -33,7 +33,7 @@ export class ThreadPoolManager extends EventEmitter {
   #shutDown = false;
   #active = 0; // execute() and run() calls that have not settled (queued ones included)
   #timings = new CallTimings();
-  #stats = { calls: 0, completed: 0, failed: 0, crashes: 0, hangs: 0, restarts: 0, recycles: 0, executes: 0, runs: 0 };
+  #stats = { calls: 0, completed: 0, failed: 0, crashes: 0, hangs: 0, restarts: 0, warmRestarts: 0, recycles: 0, executes: 0, runs: 0 };
   #lastStartMs = undefined;
 
   /**
@@ -44,15 +44,16 @@ export class ThreadPoolManager extends EventEmitter {
     this.#options = validateOptions(options, availableParallelism());
     const { hosts, executesPerHost, maxQueue } = this.#options;
     this.#supervisors = Array.from({ length: hosts }, (_, index) => new HostSupervisor({
-      createSession: (background, handlers) => this.#createSession(background, handlers),
+      createSession: (background, handlers, reuse) => this.#createSession(background, handlers, reuse),
       idleTimeoutMs: this.#options.idleTimeoutMs,
       standby: this.#options.standby,
       notify: {
-        started: ({ restart, standby, threads, startMs }) => {
+        started: ({ restart, warm, standby, threads, startMs }) => {
           this.#lastStartMs = startMs;
           if (restart) this.#stats.restarts++;
+          if (restart && warm) this.#stats.warmRestarts++;
           this.emit(restart ? 'restart' : 'start', { threads, startMs, ...(hosts > 1 ? { host: index } : {}),
-            ...(standby ? { standby } : {}) });
+            ...(standby ? { standby } : {}), ...(restart ? { warm: warm === true } : {}) });
           this.#dispatcher.pump(); // work may wait for a host that was being replaced
         },
         fault: (error) => this.#onFault(error, index),
@@ -292,10 +293,12 @@ export class ThreadPoolManager extends EventEmitter {
     }
   }
 
-  async #createSession(background, handlers) {
+  async #createSession(background, handlers, reuse = null) {
     const loaded = await this.#load();
     return new HostSession({
       loaded,
+      reuse,
+      restart: this.#options.restart,
       threads: this.#options.threads,
       maxExtraThreads: this.#options.maxExtraThreads,
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs,

@@ -17,8 +17,10 @@ const DEFAULTS = Object.freeze({
 
 const KNOWN = new Set([
   'module', 'wasm', 'threads', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'idleTimeoutMs', 'log', 'crashDetection',
-  'standby', 'maxExtraThreads', 'hosts', 'executesPerHost', 'maxQueue',
+  'standby', 'maxExtraThreads', 'hosts', 'executesPerHost', 'maxQueue', 'restart',
 ]);
+// How a host is replaced after a crash (docs/ARCHITECTURE.md, "Warm restart").
+const RESTART_MODES = ['warm', 'cold'];
 const CRASH_DETECTION = Object.keys(CRASH_DETECTION_MODES);
 
 function integer(name, value, min, max) {
@@ -66,6 +68,10 @@ export function validateOptions(options, defaultThreads) {
   }
   const standby = options.standby ?? false;
   if (typeof standby !== 'boolean') throw new TypeError(`options.standby must be a boolean, got ${typeof standby}`);
+  const restart = options.restart ?? 'warm';
+  if (!RESTART_MODES.includes(restart)) {
+    throw new RangeError(`options.restart must be one of ${RESTART_MODES.join(', ')}, got ${String(restart)}`);
+  }
   const idleTimeoutMs = integer('idleTimeoutMs', options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs, 0, 2 ** 31 - 1);
   const maxExtraThreads = integer('maxExtraThreads', options.maxExtraThreads ?? DEFAULTS.maxExtraThreads, 0, MAX_EXTRA_THREADS);
   const hosts = integer('hosts', options.hosts ?? 1, 1, MAX_HOSTS);
@@ -75,7 +81,7 @@ export function validateOptions(options, defaultThreads) {
   const executesPerHost = countOrInfinity('executesPerHost', options.executesPerHost ?? (hosts === 1 ? Infinity : 1), 1);
   const maxQueue = options.maxQueue === 'auto' ? (hosts * threads) ** 2 : countOrInfinity('maxQueue', options.maxQueue ?? Infinity, 0);
   return Object.freeze({ module, wasm, threads, heartbeatIntervalMs, heartbeatTimeoutMs, idleTimeoutMs, log, crashDetection,
-    standby, maxExtraThreads, hosts, executesPerHost, maxQueue });
+    standby, maxExtraThreads, hosts, executesPerHost, maxQueue, restart });
 }
 
 function countOrInfinity(name, value, min) {

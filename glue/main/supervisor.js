@@ -37,6 +37,9 @@ export class HostSupervisor {
   #starts = 0;
   #standbyStarts = 0;
   #waitedFor = false; // someone waits for the host being started: keep the process alive
+  // A worker handed over by a session that ended in a crash (warm restart): the next
+  // session made renews it instead of starting a new one.
+  #reusable = null;
 
   /**
    * @param {object} o
@@ -127,17 +130,22 @@ export class HostSupervisor {
       throw error;
     }
     this.state = 'ready';
-    this.#notify.started({ restart, threads: session.threads, startMs: performance.now() - began });
+    this.#notify.started({ restart, warm: session.warm, threads: session.threads, startMs: performance.now() - began });
     if (background) this.checkIdle();
     this.#startSpare();
     return session;
   }
 
   async #newSession(background) {
+    const reuse = this.#reusable;
+    this.#reusable = null;
     const session = await this.#createSession(background, {
-      failed: (failed, error, queued) => this.#onFailed(failed, error, queued ?? []),
+      failed: (failed, error, queued, handedOver) => this.#onFailed(failed, error, queued ?? [], handedOver ?? null),
       stuck: (_stuck, error) => this.#notify.fault(error),
       settled: () => this.checkIdle(),
+    }, reuse).catch((error) => {
+      reuse?.terminate();
+      throw error;
     });
     this.#hosts.add(session);
     session.exited().then(() => this.#hosts.delete(session));
@@ -204,7 +212,11 @@ export class HostSupervisor {
     return true;
   }
 
-  #onFailed(session, error, queued) {
+  #onFailed(session, error, queued, handedOver) {
+    // Kept for the next session made here (the replacement, or the next standby); any
+    // worker still kept from before is not needed any more.
+    this.#reusable?.terminate();
+    this.#reusable = handedOver;
     if (this.#spare === session) {
       // The standby host failed before it was needed: drop it; the next ready host makes another.
       this.#spare = null;
@@ -216,6 +228,7 @@ export class HostSupervisor {
     }
     const faulted = this.#notify.fault(error);
     if (!faulted || this.state === 'shut-down' || !session.wasReady) {
+      this.#dropReusable();
       // Shut down on purpose, or a start failure: nothing to hand over to.
       for (const call of queued) call.reject(error);
       return;
@@ -241,6 +254,11 @@ export class HostSupervisor {
       if (queued.length > 0) handOver(this.acquire());
       else if (this.state === 'replacing' && !this.#current && !this.#starting) handOver(this.#replace());
     });
+  }
+
+  #dropReusable() {
+    this.#reusable?.terminate();
+    this.#reusable = null;
   }
 
   cancelIdle() {
@@ -280,6 +298,7 @@ export class HostSupervisor {
   async shutdown(error) {
     this.state = 'shut-down';
     this.cancelIdle();
+    this.#dropReusable();
     if (this.#starting) await this.#starting.catch(() => null);
     this.#current = null;
     this.#spare = null;

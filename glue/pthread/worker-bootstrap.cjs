@@ -19,6 +19,18 @@
 //
 // The messages are protocol.js's thread messages (THREAD_TO_MAIN: 'output', 'crash').
 //
+// Recycling (the host's warm restart, docs/ARCHITECTURE.md): after a crash the host drops
+// its instance and makes a new one in the same workers. A recyclable worker (workerData
+// says so: the host made it for patched glue):
+//   - survives its own crash once the pthread hooks reported it: the error that leaves the
+//     glue's handler of 'run' is caught here instead of ending the thread;
+//   - on the host's recycle message (once its thread is back on the event loop), removes
+//     the listeners its script put on parentPort, forgets that script (require's cache,
+//     the hooks' onmessage accessor), takes a new port to main, answers 'recycled' and
+//     waits, like a standby, to be told what to run next. A script loaded by import() (an
+//     ES module keeps its state in the loader for good) cannot be forgotten: the worker
+//     answers 'not-recyclable' and the host terminates it.
+//
 // CommonJS, like the few helpers it loads (shared/*.cjs), and CommonJS scripts are loaded
 // with require(): a worker whose script is CommonJS (3.1.x glue's worker file) starts
 // without Node's ES module loader, and loads it only when that script imports an ES module.
@@ -33,8 +45,11 @@ const { fileURLToPath } = require('node:url');
 const { BOOTSTRAP_KEY, CLASSIFY, CRASH_REPORTED } = require('../shared/global-names.cjs');
 const { classifyFault, describeFault, isControlFlow } = require('../shared/fault-kind.cjs');
 const { captureOutput } = require('../shared/output-capture.cjs');
+const { collectGarbage } = require('../shared/collect-garbage.cjs');
 
-const { port, channel, streams } = workerThreads.workerData[BOOTSTRAP_KEY];
+const { streams, recyclable } = workerThreads.workerData[BOOTSTRAP_KEY];
+// Replaced when the worker is recycled: a new generation talks to main on a new port.
+let { port, channel } = workerThreads.workerData[BOOTSTRAP_KEY];
 // A standby worker (supervised-worker.js) learns what to run, and its workerData, from its
 // first message, when the host hands it to whoever asked for a worker.
 let { target, workerData } = workerThreads.workerData[BOOTSTRAP_KEY];
@@ -100,7 +115,10 @@ function blobIn(data) {
 }
 
 // The glue's message listeners on parentPort, wrapped: they learn which pthread runs here,
-// and wait for a Blob's text when a message carries one.
+// wait for a Blob's text when a message carries one, and (recyclable workers) survive a
+// crash the hooks reported. The first one also takes the host's recycle message.
+// Listeners the script added (not once()) are remembered, to be removed on recycling.
+const scriptListeners = []; // [event, listener as given, as registered]
 function watchParentPort() {
   const parentPort = workerThreads.parentPort;
   const wrappers = new WeakMap();
@@ -108,7 +126,12 @@ function watchParentPort() {
   function wrap(listener) {
     if (typeof listener !== 'function') return listener;
     if (!wrappers.has(listener)) {
-      wrappers.set(listener, function (data) {
+      const wrapped = function (data) {
+        const recycle = data?.[BOOTSTRAP_KEY]?.recycle;
+        if (recycle) {
+          if (scriptListeners[0]?.[2] === wrapped) recycleWorker(recycle);
+          return undefined;
+        }
         if (data && data.cmd === 'run') {
           identity.pthread = (data.pthread_ptr ?? data.threadInfoStruct ?? 0) >>> 0;
           globalThis[CRASH_REPORTED] = false;
@@ -128,16 +151,84 @@ function watchParentPort() {
           return listener.call(this, data);
         }
         return undefined;
-      });
+      };
+      wrappers.set(listener, wrapped);
     }
     return wrappers.get(listener);
   }
   for (const method of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener', 'off', 'removeListener']) {
     const original = parentPort[method];
     parentPort[method] = function (event, listener) {
-      return original.call(this, event, event === 'message' ? wrap(listener) : listener);
+      const wrapped = event === 'message' ? wrap(listener) : listener;
+      if (method === 'on' || method === 'addListener' || method === 'prependListener') {
+        scriptListeners.push([event, listener, wrapped]);
+      }
+      if (method === 'off' || method === 'removeListener') {
+        const at = scriptListeners.findIndex(([e, , l]) => e === event && l === wrapped);
+        if (at >= 0) scriptListeners.splice(at, 1);
+      }
+      return original.call(this, event, wrapped);
     };
   }
+}
+
+// A recyclable worker survives its own crash once the pthread hooks reported it (they set
+// CRASH_REPORTED, then the error goes on up through the glue's handler, or through the
+// timer a patched worker file replays early messages from): the next uncaught error, that
+// one, is taken here instead of ending the thread. Until a report, nothing is taken, and an
+// uncaught error ends the thread as it would have.
+function surviveReportedCrash() {
+  let reported = false;
+  const survive = () => {
+    output.flush();
+  };
+  Object.defineProperty(globalThis, CRASH_REPORTED, {
+    configurable: true,
+    get: () => reported,
+    set: (value) => {
+      reported = value === true;
+      process.off('uncaughtException', survive);
+      if (reported) process.once('uncaughtException', survive);
+    },
+  });
+}
+
+// The host's recycle message (see the header): this worker's thread is back on its event
+// loop, since the message was read. Only a script loaded by require() can be loaded again
+// as if for the first time.
+let loadedFile = null; // the CommonJS file require() loaded, if that is how the script came
+let globalsBefore = null; // the global object's own keys before that script ran
+function recycleWorker({ port: nextPort, channel: nextChannel }) {
+  const parentPort = workerThreads.parentPort;
+  if (!loadedFile) {
+    nextPort.close();
+    parentPort.postMessage({ [BOOTSTRAP_KEY]: 'not-recyclable' });
+    return;
+  }
+  output.flush();
+  for (const [event, listener] of [...scriptListeners]) parentPort.removeListener(event, listener);
+  delete require.cache[loadedFile];
+  const at = module.children.findIndex((child) => child.filename === loadedFile);
+  if (at >= 0) module.children.splice(at, 1);
+  loadedFile = null;
+  // What the script and its glue put on the global object (3.1.x worker files: self,
+  // Module, importScripts, postMessage; the pthread hooks' onmessage accessor; the glue's
+  // own globals) holds the dead instance, and would meet the next generation's script.
+  for (const key of Reflect.ownKeys(globalThis)) {
+    if (!globalsBefore.has(key)) delete globalThis[key];
+  }
+  globalThis[CRASH_REPORTED] = false;
+  port.close();
+  port = nextPort;
+  port.unref();
+  channel = nextChannel;
+  Object.assign(identity, { channel, thread: -1, pthread: 0 });
+  target = { kind: 'standby' };
+  parentPort.postMessage({ [BOOTSTRAP_KEY]: 'recycled' });
+  // The dead generation is unreachable now (collect-garbage.cjs says why this is needed).
+  // A pool thread's worker is back on its event loop only now, until the next recycling.
+  collectGarbage({ wait: true });
+  start();
 }
 
 // Code given as text (eval: true, or a Blob's): run as Node runs a worker's eval code, a
@@ -187,7 +278,11 @@ function isCommonJs(file) {
 function loadUrl(href) {
   if (href.startsWith('file:')) {
     const file = fileURLToPath(href);
-    if (isCommonJs(file)) return require(file);
+    if (isCommonJs(file)) {
+      loadedFile = require.resolve(file);
+      globalsBefore = new Set(Reflect.ownKeys(globalThis));
+      return require(file);
+    }
   }
   return import(href);
 }
@@ -210,8 +305,12 @@ const output = captureOutput((stream, text) => post({ type: 'output', stream, te
 process.on('uncaughtExceptionMonitor', reportDeath);
 serveBlobUrls();
 watchParentPort();
+if (recyclable) surviveReportedCrash();
 // A script that fails to load dies like any other: its error, thrown uncaught, is the
 // thread's last word.
-load().catch((error) => process.nextTick(() => {
-  throw error;
-}));
+function start() {
+  load().catch((error) => process.nextTick(() => {
+    throw error;
+  }));
+}
+start();

@@ -409,6 +409,14 @@ export class CallRingServer {
     return this.#requests.ready;
   }
 
+  /**
+   * Ends this end's wait for requests (requested()): a pending Atomics.waitAsync keeps its
+   * promise, and all its callback holds, until notified.
+   */
+  release() {
+    Atomics.notify(this.#words, REQUEST_HEAD);
+  }
+
   /** Resolves when main may have written a request (at once if one is there). */
   requested() {
     Atomics.store(this.#words, HOST_WAITING, 1);

@@ -19,14 +19,19 @@ const MAIN_TO_HOST = {
   call: { id: 'integer', name: 'string', args: 'array' }, // run export `name`; args are structured-cloned
   job: { id: 'integer', url: 'string', input: 'any' }, // run the default export of module `url` in the host (manager.run())
   terminate: {}, // exitThreadPool() (if the runtime is there), then exit the worker
+  // After a crash: a new generation in the same worker, with its own memory and channels
+  // (host.js, renew), instead of a new worker. Sent on the worker's parent port.
+  renew: { memory: 'object', cancelRing: 'object', callRings: 'object', requestPort: 'object', outputPort: 'object' },
 };
 
 const HOST_TO_MAIN = {
   ready: { runtime: 'object', hostPthread: 'integer', startMs: 'number' }, // runtime: runtimeInfo(), or null without the runtime
   heartbeat: {},
+  renewing: {}, // 'renew' was read: what came before it on the parent port is the old generation's
   result: { id: 'integer', value: 'any' },
   error: { id: 'integer', error: 'object' }, // the export threw; the host is fine. error: { name, message, code, stack }
-  // The host thread faulted (thread -1), or (deferred: true, thread null) saw a thread die.
+  // The host thread faulted (thread -1), or (deferred: true, thread null) saw a thread die;
+  // exiting: true when the host worker ends right after it.
   crash: { thread: 'any', kind: 'string', message: 'string', stack: 'string' },
   'log-host': { entry: 'object' }, // wasmpool::log on the host thread itself
   stdout: { text: 'string' }, // printf/std::cout of the module (pthreads' C output is proxied to the host)
@@ -98,14 +103,18 @@ export const toHost = Object.freeze({
   call: (id, name, args) => ({ type: 'call', id, name, args }),
   job: (id, url, input) => ({ type: 'job', id, url, input }),
   terminate: () => ({ type: 'terminate' }),
+  renew: ({ memory, cancelRing, callRings, requestPort, outputPort }) =>
+    ({ type: 'renew', memory, cancelRing, callRings, requestPort, outputPort }),
 });
 
 export const toMain = Object.freeze({
   ready: (runtime, hostPthread, startMs) => ({ type: 'ready', runtime, hostPthread, startMs }),
   heartbeat: () => ({ type: 'heartbeat' }),
+  renewing: () => ({ type: 'renewing' }),
   result: (id, value) => ({ type: 'result', id, value }),
   error: (id, error) => ({ type: 'error', id, error }),
-  crash: ({ thread, kind, message, stack = '', deferred = false }) => ({ type: 'crash', thread, kind, message, stack, deferred }),
+  crash: ({ thread, kind, message, stack = '', deferred = false, exiting = false }) =>
+    ({ type: 'crash', thread, kind, message, stack, deferred, exiting }),
   logHost: (entry) => ({ type: 'log-host', entry }),
   output: (stream, text) => ({ type: stream, text }),
   startFailed: (error) => ({ type: 'start-failed', error }),

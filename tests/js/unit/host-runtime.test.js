@@ -192,7 +192,7 @@ test("'unwind' (a thread died while the host waited) is a deferred crash: no thr
   h.send(toHost.call(2, 'next', []));
   await h.posted(1);
   await sleep(10);
-  assert.deepEqual(h.messages, [{ type: 'crash', thread: null, kind: 'unknown', deferred: true, stack: '',
+  assert.deepEqual(h.messages, [{ type: 'crash', thread: null, kind: 'unknown', deferred: true, exiting: false, stack: '',
     message: 'a thread died while the host waited in waits()' }]);
   assert.deepEqual(ran, []);
   assert.equal(h.runtime.usable, false);

@@ -1,0 +1,112 @@
+// Warm restart (docs/ARCHITECTURE.md, "Warm restart"): after a crash the host worker and its
+// pool workers are kept, abandoned back to their event loops and given a new instance with
+// a new memory. What must hold: the crash is still the same clear error, the next call works
+// on the renewed host, a worker that does not come back is replaced, a host that cannot
+// read the renew in time is replaced by a new one, 'cold' keeps the old behaviour, and no
+// thread is left behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { WasmPanicError } from '../../glue/index.js';
+import { assertEveryCallAnswered, holdingLoop, loadDemo, newManager, osThreadCount, waitForThreadCount } from './helpers.js';
+
+const baseline = osThreadCount();
+
+async function crash(manager, demo, kind = 'trap', where = 'pool') {
+  const restarted = once(manager, 'restart');
+  const error = await manager.execute(() => demo.fault(kind, where, 0)).catch((e) => e);
+  assert.ok(error instanceof WasmPanicError, `expected WasmPanicError, got ${error?.stack ?? error}`);
+  // A replacement is started in the background and keeps no process alive by itself.
+  const [info] = await holdingLoop(restarted);
+  return { error, info };
+}
+
+test('a crash renews the same workers: restart says warm, the next call works, threads stay as many', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  assert.equal(await manager.execute(() => demo.parallelSum(1e5)), 4999950000);
+  const running = osThreadCount();
+  for (const kind of ['trap', 'abort', 'oob', 'stack-overflow', 'terminate', 'uncaught', 'oom']) {
+    const { error, info } = await crash(manager, demo, kind);
+    assert.equal(info.warm, true, `${kind}: renewed, not a new host`);
+    assert.equal(error.thread >= 0, true, `${kind}: a pool thread's crash (${error.message})`);
+    assert.equal(await manager.execute(() => demo.parallelSum(1e5)), 4999950000, `${kind}: the renewed pool computes`);
+    assert.equal(await manager.execute(() => demo.threadCount()), 2);
+    assert.equal(osThreadCount(), running, `${kind}: the same OS threads, no worker started or left`);
+  }
+  const stats = manager.stats();
+  assert.equal(stats.crashes, 7);
+  assert.equal(stats.restarts, 7);
+  assert.equal(stats.warmRestarts, 7);
+  assertEveryCallAnswered(manager);
+});
+
+test('a fault of the host thread itself is renewed too', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.execute(() => demo.noop());
+  const { error, info } = await crash(manager, demo, 'trap', 'host');
+  assert.equal(error.thread, -1);
+  assert.equal(info.warm, true);
+  assert.equal(await manager.execute(() => demo.add(2, 3)), 5);
+});
+
+test("restart: 'cold' starts a new host after a crash, as before", async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t, { restart: 'cold' });
+  assert.equal(manager.options.restart, 'cold');
+  await manager.execute(() => demo.noop());
+  const { info } = await crash(manager, demo);
+  assert.equal(info.warm, false);
+  assert.equal(await manager.execute(() => demo.add(2, 3)), 5);
+  assert.equal(manager.stats().warmRestarts, 0);
+});
+
+test('options.restart is checked', () => {
+  assert.throws(() => newManager({ after() {} }, { restart: 'hot' }), /options\.restart must be one of warm, cold, got hot/);
+});
+
+test('a pool thread stuck in a task is not waited for: its worker is replaced, the rest renewed', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.execute(() => demo.noop());
+  // A pool thread spins for good inside a task nobody waits for (no call is pending).
+  await manager.execute(() => demo.fault('hang', 'idle', 0));
+  const { info } = await crash(manager, demo);
+  assert.equal(info.warm, true);
+  assert.equal(await manager.execute(() => demo.parallelSum(1e5)), 4999950000);
+  assert.equal(await manager.execute(() => demo.threadCount()), 2);
+  await manager.shutdown();
+  assert.equal(await waitForThreadCount(baseline), baseline, 'the stuck thread went with its terminated worker');
+});
+
+test('a host still busy in the dead instance when asked to renew is replaced by a new host', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.execute(() => demo.noop());
+  const restarted = once(manager, 'restart');
+  // A pool thread traps 50 ms from now, while the host thread spins in code that never
+  // waits on the pool, so it never reads 'renew'.
+  await manager.execute(() => demo.fault('trap', 'idle', 50));
+  const busy = await manager.execute(() => demo.fault('hang', 'host', 0)).catch((e) => e);
+  assert.ok(busy instanceof WasmPanicError, 'the running call fails with the crash');
+  const [info] = await holdingLoop(restarted);
+  assert.equal(info.warm, false, 'a new host after RENEW_ACK_MS');
+  assert.equal(await manager.execute(() => demo.add(2, 3)), 5);
+  assertEveryCallAnswered(manager);
+});
+
+test('calls queued behind a crash run on the renewed host, unchanged', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  await manager.execute(() => demo.noop());
+  const crashing = manager.execute(() => demo.fault('trap', 'pool', 0)).catch((e) => e);
+  const queued = Array.from({ length: 20 }, (_, i) => manager.execute(() => demo.add(i, 1)));
+  assert.ok((await crashing) instanceof WasmPanicError);
+  assert.deepEqual(await Promise.all(queued), Array.from({ length: 20 }, (_, i) => i + 1));
+  assert.equal(manager.stats().warmRestarts, 1);
+});
+
+test('after the warm restart tests shut down, no worker thread is left', async () => {
+  assert.equal(await waitForThreadCount(baseline), baseline);
+});
