@@ -5,7 +5,9 @@
 // Piscina with 2 threads -> first run() result: what a user of a plain worker pool waits
 // for) and the floor under all of it, a bare Node worker's boot.
 // Targets (the issue's): cold start and the default restart each within 2x Piscina's cold
-// start. The standby restart keeps DESIGN.md's absolute 150 ms.
+// start. The default restart is warm (the crashed host's workers get a new instance);
+// restart: 'cold' (a new host, as before warm restarts) is reported for information. The
+// standby restart keeps DESIGN.md's absolute 150 ms.
 import { loadDemo, newManager, progress, report, reps, row, runSection, sleep } from './common.js';
 import { piscinaLabel } from './piscina.js';
 import { bareWorkerBoot, piscinaColdStart } from './start-baselines.js';
@@ -58,22 +60,29 @@ runSection(async () => {
   const coldPhases = phaseSummaries(0);
   const mark = phases.length;
 
-  const restartWall = [];
-  const restartStats = [];
-  const manager = newManager({ idleTimeoutMs: 600_000, log: tracePhases });
-  try {
-    await manager.execute(() => demo.noop());
-    for (let i = 0; i < count; i++) {
-      await manager.execute(() => demo.fault('trap', 'pool', 0), { timeoutMs: 15_000 }).catch(() => {});
-      const t0 = performance.now();
-      await manager.execute(() => demo.add(1, 2));
-      restartWall.push(performance.now() - t0);
-      restartStats.push(manager.stats().lastStartMs);
+  // After a crash, the next execute() -> result, with the manager's options: the default
+  // (a warm restart, the crashed host's workers renewed) and restart: 'cold' (a new host).
+  async function restarts(options) {
+    const wall = [];
+    const lastStart = [];
+    const manager = newManager({ idleTimeoutMs: 600_000, log: tracePhases, ...options });
+    try {
+      await manager.execute(() => demo.noop());
+      for (let i = 0; i < count; i++) {
+        await manager.execute(() => demo.fault('trap', 'pool', 0), { timeoutMs: 15_000 }).catch(() => {});
+        const t0 = performance.now();
+        await manager.execute(() => demo.add(1, 2));
+        wall.push(performance.now() - t0);
+        lastStart.push(manager.stats().lastStartMs);
+      }
+    } finally {
+      await manager.shutdown();
     }
-  } finally {
-    await manager.shutdown();
+    return { wall, lastStart };
   }
+  const { wall: restartWall, lastStart: restartStats } = await restarts({});
   const restartPhases = phaseSummaries(mark);
+  const { wall: coldRestartWall } = await restarts({ restart: 'cold' });
 
   // options.standby: a second host kept started; a crash promotes it. Measured with the
   // standby host given time to come up between crashes (crashes that are not back to back).
@@ -97,6 +106,7 @@ runSection(async () => {
   const s = {
     bare: summarize(bare), piscina: summarize(piscina), cold: summarize(cold), coldStats: summarize(coldStats),
     restartWall: summarize(restartWall), restartStats: summarize(restartStats), standbyWall: summarize(standbyWall),
+    coldRestartWall: summarize(coldRestartWall),
   };
   progress(`cold ${s.cold.median.toFixed(1)} ms, restart ${s.restartWall.median.toFixed(1)} ms, Piscina cold ${s.piscina.median.toFixed(1)} ms, bare worker ${s.bare.median.toFixed(1)} ms`);
   const coldVsPiscina = ratio(s.cold.median, s.piscina.median);
@@ -112,6 +122,8 @@ runSection(async () => {
     row({ id: 'restart', label: 'restart after a crash (default options): next execute() -> result (wall)', value: s.restartWall.median, unit: 'ms', stats: s.restartWall,
       baseline: 'piscinaCold', ratio: restartVsPiscina, target: '<= 2x Piscina cold start', met: restartVsPiscina <= 2 }),
     row({ id: 'restartLastStartMs', label: 'restart: stats().lastStartMs', value: s.restartStats.median, unit: 'ms', stats: s.restartStats }),
+    row({ id: 'restartCold', label: "restart after a crash with restart: 'cold' (a new host): next execute() -> result", value: s.coldRestartWall.median,
+      unit: 'ms', stats: s.coldRestartWall, baseline: 'piscinaCold', ratio: ratio(s.coldRestartWall.median, s.piscina.median) }),
     row({ id: 'restartStandby', label: 'restart after a crash with options.standby (a second host kept ready): next execute() -> result', value: s.standbyWall.median, unit: 'ms', stats: s.standbyWall,
       baseline: 'restart', ratio: ratio(s.standbyWall.median, s.restartWall.median), target: '< 150 ms', met: s.standbyWall.median < 150 }),
     ...coldPhases.map((p, i) => row({ id: `coldPhase${i}`, label: `host phase (cold), ms since the host's first line: ${p.phase}`, value: p.median, unit: 'ms', stats: p })),

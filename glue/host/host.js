@@ -96,16 +96,17 @@ const early = [];
 // The instance the runtime serves (abandoned on a renew).
 let instance = null;
 
-// The pool threads count themselves in shared memory as they start. Ready means all of
-// them run: a call that arrives earlier would find the pool short of threads.
+// The pool threads count themselves in shared memory as they start, and wake whoever waits
+// on the count. Ready means all of them run: a call that arrives earlier would find the
+// pool short of threads.
 async function allThreadsStarted(memory, address) {
   const counter = new Int32Array(memory.buffer, address, 1);
   const deadline = performance.now() + START_TIMEOUT_MS;
-  while (Atomics.load(counter, 0) < threads) {
-    if (performance.now() > deadline) {
-      throw new Error(`only ${Atomics.load(counter, 0)} of ${threads} pool threads started within ${START_TIMEOUT_MS} ms`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1));
+  for (let seen = Atomics.load(counter, 0); seen < threads; seen = Atomics.load(counter, 0)) {
+    const left = deadline - performance.now();
+    if (left <= 0) throw new Error(`only ${seen} of ${threads} pool threads started within ${START_TIMEOUT_MS} ms`);
+    const wait = Atomics.waitAsync(counter, 0, seen, left);
+    if (wait.async) await wait.value;
   }
 }
 
@@ -146,8 +147,13 @@ if (glueUrl && patched) {
   supervised.standby(threads);
 }
 
+// WASMPOOL_TRACE_START=1: the start's phases on the host's stderr (bench/js/startup-phases.js).
+function trace(began, what) {
+  if (process.env.WASMPOOL_TRACE_START) console.error(`[host] ${what} +${(performance.now() - began).toFixed(1)} ms`);
+}
+
 async function start(began = performance.now()) {
-  const mark = (what) => process.env.WASMPOOL_TRACE_START && console.error(`[host] ${what} +${(performance.now() - began).toFixed(1)} ms`);
+  const mark = (what) => trace(began, what);
   mark('host started');
   if (!glueUrl) {
     // A host for jobs only: they bring their own packages.
@@ -177,7 +183,7 @@ async function start(began = performance.now()) {
       return wasmInstance.exports;
     },
     ...moduleOutput,
-    __wasmpool: { ...hooksConfig, workerIsGlue },
+    __wasmpool: { ...hooksConfig, workerIsGlue, prewarm: threads },
   });
   // Patched glue a job instantiates in this host later (a package's own init()) finds the
   // same channels, limit and log here.
@@ -265,11 +271,13 @@ async function renew(next) {
   outputPort.close();
   ({ memory, cancelRing, callRings, requestPort, outputPort } = next);
   openGeneration();
+  trace(began, 'renewing');
   // Recycled workers announce their new channels on the new output channel.
   await Promise.all(supervised.workers().map((worker) => supervised.recycle(worker, RECYCLE_TIMEOUT_MS)));
+  trace(began, 'workers recycled');
   await start(began);
-  // The dead generation is unreachable (collect-garbage.cjs says why this is needed); the
-  // collection runs between calls.
+  // The dead generation is unreachable (collect-garbage.cjs says why this is needed): its
+  // collection is started once the new one serves, and runs between calls.
   collectGarbage();
 }
 

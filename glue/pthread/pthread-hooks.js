@@ -15,7 +15,7 @@
 //     the worker, the other to Node's main thread (config.announce). Every thread, pool
 //     thread or a std::thread the module made, has a direct line to main;
 //   - prewarms as many workers as the pool has threads (whatever -sPTHREAD_POOL_SIZE the
-//     glue was built with);
+//     glue was built with), as soon as the instance exists (config.prewarm);
 //   - lets a thread start while the host is blocked: stock glue posts a new thread's 'run'
 //     only after its worker answered 'loaded', on the host's event loop, which a host
 //     blocked in a call (joining the std::thread it just made) never reaches. The patched
@@ -361,24 +361,33 @@ var __wasmpoolHooks = (function () {
     if (typeof userInstantiate == 'function') {
       Module['instantiateWasm'] = function (info, receiveInstance) {
         wrapOnce();
-        return userInstantiate(info, receiveInstance);
+        var exports = userInstantiate(info, receiveInstance);
+        // The instance exists (the host's instantiateWasm is synchronous): the pool's
+        // workers can load it now, while this thread runs the rest of the start (the
+        // static constructors, embind's registrations), instead of after it.
+        if (config.prewarm && typeof wasmModule != 'undefined' && wasmModule) prewarm(config.prewarm);
+        return exports;
       };
+    }
+    function prewarm(count) {
+      for (var n = PThread.unusedWorkers.length; n < count; n++) {
+        PThread.allocateUnusedWorker();
+        PThread.loadWasmModuleToWorker(PThread.unusedWorkers[PThread.unusedWorkers.length - 1]);
+      }
     }
     var preInit = Module['preInit'];
     // preInit callbacks are popped from the end: ours goes last so it runs first.
     Module['preInit'] = (preInit ? (typeof preInit == 'function' ? [preInit] : preInit) : []).concat([wrapOnce]);
     // Called by the host once the instance exists: runtimeInfo() of a module linked with
-    // the wasmpool runtime (null otherwise), then `count` workers loaded ahead of need.
+    // the wasmpool runtime (null otherwise), then `count` workers loaded ahead of need
+    // (config.prewarm loaded them already, when the glue let it).
     // Workers made from now on get the runtime with their port. Workers the glue
     // prewarmed itself (-sPTHREAD_POOL_SIZE) are idle now, so they read it at once: a
     // worker running a pool thread never returns to its event loop to read a message.
     Module['__wasmpoolStart'] = function (runtime, count) {
       config.runtime = runtime;
       for (var i = 0; i < workers.length; i++) workers[i].postMessage({ cmd: RUNTIME_COMMAND, runtime: runtime });
-      for (var n = PThread.unusedWorkers.length; n < count; n++) {
-        PThread.allocateUnusedWorker();
-        PThread.loadWasmModuleToWorker(PThread.unusedWorkers[PThread.unusedWorkers.length - 1]);
-      }
+      prewarm(count);
     };
   }
 

@@ -11,8 +11,10 @@
 // a C++ exception escaping an export into "type\nwhat()".
 #include <emscripten/bind.h>
 #include <emscripten/emscripten.h>
+#include <emscripten/threading.h>
 
 #include <atomic>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -49,6 +51,8 @@ std::atomic<uint32_t> g_started_workers{0};
 
 void on_worker_start(std::size_t index) {
   g_started_workers.fetch_add(1, std::memory_order_release);
+  // The host waits for the count with Atomics.waitAsync, not by polling.
+  emscripten_futex_wake(&g_started_workers, INT_MAX);
   wasmpool_js_bind_thread(static_cast<int>(index));
 }
 
