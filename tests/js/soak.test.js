@@ -2,9 +2,9 @@
 // after full collections: every cycle crashes for real, no thread is left behind, and the
 // RSS growth per cycle after a warm-up stays bounded. The bound here is loose: a leak of a
 // host, its memory or its workers per cycle is megabytes. A warm restart leaves a
-// generation's garbage in the host and pool isolates, which collect it in steps (the host's
-// collection runs between calls), so RSS climbs for the first hundred or so cycles and then
-// holds (about 35-65 KiB per cycle measured after that, mostly noise);
+// generation's garbage in the host and pool isolates, which collect it every fourth
+// generation (collect-garbage.cjs), so RSS climbs for the first few hundred cycles and
+// then holds (about 100 KiB per cycle measured from cycle 100 to 300, flat after 400);
 // bench/js/soak.js measures the figure itself over 1000 cycles.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
