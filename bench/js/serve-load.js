@@ -10,7 +10,7 @@
 // direct server's without crashes and p99 <= 3x its p99.
 import { createServer } from 'node:http';
 import { Worker } from 'node:worker_threads';
-import { loadDemo, newManager, numberFlag, progress, report, reps, row, runSection } from './common.js';
+import { loadDemo, newManager, numberFlag, progress, report, reps, row, runSection, sleep } from './common.js';
 import { quantile } from './stats.js';
 
 const CLIENTS = numberFlag('clients', 16);
@@ -115,6 +115,9 @@ runSection(async () => {
   for (const config of configs) {
     const manager = newManager({ threads: 2, ...config.options });
     await manager.start();
+    // A server warms up before it takes load: with standby, the spare host is ready too
+    // (otherwise the first crash waits for its first, cold, start).
+    for (let i = 0; i < 2000 && config.options.standby && manager.stats().standby !== 'ready'; i++) await sleep(5);
     const r = await drive((crash) => manager.execute(() => (crash ? demo.fault('trap', 'pool', 0) : demo.parallelSum(SUM_N).then(check))),
       { requests, crashes: true });
     const stats = manager.stats();
