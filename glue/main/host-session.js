@@ -180,8 +180,8 @@ export class HostSession {
     this.#renewTimer.unref();
   }
 
-  // A handed-over worker that died before its new generation was ready (its old one was
-  // ending anyway): a new host instead, the calls waiting for this one unharmed.
+  // A handed-over worker that died, or one of whose threads did, before its new generation
+  // was ready: a new host instead, the calls waiting for this one unharmed.
   #renewDied() {
     if (!this.warm || this.state !== 'starting') return false;
     this.#renewFailed();
@@ -517,6 +517,8 @@ export class HostSession {
     let handedOver = null;
     if (renewable && handBack && this.#renewable && !wasStarting) {
       handedOver = this.#detach();
+      // Kept alive by whoever renews it, not by this session's pending calls.
+      handedOver.unref();
       this.#exitedResolve(null);
     } else {
       this.#worker.terminate();
@@ -681,6 +683,8 @@ export class HostSession {
       return;
     }
     if (this.#deferredCrash) clearTimeout(this.#deferredCrash);
+    // While a renewed host makes its new generation: whatever died, a new host instead.
+    if (this.#renewDied()) return;
     this.#fault(new WasmPanicError(crashVerdict({ notice: { thread, pthread, kind, message, stack, source },
       record: this.#crashRecord(), hostPthread: this.#hostPthread })), exiting !== true);
   }

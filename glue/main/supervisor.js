@@ -13,7 +13,9 @@
 //   any ──shutdown()──▶ shut-down (every host stopped, pending calls rejected)
 //
 // A fault hands back the calls that had not started on the failed host (host-session.js);
-// they go to the replacement like a recycle's queued calls, through `resend`.
+// they go to the replacement like a recycle's queued calls, through `resend`. After a
+// crash it may also hand over its worker (warm restart): kept here, it is given to the next
+// session made (the replacement, or the next standby), and terminated if none is.
 // With `standby`, a second host is started whenever one becomes ready, and promoted on a
 // fault or a recycle. Every host ever created stays in `#hosts` until its worker has
 // exited, so shutdown() can wait for all of them, including one still stopping.
@@ -215,7 +217,7 @@ export class HostSupervisor {
   #onFailed(session, error, queued, handedOver) {
     // Kept for the next session made here (the replacement, or the next standby); any
     // worker still kept from before is not needed any more.
-    this.#reusable?.terminate();
+    this.#dropReusable();
     this.#reusable = handedOver;
     if (this.#spare === session) {
       // The standby host failed before it was needed: drop it; the next ready host makes another.
@@ -256,9 +258,11 @@ export class HostSupervisor {
     });
   }
 
+  // Resolves once the kept worker, if any, has exited.
   #dropReusable() {
-    this.#reusable?.terminate();
+    const dropped = this.#reusable?.terminate();
     this.#reusable = null;
+    return dropped;
   }
 
   cancelIdle() {
@@ -286,7 +290,7 @@ export class HostSupervisor {
       this.state = 'none';
       const spare = this.#spare;
       this.#spare = null;
-      Promise.all([session.stop(), spare?.stop()]).then(() => this.#notify.idle(), () => {});
+      Promise.all([session.stop(), spare?.stop(), this.#dropReusable()]).then(() => this.#notify.idle(), () => {});
     }, this.#idleTimeoutMs);
     this.#idleTimer.unref();
   }
@@ -298,14 +302,14 @@ export class HostSupervisor {
   async shutdown(error) {
     this.state = 'shut-down';
     this.cancelIdle();
-    this.#dropReusable();
+    const dropped = this.#dropReusable();
     if (this.#starting) await this.#starting.catch(() => null);
     this.#current = null;
     this.#spare = null;
-    await Promise.all([...this.#hosts].map((session) => {
+    await Promise.all([dropped, ...[...this.#hosts].map((session) => {
       if (session.pendingCount > 0) session.fail(error);
       else session.stop({ keepAlive: true });
       return session.exited();
-    }));
+    })]);
   }
 }

@@ -29,7 +29,8 @@
 //     the hooks' onmessage accessor), takes a new port to main, answers 'recycled' and
 //     waits, like a standby, to be told what to run next. A script loaded by import() (an
 //     ES module keeps its state in the loader for good) cannot be forgotten: the worker
-//     answers 'not-recyclable' and the host terminates it.
+//     answers 'not-recyclable' and the host terminates it; so does a worker still loading
+//     its module (work of the old script still in flight).
 //
 // CommonJS, like the few helpers it loads (shared/*.cjs), and CommonJS scripts are loaded
 // with require(): a worker whose script is CommonJS (3.1.x glue's worker file) starts
@@ -136,6 +137,7 @@ function watchParentPort() {
           identity.pthread = (data.pthread_ptr ?? data.threadInfoStruct ?? 0) >>> 0;
           globalThis[CRASH_REPORTED] = false;
         }
+        if (data && data.cmd === 'load') loading = true;
         const blob = blobIn(data);
         if (held) {
           held.push([listener, this, data]);
@@ -156,6 +158,14 @@ function watchParentPort() {
     }
     return wrappers.get(listener);
   }
+  // The script says 'loaded' when its module is ready. A 3.1.x worker file patched to queue
+  // what came meanwhile replays it from a timer it sets right after: quiet only after that.
+  const postMessage = parentPort.postMessage;
+  parentPort.postMessage = function (message, transferList) {
+    const result = postMessage.call(this, message, transferList);
+    if (message && message.cmd === 'loaded') queueMicrotask(() => setTimeout(() => { loading = false; }, 0));
+    return result;
+  };
   for (const method of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener', 'off', 'removeListener']) {
     const original = parentPort[method];
     parentPort[method] = function (event, listener) {
@@ -195,12 +205,15 @@ function surviveReportedCrash() {
 
 // The host's recycle message (see the header): this worker's thread is back on its event
 // loop, since the message was read. Only a script loaded by require() can be loaded again
-// as if for the first time.
+// as if for the first time, and only while it has no loading of its own in flight.
 let loadedFile = null; // the CommonJS file require() loaded, if that is how the script came
+// Between the glue's 'load' and the end of its loading: the script has work of its own in
+// flight (an import, the module's instantiation), which would run after it was forgotten.
+let loading = false;
 let globalsBefore = null; // the global object's own keys before that script ran
 function recycleWorker({ port: nextPort, channel: nextChannel }) {
   const parentPort = workerThreads.parentPort;
-  if (!loadedFile) {
+  if (!loadedFile || loading) {
     nextPort.close();
     parentPort.postMessage({ [BOOTSTRAP_KEY]: 'not-recyclable' });
     return;

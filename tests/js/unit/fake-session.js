@@ -16,9 +16,10 @@ export class FakeSession {
   #exited;
   #resolveExited;
 
-  constructor(handlers, { background }) {
+  constructor(handlers, { background, reuse = null }) {
     this.#handlers = handlers;
     this.background = background;
+    this.reuse = reuse; // a worker handed over by a crashed session (warm restart)
     this.#ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -55,12 +56,15 @@ export class FakeSession {
     this.#resolveExited(1);
   }
 
-  /** A fault: `handedBack` are calls that had not started, for the replacement. */
-  crash(error, handedBack = []) {
+  /**
+   * A fault: `handedBack` are calls that had not started, for the replacement; `worker`
+   * the worker handed over for a warm restart, if any.
+   */
+  crash(error, handedBack = [], worker = null) {
     if (this.state === 'failed' || this.state === 'stopped') return;
     this.state = 'failed';
     this.failure = error;
-    this.#handlers.failed(this, error, handedBack);
+    this.#handlers.failed(this, error, handedBack, worker);
     this.#resolveExited(1);
   }
 
@@ -101,12 +105,21 @@ export class FakeSession {
 /** A supervisor's createSession that records every session it makes. */
 export function fakeFactory() {
   const sessions = [];
-  const createSession = async (background, handlers) => {
-    const session = new FakeSession(handlers, { background });
+  const createSession = async (background, handlers, reuse) => {
+    const session = new FakeSession(handlers, { background, reuse });
     sessions.push(session);
     return session;
   };
   return { sessions, createSession };
+}
+
+/** A stand-in for a host worker handed over after a crash: only terminate() is used. */
+export class FakeWorker {
+  terminated = false;
+  terminate() {
+    this.terminated = true;
+    return Promise.resolve(1);
+  }
 }
 
 /** Lets pending promise callbacks run. */

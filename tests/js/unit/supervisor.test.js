@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HostSupervisor } from '../../../glue/main/supervisor.js';
 import { WasmHangError, WasmPanicError, WasmShutdownError } from '../../../glue/main/errors.js';
-import { fakeFactory, flush } from './fake-session.js';
+import { FakeWorker, fakeFactory, flush } from './fake-session.js';
 
 function supervise({ standby = false, idleTimeoutMs = 10_000, active = () => false } = {}) {
   const factory = fakeFactory();
@@ -24,6 +24,20 @@ function supervise({ standby = false, idleTimeoutMs = 10_000, active = () => fal
     },
   });
   return { supervisor, sessions: factory.sessions, events };
+}
+
+// A supervisor whose first host is ready (and, with standby, its standby too).
+async function withReadyHost(options = {}) {
+  const made = supervise(options);
+  const first = made.supervisor.acquire();
+  await flush();
+  made.sessions[0].becomeReady();
+  await first;
+  if (options.standby) {
+    await flush();
+    made.sessions[1].becomeReady();
+  }
+  return made;
 }
 
 const panic = () => new WasmPanicError({ thread: 0, kind: 'trap', message: 'unreachable' });
@@ -237,4 +251,41 @@ test('calls handed back by a fault are rejected when the replacement fails to st
   assert.equal(rejected.length, 2);
   assert.ok(rejected[1] instanceof WasmShutdownError);
   assert.equal(sessions.length, 3, 'no replacement after shutdown');
+});
+
+test('warm restart: the worker a crashed host hands over goes to its replacement, or to the next standby', async () => {
+  const { sessions, events } = await withReadyHost();
+  const worker = new FakeWorker();
+  sessions[0].crash(panic(), [], worker);
+  await flush();
+  assert.equal(sessions[1].reuse, worker, 'the replacement renews it');
+  assert.equal(worker.terminated, false);
+  sessions[1].becomeReady();
+  await flush();
+  assert.equal(events.started.at(-1).restart, true);
+
+  const standby = await withReadyHost({ standby: true });
+  const handed = new FakeWorker();
+  standby.sessions[0].crash(panic(), [], handed);
+  assert.equal(standby.supervisor.current, standby.sessions[1], 'the standby is promoted');
+  await flush();
+  assert.equal(standby.sessions[2].reuse, handed, 'the new standby renews the crashed worker');
+});
+
+test('warm restart: a handed-over worker nobody renews is terminated (shutdown, or a failure that is not a fault)', async () => {
+  // A standby that crashes before it is needed hands its worker over; nothing is started
+  // until the next promotion, so it is kept, and shutdown() ends it.
+  const { supervisor, sessions } = await withReadyHost({ standby: true });
+  const kept = new FakeWorker();
+  sessions[1].crash(panic(), [], kept);
+  await flush();
+  assert.equal(kept.terminated, false);
+  await supervisor.shutdown(new WasmShutdownError());
+  assert.equal(kept.terminated, true);
+
+  // A session that ends with an error the manager does not count as a fault (shutting down).
+  const other = await withReadyHost();
+  const worker = new FakeWorker();
+  other.sessions[0].crash(new WasmShutdownError(), [], worker);
+  assert.equal(worker.terminated, true);
 });
