@@ -130,7 +130,9 @@ function watchParentPort() {
       const wrapped = function (data) {
         const recycle = data?.[BOOTSTRAP_KEY]?.recycle;
         if (recycle) {
-          if (scriptListeners[0]?.[2] === wrapped) recycleWorker(recycle);
+          // A timer later: a 3.1.x worker file patched to queue what came while it loaded
+          // replays it from a timer it set when it said 'loaded', which runs first.
+          if (scriptListeners[0]?.[2] === wrapped) setTimeout(() => recycleWorker(recycle), 0);
           return undefined;
         }
         if (data && data.cmd === 'run') {
@@ -158,13 +160,11 @@ function watchParentPort() {
     }
     return wrappers.get(listener);
   }
-  // The script says 'loaded' when its module is ready. A 3.1.x worker file patched to queue
-  // what came meanwhile replays it from a timer it sets right after: quiet only after that.
+  // The script says 'loaded' when its module is ready.
   const postMessage = parentPort.postMessage;
   parentPort.postMessage = function (message, transferList) {
-    const result = postMessage.call(this, message, transferList);
-    if (message && message.cmd === 'loaded') queueMicrotask(() => setTimeout(() => { loading = false; }, 0));
-    return result;
+    if (message && message.cmd === 'loaded') loading = false;
+    return postMessage.call(this, message, transferList);
   };
   for (const method of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener', 'off', 'removeListener']) {
     const original = parentPort[method];
