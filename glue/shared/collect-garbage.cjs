@@ -9,7 +9,8 @@
 // each). Node exposes gc() only under --expose-gc, so the flag is set for as long as it
 // takes to take the function from a fresh context, then cleared: no other context of the
 // process gets a global gc(). The flag is process-wide and other threads of the process set
-// and clear it too, so a context made just after one of them cleared it is tried again.
+// and clear it too, so a context made just after one of them cleared it is tried again. A
+// process started with --expose-gc has gc() everywhere: then the flag is never touched.
 'use strict';
 const v8 = require('node:v8');
 const vm = require('node:vm');
@@ -31,11 +32,15 @@ let generations = 0;
  */
 function collectGarbage({ wait = false } = {}) {
   if (++generations % COLLECT_EVERY !== 0) return;
-  for (let attempt = 0; !gc && attempt < 10; attempt++) {
-    v8.setFlagsFromString('--expose-gc');
-    gc = vm.runInNewContext('typeof gc === "function" ? gc : null');
+  // Under --expose-gc (the user's flag) it is there already, and the flag is left alone.
+  if (!gc && typeof globalThis.gc === 'function') gc = globalThis.gc;
+  if (!gc) {
+    for (let attempt = 0; !gc && attempt < 10; attempt++) {
+      v8.setFlagsFromString('--expose-gc');
+      gc = vm.runInNewContext('typeof gc === "function" ? gc : null');
+    }
+    v8.setFlagsFromString('--no-expose-gc');
   }
-  v8.setFlagsFromString('--no-expose-gc');
   gc?.({ type: 'major', execution: wait ? 'sync' : 'async' });
 }
 

@@ -107,6 +107,37 @@ test('calls queued behind a crash run on the renewed host, unchanged', async (t)
   assert.equal(manager.stats().warmRestarts, 1);
 });
 
+test("the garbage collections of warm restarts leave the process's --expose-gc as it was", async () => {
+  // Warm restarts take gc() from a context made with --expose-gc set for that moment
+  // (collect-garbage.cjs): a process without the flag must not gain a global gc() in the
+  // contexts and workers made afterwards, and one with it must not lose it.
+  const { spawnSync } = await import('node:child_process');
+  const script = `
+    import { Worker } from 'node:worker_threads';
+    import vm from 'node:vm';
+    import { ThreadPoolManager } from ${JSON.stringify(new URL('../../glue/index.js', import.meta.url).href)};
+    const glue = ${JSON.stringify(new URL('../../build/wasm/src/demo/demo.mjs', import.meta.url).href)};
+    const demo = await (await import(glue)).default();
+    const manager = new ThreadPoolManager({ module: glue, threads: 2, log: false });
+    for (let i = 0; i < 8; i++) {
+      await manager.execute(() => demo.fault('trap', 'pool', 0)).catch(() => {});
+      await manager.execute(() => demo.noop());
+    }
+    // Eval code of a worker is an ES module here: the worker inherits --input-type=module.
+    const worker = new Worker('import { parentPort } from "node:worker_threads"; parentPort.postMessage(typeof gc);', { eval: true });
+    const [inWorker] = await Promise.all([new Promise((resolve) => worker.once('message', resolve)),
+      new Promise((resolve) => worker.once('exit', resolve))]);
+    console.log(JSON.stringify({ warm: manager.stats().warmRestarts, main: typeof gc, context: vm.runInNewContext('typeof gc'), inWorker }));
+    await manager.shutdown();
+  `;
+  for (const [flags, expected] of [[[], 'undefined'], [['--expose-gc'], 'function']]) {
+    const child = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(child.status, 0, child.stderr);
+    const seen = JSON.parse(child.stdout.trim().split('\n').at(-1));
+    assert.deepEqual(seen, { warm: 8, main: expected, context: expected, inWorker: expected }, `with ${flags.join(' ') || 'no flags'}`);
+  }
+});
+
 test('after the warm restart tests shut down, no worker thread is left', async () => {
   assert.equal(await waitForThreadCount(baseline), baseline);
 });
