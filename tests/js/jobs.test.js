@@ -47,6 +47,8 @@ test('a trap in a job is a WasmPanicError; main stays responsive; the next job r
   assert.deepEqual({ calls, completed, failed }, { calls: 1, completed: 0, failed: 1 }, 'nothing of the failed host left pending');
   assert.equal(await manager.run(job('faulty'), { what: 'ok' }), 'ok');
   assert.equal(manager.stats().crashes, 1);
+  // A job's modules may keep the dead instance: a host that ran one is not renewed.
+  assert.equal(manager.stats().warmRestarts, 0);
 });
 
 test('a JS error in a job rejects that job only; the host stays up', async (t) => {
