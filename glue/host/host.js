@@ -19,7 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import workerThreads, { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { isMainMessage, toMain } from '../shared/protocol.js';
+import { LOG_LEVELS, isMainMessage, toMain } from '../shared/protocol.js';
 import { CallRingServer } from '../shared/call-ring.js';
 import { CancelRingReader } from '../shared/cancel-ring.js';
 import { HostRuntime, crashReport, errorPayload } from './host-runtime.js';
@@ -273,8 +273,15 @@ async function renew(next) {
   openGeneration();
   trace(began, 'renewing');
   // Recycled workers announce their new channels on the new output channel.
-  await Promise.all(supervised.workers().map((worker) => supervised.recycle(worker, RECYCLE_TIMEOUT_MS)));
+  const recycled = await Promise.all(supervised.workers().map((worker) => supervised.recycle(worker, RECYCLE_TIMEOUT_MS)));
   trace(began, 'workers recycled');
+  const replaced = recycled.filter((done) => !done).length;
+  if (replaced > 0) {
+    hooksConfig.log({ level: LOG_LEVELS.indexOf('warn'), thread: -1, pthread: 0, time: Date.now(),
+      message: `warm restart: ${replaced} of ${recycled.length} workers of the crashed instance could not be reused (a ` +
+        `thread still running the module's code ${RECYCLE_TIMEOUT_MS} ms after the crash, or a worker still loading ` +
+        'or running an ES module script); they were terminated and new ones started' });
+  }
   await start(began);
   // The dead generation is unreachable (collect-garbage.cjs says why this is needed): its
   // collection is started once the new one serves, and runs between calls.

@@ -11,7 +11,7 @@
 // (emscripten_unwind_to_js_event_loop), with nothing run, joined or freed. That is only
 // right because nothing of this memory is ever used again.
 //
-// A worker inside a task keeps running it until the task returns to the pool; a thread the
+// A worker inside a task keeps running it until the task returns or forks; a thread the
 // module started itself, or a worker of another ThreadPool, does not look at the flag. The
 // host gives every thread a bounded time to come back and terminates those that do not.
 //
@@ -38,6 +38,16 @@ inline bool abandoned() noexcept {
 
 /// Called by a worker that saw abandoned(): does not return.
 [[noreturn]] void leave_abandoned_pool() noexcept;
+
+/// Where a worker looks at the flag: before each job it takes (WorkerThread::pop and
+/// execute: a worker going through its own share of a parallel_for may not reach its wait
+/// loop for a long time) and in its wait loop. Only under Emscripten: natively nothing
+/// abandons a pool, and the hot paths stay as they were.
+inline void leave_if_abandoned() noexcept {
+#if defined(__EMSCRIPTEN__)
+  if (abandoned()) leave_abandoned_pool();
+#endif
+}
 
 }  // namespace wasmpool::detail
 

@@ -3,7 +3,6 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "wasmpool/abandon.hpp"
 #include "wasmpool/runtime_hooks.hpp"
 
 namespace wasmpool::detail {
@@ -124,7 +123,7 @@ Job* WorkerThread::find_work() {
 void WorkerThread::wait_until_cold(const Latch& latch) {
   IdleSpin idle;
   while (!latch.probe()) {
-    if (abandoned()) leave_abandoned_pool();
+    leave_if_abandoned();
     if (Job* job = find_work()) {
       execute(job);
       idle.reset();

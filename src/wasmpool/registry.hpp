@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "wasmpool/abandon.hpp"
 #include "wasmpool/config.hpp"
 #include "wasmpool/deque.hpp"
 #include "wasmpool/injector.hpp"
@@ -130,10 +131,14 @@ class WorkerThread {
     deque_->push(job);
     registry_->sleep().notify_new_work(1);
   }
-  Job* pop() { return deque_->pop(); }
+  Job* pop() {
+    leave_if_abandoned();
+    return deque_->pop();
+  }
 
   /// Runs a job taken from a queue (cancelled if the pool is shutting down).
   void execute(Job* job) {
+    leave_if_abandoned();
     job->run(registry_->cancelling());
     count_task();
   }

@@ -66,9 +66,29 @@ test('options.restart is checked', () => {
   assert.throws(() => newManager({ after() {} }, { restart: 'hot' }), /options\.restart must be one of warm, cold, got hot/);
 });
 
+const replacedWorkers = (entries) => entries.filter((e) => e.level === 'warn' && /warm restart: \d+ of \d+ workers/.test(e.message));
+
+test('a crash while the other pool thread works through its share of a render reuses every worker', async (t) => {
+  // The surviving worker is inside join after join of its own share (no wait loop between
+  // tiles): it leaves at its next job, not when the share is done.
+  const demo = await loadDemo();
+  const entries = [];
+  const manager = newManager(t, { log: (entry) => entries.push(entry) });
+  await manager.execute(() => demo.noop());
+  for (let i = 0; i < 3; i++) {
+    const restarted = once(manager, 'restart');
+    const error = await manager.execute(() => demo.renderMandelbrot(1600, 1000, 600, 32, false, 'trap')).catch((e) => e);
+    assert.ok(error instanceof WasmPanicError);
+    assert.equal((await holdingLoop(restarted))[0].warm, true);
+  }
+  assert.equal((await manager.execute(() => demo.renderMandelbrot(64, 64, 100, 32, false, ''))).length, 64 * 64 * 4);
+  assert.deepEqual(replacedWorkers(entries), [], 'no worker had to be replaced');
+});
+
 test('a pool thread stuck in a task is not waited for: its worker is replaced, the rest renewed', async (t) => {
   const demo = await loadDemo();
-  const manager = newManager(t);
+  const entries = [];
+  const manager = newManager(t, { log: (entry) => entries.push(entry) });
   await manager.execute(() => demo.noop());
   // A pool thread spins for good inside a task nobody waits for (no call is pending).
   await manager.execute(() => demo.fault('hang', 'idle', 0));
@@ -76,6 +96,8 @@ test('a pool thread stuck in a task is not waited for: its worker is replaced, t
   assert.equal(info.warm, true);
   assert.equal(await manager.execute(() => demo.parallelSum(1e5)), 4999950000);
   assert.equal(await manager.execute(() => demo.threadCount()), 2);
+  // The spinning pool thread's worker at least; said as a warning.
+  assert.match(replacedWorkers(entries)[0]?.message ?? '', /warm restart: [12] of \d+ workers of the crashed instance could not be reused/);
   await manager.shutdown();
   assert.equal(await waitForThreadCount(baseline), baseline, 'the stuck thread went with its terminated worker');
 });
