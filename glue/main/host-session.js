@@ -180,8 +180,9 @@ export class HostSession {
     this.#renewTimer.unref();
   }
 
-  // A handed-over worker that died, or one of whose threads did, before its new generation
-  // was ready: a new host instead, the calls waiting for this one unharmed.
+  // A handed-over worker that died, failed to renew, or one of whose threads died, before
+  // its new generation was ready: a new host instead, the calls waiting for this one
+  // unharmed. False when this is not a renew in progress.
   #renewDied() {
     if (!this.warm || this.state !== 'starting') return false;
     this.#renewFailed();
@@ -605,10 +606,7 @@ export class HostSession {
         break;
       case 'start-failed':
         // A renewed host that could not make its new instance: a new host, then.
-        if (this.warm && this.state === 'starting') {
-          this.#renewFailed();
-          break;
-        }
+        if (this.#renewDied()) break;
         this.fail(new WasmHostStartError(`the pool host failed to start: ${message.error.message}`,
           Object.assign(new Error(message.error.message), message.error)));
         break;

@@ -22,12 +22,12 @@
 // Recycling (the host's warm restart, docs/ARCHITECTURE.md): after a crash the host drops
 // its instance and makes a new one in the same workers. A recyclable worker (workerData
 // says so: the host made it for patched glue):
-//   - survives its own crash once the pthread hooks reported it: the error that leaves the
-//     glue's handler of 'run' is caught here instead of ending the thread;
+//   - survives its own crash once the pthread hooks reported it: the uncaught error that
+//     follows the report is taken here instead of ending the thread (surviveReportedCrash);
 //   - on the host's recycle message (once its thread is back on the event loop), removes
 //     the listeners its script put on parentPort, forgets that script (require's cache,
-//     the hooks' onmessage accessor), takes a new port to main, answers 'recycled' and
-//     waits, like a standby, to be told what to run next. A script loaded by import() (an
+//     every global it added, the hooks' onmessage accessor among them), takes a new port
+//     to main, answers 'recycled' and waits, like a standby, to be told what to run next. A script loaded by import() (an
 //     ES module keeps its state in the loader for good) cannot be forgotten: the worker
 //     answers 'not-recyclable' and the host terminates it; so does a worker still loading
 //     its module (work of the old script still in flight).

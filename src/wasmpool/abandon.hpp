@@ -5,8 +5,8 @@
 // used again: the host drops the whole instance and makes a new one, with a new memory, in
 // the same workers. For that, every surviving pool thread has to return to its worker's
 // event loop. abandon_global_pool() raises one process-wide flag and wakes every sleeping
-// worker of the global pool; a worker that sees the flag, in its one wait loop
-// (WorkerThread::wait_until_cold) or in the sleep protocol's re-check, leaves at once,
+// worker of the global pool; a worker that sees the flag, before a job it takes, in its one
+// wait loop (WorkerThread::wait_until_cold) or in the sleep protocol's re-check, leaves at once,
 // wherever it is: under Emscripten by unwinding to its event loop
 // (emscripten_unwind_to_js_event_loop), with nothing run, joined or freed. That is only
 // right because nothing of this memory is ever used again.
@@ -15,7 +15,8 @@
 // module started itself, or a worker of another ThreadPool, does not look at the flag. The
 // host gives every thread a bounded time to come back and terminates those that do not.
 //
-// Native builds never set the flag (nothing calls abandon_global_pool() there).
+// Native builds never set the flag (nothing calls abandon_global_pool() there), and only the
+// sleep re-check looks at it there (leave_if_abandoned() is empty).
 #pragma once
 #include <atomic>
 
