@@ -41,9 +41,10 @@ export interface ThreadPoolManagerOptions {
   standby?: boolean;
   /**
    * How a host is replaced after a crash. 'warm' (default): the crashed host's workers are
-   * kept and given a new instance with a new memory (a few milliseconds); a worker whose
-   * thread does not come back is terminated and replaced. 'cold': a new host worker, as
-   * after a hang. Jobs (run()) make a host cold-restarted.
+   * kept; with the wasmpool runtime the instance is kept too and its memory put back as it
+   * was before the pool started (otherwise a new instance with a new memory), in a few
+   * milliseconds; a worker whose thread does not come back is terminated and replaced.
+   * 'cold': a new host worker, as after a hang. Jobs (run()) make a host cold-restarted.
    */
   restart?: 'warm' | 'cold';
   /** pthreads the module may have alive besides the pool's (std::thread, a library's pool); past it pthread_create fails with EAGAIN. 0..1024, default 64. */

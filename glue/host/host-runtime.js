@@ -14,8 +14,8 @@
 //
 // Usable: false once a fault of this thread (or a thread's death seen while waiting) made
 // the instance unusable. Main terminates the worker on the crash it is told of, or has
-// host.js renew it (a new instance, and a new HostRuntime); nothing more runs here
-// meanwhile, and nothing more is answered.
+// host.js renew it (the instance reset or made again, and a new HostRuntime); nothing more
+// runs here meanwhile, and nothing more is answered.
 import { LOG_LEVELS, isMainMessage, toMain } from '../shared/protocol.js';
 import { createRequire } from 'node:module';
 

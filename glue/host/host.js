@@ -10,11 +10,13 @@
 // MessagePort to main as it is created, so their logs and crash notices never wait for
 // this thread, which is blocked for the whole of every call.
 //
-// Warm restart (renew): after a crash main may send 'renew' with a new memory and new
-// channels instead of terminating this worker. The host then abandons the dead instance's
-// pool (its threads unwind to their event loops), recycles every worker into a standby,
-// and instantiates the glue again, in the same isolates: a new generation, without a
-// single Node boot (docs/ARCHITECTURE.md, "Warm restart").
+// Warm restart (renew): after a crash main may send 'renew' with new channels instead of
+// terminating this worker. The host then abandons the dead instance's pool (its threads
+// unwind to their event loops) and recycles every worker into a standby. With the wasmpool
+// runtime it then keeps its instance and puts the memory back as it was once the instance
+// was made (resetInPlace); otherwise it instantiates the glue again with a new memory. Either
+// way: a new generation in the same isolates, without a single Node boot
+// (docs/ARCHITECTURE.md, "Warm restart").
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import workerThreads, { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
@@ -35,11 +37,12 @@ const { collectGarbage } = require('../shared/collect-garbage.cjs');
 // glueUrl: null for a host of jobs only; patched: whether the glue carries the patch (only
 // then does main route execute() calls here, and give it the module and memory).
 // workerIsGlue: the patch marker main already read says the glue is its own pthread worker.
-const { glueUrl, patched, wasmUrl, workerIsGlue, module, threads, threadLimit, heartbeatIntervalMs } = workerData;
-// What one generation has of its own (a renew brings new ones): the shared memory of
-// patched glue's instance, made by main so main can read the crash record and progress
-// after a death (null otherwise: other glue makes its own), the call rings, the cancel
-// ring, the request port and the output channel.
+const { glueUrl, patched, wasmUrl, workerIsGlue, module, memoryLimits, threads, threadLimit, heartbeatIntervalMs } = workerData;
+// What one generation has of its own (a renew brings new channels): the call rings, the
+// cancel ring, the request port and the output channel; and the shared memory of patched
+// glue's instance (null otherwise: other glue makes its own). Main makes the first one, so
+// main can read the crash record and progress after a death; a renew keeps it (reset in
+// place) or makes a new one here, and 'ready' tells main which.
 let { memory, cancelRing, callRings, requestPort, outputPort } = workerData;
 
 const START_TIMEOUT_MS = 10_000;
@@ -95,6 +98,8 @@ let runtime = null;
 const early = [];
 // The instance the runtime serves (abandoned on a renew).
 let instance = null;
+// What a renew puts back to reset that instance in place (takeResetPoint), or null.
+let resetPoint = null;
 
 // The pool threads count themselves in shared memory as they start, and wake whoever waits
 // on the count. Ready means all of them run: a call that arrives earlier would find the
@@ -193,14 +198,59 @@ async function start(began = performance.now()) {
   // Without it, any pthreads module is hosted all the same (crash notices from the hooks,
   // the heartbeat and per-call hang timeouts, logs, restart, idle stop).
   const info = typeof instance.initThreadPool === 'function' ? instance.runtimeInfo() : null;
+  resetPoint = takeResetPoint(instance, info);
+  await startPool(info, began);
+}
+
+// The instance exists, with no pool thread yet: its pool starts, then it serves.
+async function startPool(info, began) {
   instance.__wasmpoolStart?.(info, threads);
   if (info) {
     instance.initThreadPool(threads);
     await allThreadsStarted(memory, info.startedWorkers);
-    mark('pool threads running');
+    trace(began, 'pool threads running');
   }
   supervised.releaseStandbys();
   serve({ instance, memory, exportNames: instance.__wasmProxyExports ?? [] }, info, instance._pthread_self?.() ?? 0, began);
+}
+
+// What a warm restart needs to reset this instance in place, taken once it is made and
+// before its pool starts (no pthread runs): a copy of its memory up to the heap's break
+// (static data, the constructors' allocations), less the free part of the host thread's
+// stack (below its stack pointer, down to the stack's end: with the host on its event
+// loop that is all of it, 5 MiB by default), and the glue's own reset point. null without
+// the wasmpool runtime (which says where the break is kept) or when the glue cannot reset
+// (pthread-hooks.js, __wasmpoolResetPoint).
+function takeResetPoint(made, info) {
+  if (typeof info?.heapBreak !== 'number' || typeof made.__wasmpoolResetPoint !== 'function') return null;
+  const glue = made.__wasmpoolResetPoint();
+  if (!glue) return null;
+  const heapEnd = new Uint32Array(memory.buffer, info.heapBreak, 1)[0];
+  // The stack grows down from its base to stackEnd; its first words (the overflow cookie)
+  // are kept with the data below it.
+  const freeFrom = glue.stackEnd > 0 && glue.stackEnd + STACK_COOKIE_BYTES < glue.stack ? glue.stackEnd + STACK_COOKIE_BYTES : glue.stack;
+  const below = new Uint8Array(memory.buffer, 0, Math.min(freeFrom, heapEnd)).slice();
+  const above = new Uint8Array(memory.buffer, glue.stack, Math.max(0, heapEnd - glue.stack)).slice();
+  return { glue, info, below, above };
+}
+const STACK_COOKIE_BYTES = 16;
+
+// Puts the memory back at the reset point, once no thread of the dead generation runs (each
+// was recycled or terminated and awaited): the saved bytes, and zeros from the first
+// break to the break the dead generation left (read before the copy, and bounded by the
+// memory's size: a fault may have written anything there). The free part of the host
+// thread's stack is left as it is, as memory nobody reads before writing. The memory keeps
+// any size it grew to. Then the glue forgets its threads and puts its stack pointer back.
+function resetInPlace(previous, kept) {
+  const bytes = new Uint8Array(memory.buffer);
+  const { glue, info, below, above } = resetPoint;
+  const heapEnd = glue.stack + above.length;
+  const deadEnd = Math.min(new Uint32Array(memory.buffer, info.heapBreak, 1)[0], bytes.length);
+  bytes.set(below, 0);
+  bytes.set(above, glue.stack);
+  if (deadEnd > heapEnd) bytes.fill(0, heapEnd, deadEnd);
+  previous.__wasmpoolReset(glue, kept);
+  instance = previous;
 }
 
 // The instance is ready: from here on the runtime runs what main sends. Main is told so,
@@ -209,7 +259,7 @@ function serve(made, info, hostPthread, began) {
   instance = made.instance;
   runtime = new HostRuntime({ ...made, post, postAnswer: postOutput, ring, nextPortRequest, cancelRing: cancels });
   for (const message of early.splice(0)) runtime.receive(message);
-  post(toMain.ready(info, hostPthread, performance.now() - began));
+  post(toMain.ready(info, hostPthread, performance.now() - began, patched ? memory : null));
   runtime.serve();
 }
 
@@ -260,28 +310,43 @@ async function renew(next) {
   post(toMain.renewing());
   runtime?.retire();
   runtime = null;
+  const previous = instance;
   try {
     // Every pool thread leaves its wait loop and unwinds to its event loop (abandon.hpp).
-    instance?.abandonThreadPool?.();
+    previous?.abandonThreadPool?.();
   } catch {
     // A corrupt instance: its threads do not come back, and are terminated below.
   }
   instance = null;
   requestPort.close();
   outputPort.close();
-  ({ memory, cancelRing, callRings, requestPort, outputPort } = next);
+  ({ cancelRing, callRings, requestPort, outputPort } = next);
   openGeneration();
   trace(began, 'renewing');
-  // Recycled workers announce their new channels on the new output channel.
-  const recycled = await Promise.all(supervised.workers().map((worker) => supervised.recycle(worker, RECYCLE_TIMEOUT_MS)));
-  trace(began, 'workers recycled');
-  const replaced = recycled.filter((done) => !done).length;
+  // With the wasmpool runtime the instance stays and its memory is reset (resetInPlace):
+  // then a worker whose thread did not crash keeps its glue too. Every other one is
+  // recycled. Either way each announces its new channel on the new output channel.
+  const inPlace = Boolean(previous && resetPoint);
+  const workers = supervised.workers();
+  const outcomes = await Promise.all(workers.map((worker) => supervised.recycle(worker, RECYCLE_TIMEOUT_MS, inPlace)));
+  const kept = outcomes.filter((outcome) => outcome === 'kept').length;
+  trace(began, `workers recycled (${kept} kept, ${outcomes.length - kept} recycled or replaced)`);
+  const replaced = outcomes.filter((outcome) => outcome === null).length;
   if (replaced > 0) {
     hooksConfig.log({ level: LOG_LEVELS.indexOf('warn'), thread: -1, pthread: 0, time: Date.now(),
-      message: `warm restart: ${replaced} of ${recycled.length} workers of the crashed instance could not be reused (a ` +
+      message: `warm restart: ${replaced} of ${outcomes.length} workers of the crashed instance could not be reused (a ` +
         `thread still running the module's code ${RECYCLE_TIMEOUT_MS} ms after the crash, or a worker still loading ` +
-        'or running an ES module script); they were terminated and new ones started' });
+        'its module or, when it crashed, running an ES module script); they were terminated and new ones started' });
   }
+  if (inPlace) {
+    // Nothing of the dead generation runs any more: the same instance, its memory reset.
+    resetInPlace(previous, workers.filter((worker, i) => outcomes[i] === 'kept'));
+    trace(began, 'memory reset');
+    await startPool(resetPoint.info, began);
+    return;
+  }
+  resetPoint = null;
+  memory = new WebAssembly.Memory({ ...memoryLimits, shared: true });
   await start(began);
   // The dead generation is unreachable (collect-garbage.cjs says why this is needed): its
   // collection is started once the new one serves, and runs between calls.

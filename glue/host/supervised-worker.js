@@ -19,7 +19,8 @@
 // put on it, and asks its bootstrap to forget the script it runs once its thread is back
 // on the event loop; a worker that answers in time becomes a standby again, with a new
 // channel to main, for the next generation's requests to adopt. One that does not is
-// terminated.
+// terminated. When the host keeps its instance (a reset in place), a worker whose thread
+// did not crash is kept as it is instead: new channel, its creator's listeners given back.
 //
 // What the caller sees is an ordinary worker_threads.Worker (postMessage, events,
 // terminate, ref/unref are the real ones): the glue's own protocol with its thread is
@@ -154,40 +155,51 @@ export function superviseWorkers({ limit, announce, onLimit }) {
     },
     /**
      * Asks `worker` to forget its script and become a standby (see the header), with a new
-     * channel to main (announced now). Resolves to true once it did; false if it could not
-     * within `timeoutMs` (its thread never came back to its event loop) or cannot at all
-     * (its script was an ES module): it is then terminated, and gone when this resolves.
+     * channel to main (announced now). Resolves to 'recycled' once it did; to null if it
+     * could not within `timeoutMs` (its thread never came back to its event loop) or cannot
+     * at all (its script was an ES module): it is then terminated, and gone when this
+     * resolves. `keep`: a worker whose thread did not crash keeps its script (the host keeps
+     * its instance): it only takes the new channel, its creator's listeners are given back,
+     * and this resolves to 'kept'. The listeners are off the worker meanwhile, so what the
+     * dead generation still had in flight from it reaches nobody.
      */
-    recycle(worker, timeoutMs) {
+    recycle(worker, timeoutMs, keep = false) {
+      const creators = [];
       for (const event of worker.eventNames()) {
         for (const listener of worker.listeners(event)) {
-          if (!own.get(worker)?.has(listener)) worker.off(event, listener);
+          if (own.get(worker)?.has(listener)) continue;
+          worker.off(event, listener);
+          creators.push([event, listener]);
         }
       }
       const channel = nextChannel++;
       const { port1, port2 } = new MessageChannel();
-      worker.postMessage({ [BOOTSTRAP_KEY]: { recycle: { port: port2, channel } } }, [port2]);
+      worker.postMessage({ [BOOTSTRAP_KEY]: { recycle: { port: port2, channel, keep } } }, [port2]);
       return new Promise((resolve) => {
-        const done = (recycled) => {
+        const done = (outcome) => {
           clearTimeout(timer);
           unlisten(worker, 'message', answer);
           unlisten(worker, 'exit', gone);
-          if (recycled) {
+          if (outcome === 'kept') {
+            announce(port1, channel);
+            for (const [event, listener] of creators) worker.on(event, listener);
+            resolve(outcome);
+          } else if (outcome === 'recycled') {
             announce(port1, channel);
             keepAsStandby(worker);
-            resolve(true);
+            resolve(outcome);
           } else {
             // Gone before this resolves: its place in the thread budget is free again.
             port1.close();
-            worker.terminate().then(() => resolve(false), () => resolve(false));
+            worker.terminate().then(() => resolve(null), () => resolve(null));
           }
         };
         const answer = (message) => {
           const word = message?.[BOOTSTRAP_KEY];
-          if (word === 'recycled' || word === 'not-recyclable') done(word === 'recycled');
+          if (word === 'recycled' || word === 'kept' || word === 'not-recyclable') done(word === 'not-recyclable' ? null : word);
         };
-        const gone = () => done(false);
-        const timer = setTimeout(() => done(false), timeoutMs);
+        const gone = () => done(null);
+        const timer = setTimeout(() => done(null), timeoutMs);
         listen(worker, 'message', answer);
         listen(worker, 'exit', gone, true);
       });

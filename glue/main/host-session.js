@@ -42,6 +42,20 @@ const DEFERRED_CRASH_MS = 250;
 // instance within a futex slice) before it is terminated and a new one started instead.
 const RENEW_ACK_MS = 500;
 
+// A crashed host's worker, handed to the supervisor for the next session to renew, with the
+// memory its instance used (the host may reset that memory in place). The supervisor only
+// keeps it, or terminates it when nobody renews it.
+class HandedOverHost {
+  constructor(worker, memory) {
+    this.worker = worker;
+    this.memory = memory;
+  }
+
+  terminate() {
+    return this.worker.terminate();
+  }
+}
+
 export class HostSession {
   /** 'starting' | 'ready' | 'stopping' | 'stopped' | 'failed' */
   state = 'starting';
@@ -89,6 +103,8 @@ export class HostSession {
       threads,
       threadLimit: threads + maxExtraThreads,
       heartbeatIntervalMs,
+      // A renewed host that cannot reset its memory makes a new one like main's.
+      memoryLimits: loaded.memoryLimits,
     };
     this.#memoryLimits = loaded.memoryLimits;
     this.#exited = new Promise((resolve) => {
@@ -127,12 +143,13 @@ export class HostSession {
   /** Whether this session renewed a worker handed over by the one before it. */
   warm = false;
 
-  // What one host generation has of its own: the memory (patched glue), the rings, the
-  // request port and the output channel. The far ends go to the host.
-  #openGeneration() {
+  // What one host generation has of its own: the rings, the request port and the output
+  // channel, whose far ends go to the host; and the memory (patched glue), which a renew
+  // leaves to the host (its 'ready' says which memory its instance has).
+  #openGeneration(keptMemory = undefined) {
     // Patched glue gets its memory from main, so main can read the crash record and the
     // progress counters even after the host is gone; other glue makes its own.
-    this.memory = this.#hostData.patched ? new WebAssembly.Memory({
+    this.memory = keptMemory !== undefined ? keptMemory : this.#hostData.patched ? new WebAssembly.Memory({
       initial: this.#memoryLimits.initial,
       maximum: this.#memoryLimits.maximum,
       shared: true,
@@ -150,7 +167,7 @@ export class HostSession {
     this.#outputPort.on('message', (message) => this.#onHostMessage(message));
     this.#outputPort.unref();
     return {
-      generation: { memory: this.memory, cancelRing, callRings, requestPort: requests.port2, outputPort: output.port2 },
+      generation: { cancelRing, callRings, requestPort: requests.port2, outputPort: output.port2 },
       transferList: [requests.port2, output.port2],
     };
   }
@@ -158,7 +175,7 @@ export class HostSession {
   #startWorker() {
     const { generation, transferList } = this.#openGeneration();
     this.#attach(this.#createWorker(HOST_URL, {
-      workerData: { ...this.#hostData, ...generation },
+      workerData: { ...this.#hostData, ...generation, memory: this.memory },
       transferList,
       // The host's own console goes through main's streams, but module output and logs
       // come as messages so they can be routed to the user's log sink.
@@ -171,9 +188,10 @@ export class HostSession {
   // new generation in the same isolates. Until it said it read 'renew', what comes on its
   // parent port is the old generation's, and is ignored; if it does not say so in time
   // (its thread is stuck in the dead instance), it is terminated and a new host started.
-  #renew(worker) {
+  // Until 'ready', this session's memory is the dead generation's (nothing reads it then).
+  #renew({ worker, memory }) {
     this.warm = true;
-    const { generation, transferList } = this.#openGeneration();
+    const { generation, transferList } = this.#openGeneration(memory);
     this.#attach(worker);
     worker.postMessage(toHost.renew(generation), transferList);
     this.#renewTimer = setTimeout(() => this.#renewFailed(), RENEW_ACK_MS);
@@ -517,9 +535,9 @@ export class HostSession {
     const runningId = this.#ring.running();
     let handedOver = null;
     if (renewable && handBack && this.#renewable && !wasStarting) {
-      handedOver = this.#detach();
+      handedOver = new HandedOverHost(this.#detach(), this.memory);
       // Kept alive by whoever renews it, not by this session's pending calls.
-      handedOver.unref();
+      handedOver.worker.unref();
       this.#exitedResolve(null);
     } else {
       this.#worker.terminate();
@@ -595,6 +613,7 @@ export class HostSession {
           ...(call.job ? { jobUrl: call.job.url } : { exportName: call.name }), ...message.error })) });
         break;
       case 'ready':
+        if (message.memory) this.memory = message.memory;
         this.#runtime = message.runtime;
         this.#hostPthread = message.hostPthread;
         this.startMs = message.startMs;

@@ -188,6 +188,8 @@ var __wasmpoolHooks = (function () {
     var wrapped = function (e) {
       var data = e && e.data;
       if (data && data.cmd === PORT_COMMAND) {
+        // A new channel replaces the one before it (a worker kept through a warm restart).
+        if (state.port && state.port !== data.port) state.port.close();
         state.port = data.port;
         state.channel = data.channel;
         if (data.runtime) state.runtime = data.runtime;
@@ -388,6 +390,44 @@ var __wasmpoolHooks = (function () {
       config.runtime = runtime;
       for (var i = 0; i < workers.length; i++) workers[i].postMessage({ cmd: RUNTIME_COMMAND, runtime: runtime });
       prewarm(count);
+    };
+    // A warm restart in place (host.js, resetInPlace): the host keeps this instance and puts
+    // its memory back as it was when __wasmpoolResetPoint() was called. What this glue's
+    // JavaScript knows of threads and stacks lives beside that memory and must go back
+    // with it. null when this glue cannot: no stackSave/stackRestore in its scope, a PThread
+    // of another shape, or pthreads already running (a static initialiser's thread, whose
+    // state the memory holds).
+    Module['__wasmpoolResetPoint'] = function () {
+      if (typeof stackSave != 'function' || typeof stackRestore != 'function') return null;
+      if (typeof PThread != 'object' || !PThread || !PThread.pthreads || typeof PThread.pthreads != 'object') return null;
+      if (!Array.isArray(PThread.runningWorkers) || !Array.isArray(PThread.unusedWorkers)) return null;
+      if (PThread.runningWorkers.length > 0) return null;
+      // stackEnd: the lowest address of the host thread's stack (0 when not known), so the
+      // free part of the stack need not be saved.
+      return { stack: stackSave(), stackEnd: typeof _emscripten_stack_get_end == 'function' ? _emscripten_stack_get_end() : 0 };
+    };
+    // The memory is back at the reset point: no pthread runs. `kept`: the workers of the
+    // dead generation that keep this glue loaded (their threads unwound, none crashed: the
+    // host's supervised-worker.js asked each); they are idle workers again, each with a new
+    // channel to main. Every other worker was recycled or terminated, and new ones are asked
+    // for as at the first start. The host thread's stack pointer, which a fault unwinding
+    // through wasm leaves where it was, goes back to where it was then.
+    Module['__wasmpoolReset'] = function (point, kept) {
+      PThread.runningWorkers.length = 0;
+      PThread.unusedWorkers.length = 0;
+      for (var key in PThread.pthreads) delete PThread.pthreads[key];
+      workers.length = 0;
+      nextChannel = 0;
+      for (var i = 0; i < kept.length; i++) {
+        var worker = kept[i];
+        // 3.1.x names its thread worker.pthread, later releases worker.pthread_ptr.
+        if ('pthread' in worker) worker.pthread = undefined;
+        if ('pthread_ptr' in worker) worker.pthread_ptr = 0;
+        PThread.unusedWorkers.push(worker);
+        workers.push(worker);
+        openChannel(worker);
+      }
+      stackRestore(point.stack);
     };
   }
 

@@ -19,18 +19,20 @@
 //
 // The messages are protocol.js's thread messages (THREAD_TO_MAIN: 'output', 'crash').
 //
-// Recycling (the host's warm restart, docs/ARCHITECTURE.md): after a crash the host drops
-// its instance and makes a new one in the same workers. A recyclable worker (workerData
-// says so: the host made it for patched glue):
+// Recycling (the host's warm restart, docs/ARCHITECTURE.md): after a crash the host resets
+// its instance's memory in place (or makes a new instance) in the same workers. A
+// recyclable worker (workerData says so: the host made it for patched glue):
 //   - survives its own crash once the pthread hooks reported it: the uncaught error that
 //     follows the report is taken here instead of ending the thread (surviveReportedCrash);
-//   - on the host's recycle message (once its thread is back on the event loop), removes
-//     the listeners its script put on parentPort, forgets that script (require's cache,
-//     every global it added, the hooks' onmessage accessor among them), takes a new port
-//     to main, answers 'recycled' and waits, like a standby, to be told what to run next. A script loaded by import() (an
-//     ES module keeps its state in the loader for good) cannot be forgotten: the worker
-//     answers 'not-recyclable' and the host terminates it; so does a worker still loading
-//     its module (work of the old script still in flight).
+//   - on the host's recycle message (once its thread is back on the event loop), when the
+//     host keeps its instance (`keep`) and this thread did not crash: keeps its script and
+//     glue, takes a new port to main and answers 'kept'. Otherwise it removes the
+//     listeners its script put on parentPort, forgets that script (require's cache, every
+//     global it added, the hooks' onmessage accessor among them), takes a new port to
+//     main, answers 'recycled' and waits, like a standby, to be told what to run next. A
+//     script loaded by import() (an ES module keeps its state in the loader for good)
+//     cannot be forgotten: the worker answers 'not-recyclable' and the host terminates it;
+//     so does a worker still loading its module (work of the old script still in flight).
 //
 // CommonJS, like the few helpers it loads (shared/*.cjs), and CommonJS scripts are loaded
 // with require(): a worker whose script is CommonJS (3.1.x glue's worker file) starts
@@ -211,8 +213,17 @@ let loadedFile = null; // the CommonJS file require() loaded, if that is how the
 // flight (an import, the module's instantiation), which would run after it was forgotten.
 let loading = false;
 let globalsBefore = null; // the global object's own keys before that script ran
-function recycleWorker({ port: nextPort, channel: nextChannel }) {
+function recycleWorker({ port: nextPort, channel: nextChannel, keep }) {
   const parentPort = workerThreads.parentPort;
+  if (keep && !loading && !globalThis[CRASH_REPORTED]) {
+    // The host keeps its instance and resets its memory in place: a worker whose thread
+    // did not crash keeps its script and glue too (an ES module's as well), and only
+    // changes its channel to main. The crashed one, and one still loading, go on below.
+    output.flush();
+    takePort(nextPort, nextChannel);
+    parentPort.postMessage({ [BOOTSTRAP_KEY]: 'kept' });
+    return;
+  }
   if (!loadedFile || loading) {
     nextPort.close();
     parentPort.postMessage({ [BOOTSTRAP_KEY]: 'not-recyclable' });
@@ -231,17 +242,22 @@ function recycleWorker({ port: nextPort, channel: nextChannel }) {
     if (!globalsBefore.has(key)) delete globalThis[key];
   }
   globalThis[CRASH_REPORTED] = false;
-  port.close();
-  port = nextPort;
-  port.unref();
-  channel = nextChannel;
-  Object.assign(identity, { channel, thread: -1, pthread: 0 });
+  takePort(nextPort, nextChannel);
   target = { kind: 'standby' };
   parentPort.postMessage({ [BOOTSTRAP_KEY]: 'recycled' });
   // The dead generation is unreachable now (collect-garbage.cjs says why this is needed).
   // A pool thread's worker is back on its event loop only now, until the next recycling.
   collectGarbage({ wait: true });
   start();
+}
+
+// A new generation talks to main on a new port; the thread it runs is told by its next 'run'.
+function takePort(nextPort, nextChannel) {
+  port.close();
+  port = nextPort;
+  port.unref();
+  channel = nextChannel;
+  Object.assign(identity, { channel, thread: -1, pthread: 0 });
 }
 
 // Code given as text (eval: true, or a Blob's): run as Node runs a worker's eval code, a

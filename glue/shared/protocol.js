@@ -19,13 +19,16 @@ const MAIN_TO_HOST = {
   call: { id: 'integer', name: 'string', args: 'array' }, // run export `name`; args are structured-cloned
   job: { id: 'integer', url: 'string', input: 'any' }, // run the default export of module `url` in the host (manager.run())
   terminate: {}, // exitThreadPool() (if the runtime is there), then exit the worker
-  // After a crash: a new generation in the same worker, with its own memory and channels
-  // (host.js, renew), instead of a new worker. Sent on the worker's parent port.
-  renew: { memory: 'object', cancelRing: 'object', callRings: 'object', requestPort: 'object', outputPort: 'object' },
+  // After a crash: a new generation in the same worker, with its own channels (host.js,
+  // renew), instead of a new worker. The host resets its memory or makes a new one, and
+  // says which in 'ready'. Sent on the worker's parent port.
+  renew: { cancelRing: 'object', callRings: 'object', requestPort: 'object', outputPort: 'object' },
 };
 
 const HOST_TO_MAIN = {
-  ready: { runtime: 'object', hostPthread: 'integer', startMs: 'number' }, // runtime: runtimeInfo(), or null without the runtime
+  // runtime: runtimeInfo(), or null without the runtime; memory: the instance's (patched
+  // glue; the one main made, or after a renew the one the host reset or made), else null
+  ready: { runtime: 'object', hostPthread: 'integer', startMs: 'number', memory: 'object' },
   heartbeat: {},
   renewing: {}, // 'renew' was read: what came before it on the parent port is the old generation's
   result: { id: 'integer', value: 'any' },
@@ -103,12 +106,12 @@ export const toHost = Object.freeze({
   call: (id, name, args) => ({ type: 'call', id, name, args }),
   job: (id, url, input) => ({ type: 'job', id, url, input }),
   terminate: () => ({ type: 'terminate' }),
-  renew: ({ memory, cancelRing, callRings, requestPort, outputPort }) =>
-    ({ type: 'renew', memory, cancelRing, callRings, requestPort, outputPort }),
+  renew: ({ cancelRing, callRings, requestPort, outputPort }) =>
+    ({ type: 'renew', cancelRing, callRings, requestPort, outputPort }),
 });
 
 export const toMain = Object.freeze({
-  ready: (runtime, hostPthread, startMs) => ({ type: 'ready', runtime, hostPthread, startMs }),
+  ready: (runtime, hostPthread, startMs, memory = null) => ({ type: 'ready', runtime, hostPthread, startMs, memory }),
   heartbeat: () => ({ type: 'heartbeat' }),
   renewing: () => ({ type: 'renewing' }),
   result: (id, value) => ({ type: 'result', id, value }),

@@ -11,6 +11,7 @@
 // a C++ exception escaping an export into "type\nwhat()".
 #include <emscripten/bind.h>
 #include <emscripten/emscripten.h>
+#include <emscripten/heap.h>
 #include <emscripten/threading.h>
 
 #include <atomic>
@@ -110,6 +111,10 @@ emscripten::val runtime_info() {
   info.set("progress", progress_layout());
   info.set("crashRecord", crash_record_layout());
   info.set("startedWorkers", reinterpret_cast<uintptr_t>(&g_started_workers));
+  // Where the heap's end (sbrk's break) is kept: a warm restart that resets the memory in
+  // place restores what lies below the break it saw at the start, and clears up to the
+  // break the crash left.
+  info.set("heapBreak", reinterpret_cast<uintptr_t>(emscripten_get_sbrk_ptr()));
   // wasmpool::log's levels by their numbers: protocol.js's LOG_LEVELS must read the same.
   emscripten::val levels = emscripten::val::array();
   for (const char* name : wasmpool::kLogLevelNames) levels.call<void>("push", std::string(name));

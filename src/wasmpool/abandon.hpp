@@ -2,14 +2,14 @@
 // without terminating them (docs/ARCHITECTURE.md, "Warm restart").
 //
 // After a thread of the module crashed, its memory may be corrupt and the pool is never
-// used again: the host drops the whole instance and makes a new one, with a new memory, in
-// the same workers. For that, every surviving pool thread has to return to its worker's
-// event loop. abandon_global_pool() raises one process-wide flag and wakes every sleeping
-// worker of the global pool; a worker that sees the flag, before a job it takes, in its one
-// wait loop (WorkerThread::wait_until_cold) or in the sleep protocol's re-check, leaves at once,
-// wherever it is: under Emscripten by unwinding to its event loop
-// (emscripten_unwind_to_js_event_loop), with nothing run, joined or freed. That is only
-// right because nothing of this memory is ever used again.
+// used again: the host puts the memory back as it was before the pool started (or, without
+// a reset point, makes a new instance with a new memory), in the same workers. For that,
+// every surviving pool thread has to return to its worker's event loop. abandon_global_pool()
+// raises one process-wide flag and wakes every sleeping worker of the global pool; a worker that
+// sees the flag, before a job it takes, in its one wait loop (WorkerThread::wait_until_cold) or in
+// the sleep protocol's re-check, leaves at once, wherever it is: under Emscripten by unwinding to
+// its event loop (emscripten_unwind_to_js_event_loop), with nothing run, joined or freed. That is
+// only right because nothing of this memory is used again as it is: it is overwritten or dropped.
 //
 // A worker inside a task keeps running it until the task returns or forks; a thread the
 // module started itself, or a worker of another ThreadPool, does not look at the flag. The

@@ -1,9 +1,11 @@
 // Warm restart (docs/ARCHITECTURE.md, "Warm restart"): after a crash the host worker and its
-// pool workers are kept, abandoned back to their event loops and given a new instance with
-// a new memory. What must hold: the crash is still the same clear error, the next call works
-// on the renewed host, a worker that does not come back is replaced, a host that cannot
-// read the renew in time is replaced by a new one, 'cold' keeps the old behaviour, and no
-// thread is left behind.
+// pool workers are kept and abandoned back to their event loops; the host keeps its
+// instance and resets its memory to how it was once the instance was made, and the workers
+// whose threads did not crash keep their glue. What must hold: the crash is still the same
+// clear error, the next call works on the renewed host, nothing the dead generation wrote is
+// left, a worker that does not come back is replaced, a host that cannot read the renew in
+// time is replaced by a new one, 'cold' keeps the old behaviour, and no thread is left
+// behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -116,6 +118,49 @@ test('a host still busy in the dead instance when asked to renew is replaced by 
   assert.equal(info.warm, false, 'a new host after RENEW_ACK_MS');
   assert.equal(await manager.execute(() => demo.add(2, 3)), 5);
   assertEveryCallAnswered(manager);
+});
+
+test('the instance is kept and its memory put back as it was made: what the dead generation allocated and wrote is gone', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  const size = 1 << 20;
+  const first = await manager.execute(() => demo._malloc(size));
+  // As a fresh instance has it (a block may hold what an earlier, freed one left there).
+  const asMade = manager.view(Uint8Array, first, size).slice();
+  manager.view(Uint8Array, first, size).fill(7);
+  // Past the initial 64 MiB: the memory grows.
+  const large = 96 << 20;
+  const big = await manager.execute(() => demo._malloc(large));
+  const tailAsMade = manager.view(Uint8Array, big + large - 16, 16).slice();
+  manager.view(Uint8Array, big + large - 16, 16).fill(9);
+  const grown = manager.view(Uint8Array, 0, 1).buffer.byteLength;
+  assert.ok(grown > 64 << 20);
+  await crash(manager, demo);
+  assert.equal(manager.view(Uint8Array, 0, 1).buffer.byteLength, grown, 'the same memory, at the size it grew to');
+  assert.equal(await manager.execute(() => demo._malloc(size)), first, 'the heap is as it was: the same first block');
+  assert.deepEqual(manager.view(Uint8Array, first, size), asMade, 'what the dead generation wrote is gone');
+  assert.equal(await manager.execute(() => demo._malloc(large)), big);
+  assert.deepEqual(manager.view(Uint8Array, big + large - 16, 16), tailAsMade);
+  assert.equal(await manager.execute(() => demo.parallelSum(1e5)), 4999950000);
+  assertEveryCallAnswered(manager);
+});
+
+test('a worker whose pool thread did not crash keeps its glue; the crashed one is recycled', async (t) => {
+  const demo = await loadDemo();
+  const messages = [];
+  // The host's start trace (host.js) names what the renew did with each worker; a worker
+  // reads the environment when it is created.
+  process.env.WASMPOOL_TRACE_START = '1';
+  const manager = newManager(t, { threads: 3, log: (entry) => messages.push(entry.message) });
+  try {
+    await manager.start();
+  } finally {
+    delete process.env.WASMPOOL_TRACE_START;
+  }
+  await crash(manager, demo);
+  assert.equal(await manager.execute(() => demo.threadCount()), 3);
+  assert.ok(messages.some((m) => /workers recycled \(2 kept, 1 recycled or replaced\)/.test(m)), messages.join('\n'));
+  assert.ok(messages.some((m) => /memory reset/.test(m)));
 });
 
 test('calls queued behind a crash run on the renewed host, unchanged', async (t) => {
