@@ -125,7 +125,16 @@ var __wasmpoolHooks = (function () {
     // The worker's bootstrap (worker-bootstrap.cjs) sends a backstop notice for any thread
     // that dies; this one is more precise (pool thread index, crash record), so it tells the
     // bootstrap to stay silent (global-names.cjs: CRASH_REPORTED).
-    if (typeof globalThis == 'object') globalThis['__wasmpoolCrashReported'] = true;
+    if (typeof globalThis == 'object') {
+      // A trap of the wasm code (unreachable, an out-of-bounds access, a bad indirect call)
+      // changes nothing in the glue's JavaScript; abort() marks the glue aborted for good
+      // (ABORT), and a C++ exception or a JS error went through glue code that may keep
+      // state. Only after a trap may a warm restart in place keep this worker's glue
+      // (worker-bootstrap.cjs, recycleWorker).
+      var aborted = typeof ABORT != 'undefined' && ABORT;
+      globalThis['__wasmpoolCrashKeepsGlue'] = ex instanceof WebAssembly.RuntimeError && !aborted;
+      globalThis['__wasmpoolCrashReported'] = true;
+    }
     var kind = readRecordKind() || classify(ex);
     var message = describe(ex);
     try {

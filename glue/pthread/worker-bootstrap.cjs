@@ -45,7 +45,7 @@ const path = require('node:path');
 const vm = require('node:vm');
 const { createRequire, syncBuiltinESMExports } = require('node:module');
 const { fileURLToPath } = require('node:url');
-const { BOOTSTRAP_KEY, CLASSIFY, CRASH_REPORTED } = require('../shared/global-names.cjs');
+const { BOOTSTRAP_KEY, CLASSIFY, CRASH_KEEPS_GLUE, CRASH_REPORTED } = require('../shared/global-names.cjs');
 const { classifyFault, describeFault, isControlFlow } = require('../shared/fault-kind.cjs');
 const { captureOutput } = require('../shared/output-capture.cjs');
 const { collectGarbage } = require('../shared/collect-garbage.cjs');
@@ -215,11 +215,14 @@ let loading = false;
 let globalsBefore = null; // the global object's own keys before that script ran
 function recycleWorker({ port: nextPort, channel: nextChannel, keep }) {
   const parentPort = workerThreads.parentPort;
-  if (keep && !loading && !globalThis[CRASH_REPORTED]) {
+  if (keep && !loading && (!globalThis[CRASH_REPORTED] || globalThis[CRASH_KEEPS_GLUE] === true)) {
     // The host keeps its instance and resets its memory in place: a worker whose thread
-    // did not crash keeps its script and glue too (an ES module's as well), and only
-    // changes its channel to main. The crashed one, and one still loading, go on below.
+    // did not crash, or crashed by a trap that left its glue as it was (the pthread hooks
+    // say which), keeps its script and glue too (an ES module's as well), and only changes
+    // its channel to main. One that crashed otherwise, or is still loading, goes on below.
     output.flush();
+    globalThis[CRASH_REPORTED] = false;
+    globalThis[CRASH_KEEPS_GLUE] = false;
     takePort(nextPort, nextChannel);
     parentPort.postMessage({ [BOOTSTRAP_KEY]: 'kept' });
     return;
@@ -242,6 +245,7 @@ function recycleWorker({ port: nextPort, channel: nextChannel, keep }) {
     if (!globalsBefore.has(key)) delete globalThis[key];
   }
   globalThis[CRASH_REPORTED] = false;
+  globalThis[CRASH_KEEPS_GLUE] = false;
   takePort(nextPort, nextChannel);
   target = { kind: 'standby' };
   parentPort.postMessage({ [BOOTSTRAP_KEY]: 'recycled' });

@@ -12,6 +12,9 @@
 //   __wasmpoolClassify       shared/fault-kind.cjs's classifier, for the pthread hooks
 //   __wasmpoolCrashReported  set by the pthread hooks once they reported this thread's death,
 //                            so the bootstrap's backstop notice is not sent twice
+//   __wasmpoolCrashKeepsGlue set by the pthread hooks with that report: true when the fault
+//                            was a wasm trap that left the glue's JavaScript as it was, so a
+//                            warm restart in place may keep this worker's glue
 // workerData of a supervised worker:
 //   __wasmpoolBootstrap      its bootstrap's config (BOOTSTRAP_KEY below)
 // The glue's scope (pthread/pthread-hooks.js, a pre-js):
@@ -40,8 +43,10 @@ const BOOTSTRAP_KEY = '__wasmpoolBootstrap';
 
 /** Set by the pthread hooks when they reported the thread's death themselves. */
 const CRASH_REPORTED = '__wasmpoolCrashReported';
+/** Set with CRASH_REPORTED: the fault left the glue usable (a trap, not abort()). */
+const CRASH_KEEPS_GLUE = '__wasmpoolCrashKeepsGlue';
 
 /** fault-kind.cjs's classifier, published in every supervised worker for the pthread hooks. */
 const CLASSIFY = '__wasmpoolClassify';
 
-module.exports = { BOOTSTRAP_KEY, CRASH_REPORTED, CLASSIFY };
+module.exports = { BOOTSTRAP_KEY, CRASH_REPORTED, CRASH_KEEPS_GLUE, CLASSIFY };
