@@ -9,8 +9,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { WasmPanicError } from '../../glue/index.js';
-import { assertEveryCallAnswered, holdingLoop, loadDemo, newManager, osThreadCount, waitForThreadCount } from './helpers.js';
+import { assertEveryCallAnswered, holdingLoop, loadDemo, newManager, osThreadCount, testModule, waitForThreadCount } from './helpers.js';
 
 const baseline = osThreadCount();
 
@@ -170,6 +171,36 @@ test('a worker whose pool thread did not crash keeps its glue, and so does one t
   assert.equal(await manager.execute(() => demo.parallelSum(1e5)), 4999950000);
 });
 
+test('a module whose static initialisers started a thread is renewed with a new instance and memory instead', () => {
+  // In a process of its own: the module's instance on this thread (which routed calls go
+  // through) starts that thread here too, for good.
+  const { glue } = testModule('init_thread_module');
+  const script = `
+    import { once } from 'node:events';
+    import { ThreadPoolManager } from ${JSON.stringify(new URL('../../glue/index.js', import.meta.url).href)};
+    const mod = await (await import(${JSON.stringify(glue)})).default();
+    const warnings = [];
+    const manager = new ThreadPoolManager({ module: ${JSON.stringify(glue)}, threads: 2,
+      log: (entry) => { if (entry.level === 'warn') warnings.push(entry.message); } });
+    const before = await manager.execute(() => mod.add(20, 22));
+    const restarted = once(manager, 'restart');
+    const error = await manager.execute(() => mod.trap()).catch((e) => e);
+    const [info] = await restarted;
+    const after = await manager.execute(() => mod.add(2, 3));
+    await manager.shutdown();
+    console.log(JSON.stringify({ before, code: error.code, warm: info.warm, after, warnings }));
+  `;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(child.status, 0, child.stderr);
+  const seen = JSON.parse(child.stdout.trim().split('\n').at(-1));
+  assert.equal(seen.before, 42);
+  assert.equal(seen.code, 'ERR_WASM_PANIC');
+  assert.equal(seen.warm, true, 'the same host worker');
+  assert.equal(seen.after, 5, 'a new instance, whose initialisers ran again');
+  // The initialisers' thread never returns to its event loop: its worker is replaced.
+  assert.match(seen.warnings.join('\n'), /warm restart: 1 of \d+ workers of the crashed instance could not be reused/);
+});
+
 test('calls queued behind a crash run on the renewed host, unchanged', async (t) => {
   const demo = await loadDemo();
   const manager = newManager(t);
@@ -185,7 +216,6 @@ test("the garbage collections of warm restarts leave the process's --expose-gc a
   // Warm restarts take gc() from a context made with --expose-gc set for that moment
   // (collect-garbage.cjs): a process without the flag must not gain a global gc() in the
   // contexts and workers made afterwards, and one with it must not lose it.
-  const { spawnSync } = await import('node:child_process');
   const script = `
     import { Worker } from 'node:worker_threads';
     import vm from 'node:vm';
