@@ -153,8 +153,10 @@ if (glueUrl && patched) {
 }
 
 // WASMPOOL_TRACE_START=1: the start's phases on the host's stderr (bench/js/startup-phases.js).
-function trace(began, what) {
-  if (process.env.WASMPOOL_TRACE_START) console.error(`[host] ${what} +${(performance.now() - began).toFixed(1)} ms`);
+function trace(began, what, detail = '') {
+  if (process.env.WASMPOOL_TRACE_START) {
+    console.error(`[host] ${what} +${(performance.now() - began).toFixed(1)} ms${detail ? ` (${detail})` : ''}`);
+  }
 }
 
 async function start(began = performance.now()) {
@@ -330,7 +332,7 @@ async function renew(next) {
   const workers = supervised.workers();
   const outcomes = await Promise.all(workers.map((worker) => supervised.recycle(worker, RECYCLE_TIMEOUT_MS, inPlace)));
   const kept = outcomes.filter((outcome) => outcome === 'kept').length;
-  trace(began, `workers recycled (${kept} kept, ${outcomes.length - kept} recycled or replaced)`);
+  trace(began, 'workers recycled', `${kept} kept, ${outcomes.length - kept} recycled or replaced`);
   const replaced = outcomes.filter((outcome) => outcome === null).length;
   if (replaced > 0) {
     hooksConfig.log({ level: LOG_LEVELS.indexOf('warn'), thread: -1, pthread: 0, time: Date.now(),

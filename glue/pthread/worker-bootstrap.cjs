@@ -133,8 +133,12 @@ function watchParentPort() {
         const recycle = data?.[BOOTSTRAP_KEY]?.recycle;
         if (recycle) {
           // A timer later: a 3.1.x worker file patched to queue what came while it loaded
-          // replays it from a timer it set when it said 'loaded', which runs first.
-          if (scriptListeners[0]?.[2] === wrapped) setTimeout(() => recycleWorker(recycle), 0);
+          // replays it from a timer it set when it said 'loaded', which runs first. A worker
+          // still loading when the message came may say 'loaded' before that timer, and set
+          // its replay timer after it: what it replays (the dead generation's 'run') would
+          // run after the answer, so it counts as loading (loadingThen).
+          const loadingThen = loading;
+          if (scriptListeners[0]?.[2] === wrapped) setTimeout(() => recycleWorker(recycle, loadingThen), 0);
           return undefined;
         }
         if (data && data.cmd === 'run') {
@@ -213,9 +217,10 @@ let loadedFile = null; // the CommonJS file require() loaded, if that is how the
 // flight (an import, the module's instantiation), which would run after it was forgotten.
 let loading = false;
 let globalsBefore = null; // the global object's own keys before that script ran
-function recycleWorker({ port: nextPort, channel: nextChannel, keep }) {
+function recycleWorker({ port: nextPort, channel: nextChannel, keep }, loadingThen) {
   const parentPort = workerThreads.parentPort;
-  if (keep && !loading && (!globalThis[CRASH_REPORTED] || globalThis[CRASH_KEEPS_GLUE] === true)) {
+  const busy = loading || loadingThen;
+  if (keep && !busy && (!globalThis[CRASH_REPORTED] || globalThis[CRASH_KEEPS_GLUE] === true)) {
     // The host keeps its instance and resets its memory in place: a worker whose thread
     // did not crash, or crashed by a trap that left its glue as it was (the pthread hooks
     // say which), keeps its script and glue too (an ES module's as well), and only changes
@@ -227,7 +232,7 @@ function recycleWorker({ port: nextPort, channel: nextChannel, keep }) {
     parentPort.postMessage({ [BOOTSTRAP_KEY]: 'kept' });
     return;
   }
-  if (!loadedFile || loading) {
+  if (!loadedFile || busy) {
     nextPort.close();
     parentPort.postMessage({ [BOOTSTRAP_KEY]: 'not-recyclable' });
     return;

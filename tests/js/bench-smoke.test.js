@@ -22,7 +22,7 @@ const REQUIRED = {
   safetyCost: ['direct_1000', 'routed_1000', 'direct_1000000', 'routed_1000000', 'overhead'],
   crashLatency: ['exception', 'heartbeatOnly', 'ours', 'ours4Threads', 'hostThread'],
   hangLatency: ['timeout', 'ours'],
-  startup: ['bareWorker', 'piscinaCold', 'cold', 'restart', 'restartStandby'],
+  startup: ['bareWorker', 'piscinaCold', 'cold', 'restart', 'restartAbort', 'restartStandby'],
   transfer: ['copy', 'shared'],
   memory: ['piscina', 'ours', 'oursThreads', 'piscinaThreads'],
   serveLoad: ['direct', 'directP99', 'hosts1Throughput', 'hosts1P99', 'hosts1Innocent', 'hosts1Lost', 'hosts2Throughput', 'hosts2Innocent', 'hosts2Lost'],
@@ -50,6 +50,7 @@ const TARGETS = {
   'hangLatency.ours': 'timeout',
   'startup.cold': 'piscinaCold',
   'startup.restart': 'piscinaCold',
+  'startup.restartAbort': 'piscinaCold',
   'startup.restartStandby': 'restart',
   'transfer.shared': 'copy',
   'memory.ours': 'piscina', // information (no limit set), but always with its ratio

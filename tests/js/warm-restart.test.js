@@ -161,12 +161,12 @@ test('a worker whose pool thread did not crash keeps its glue, and so does one t
   const renews = () => messages.filter((m) => /workers recycled/.test(m));
   await crash(manager, demo, 'trap');
   assert.equal(await manager.execute(() => demo.threadCount()), 3);
-  assert.match(renews()[0] ?? '', /workers recycled \(3 kept, 0 recycled or replaced\)/, messages.join('\n'));
+  assert.match(renews()[0] ?? '', /workers recycled \+[\d.]+ ms \(3 kept, 0 recycled or replaced\)/, messages.join('\n'));
   // abort() leaves its glue marked aborted (and C++ exceptions leave their count): that
   // worker loads the module again.
   await crash(manager, demo, 'abort');
   assert.equal(await manager.execute(() => demo.threadCount()), 3);
-  assert.match(renews()[1] ?? '', /workers recycled \(2 kept, 1 recycled or replaced\)/, messages.join('\n'));
+  assert.match(renews()[1] ?? '', /workers recycled \+[\d.]+ ms \(2 kept, 1 recycled or replaced\)/, messages.join('\n'));
   assert.equal(messages.filter((m) => /memory reset/.test(m)).length, 2);
   assert.equal(await manager.execute(() => demo.parallelSum(1e5)), 4999950000);
 });
