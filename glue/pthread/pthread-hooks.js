@@ -212,6 +212,7 @@ var __wasmpoolHooks = (function () {
         // A worker is reused for thread after thread: who runs here now (3.1.x calls the
         // thread's struct threadInfoStruct, later releases pthread_ptr).
         state.thread = -1;
+        if (typeof globalThis == 'object') globalThis['__wasmpoolPoolThread'] = -1;
         state.pthread = (data.pthread_ptr !== undefined ? data.pthread_ptr : data.threadInfoStruct) >>> 0;
         state.reported = false;
         catchAtEntryPoint();
@@ -490,6 +491,9 @@ var __wasmpoolHooks = (function () {
     // This worker runs pool thread `thread`: every message it sends from now on says so.
     bindThread: function (thread) {
       state.thread = thread;
+      // A pool thread leaves nothing of its own on the event loop (it only waits in wasm):
+      // a warm restart in place may keep its worker (worker-bootstrap.cjs, recycleWorker).
+      if (typeof globalThis == 'object') globalThis['__wasmpoolPoolThread'] = thread;
     },
     log: function (level, message) {
       var entry = { type: 'log', channel: state.channel, thread: state.thread, pthread: state.pthread, level: level,

@@ -45,7 +45,7 @@ const path = require('node:path');
 const vm = require('node:vm');
 const { createRequire, syncBuiltinESMExports } = require('node:module');
 const { fileURLToPath } = require('node:url');
-const { BOOTSTRAP_KEY, CLASSIFY, CRASH_KEEPS_GLUE, CRASH_REPORTED } = require('../shared/global-names.cjs');
+const { BOOTSTRAP_KEY, CLASSIFY, CRASH_KEEPS_GLUE, CRASH_REPORTED, POOL_THREAD } = require('../shared/global-names.cjs');
 const { classifyFault, describeFault, isControlFlow } = require('../shared/fault-kind.cjs');
 const { captureOutput } = require('../shared/output-capture.cjs');
 const { collectGarbage } = require('../shared/collect-garbage.cjs');
@@ -220,11 +220,15 @@ let globalsBefore = null; // the global object's own keys before that script ran
 function recycleWorker({ port: nextPort, channel: nextChannel, keep }, loadingThen) {
   const parentPort = workerThreads.parentPort;
   const busy = loading || loadingThen;
-  if (keep && !busy && (!globalThis[CRASH_REPORTED] || globalThis[CRASH_KEEPS_GLUE] === true)) {
-    // The host keeps its instance and resets its memory in place: a worker whose thread
-    // did not crash, or crashed by a trap that left its glue as it was (the pthread hooks
-    // say which), keeps its script and glue too (an ES module's as well), and only changes
-    // its channel to main. One that crashed otherwise, or is still loading, goes on below.
+  // Only a worker that ran nothing yet, or a pool thread, is known to leave nothing of the
+  // dead generation behind on its event loop: another thread of the module may have left
+  // timers or callbacks there, which would run in the reset memory.
+  const quiet = identity.pthread === 0 || globalThis[POOL_THREAD] >= 0;
+  if (keep && !busy && quiet && (!globalThis[CRASH_REPORTED] || globalThis[CRASH_KEEPS_GLUE] === true)) {
+    // The host keeps its instance and resets its memory in place: such a worker whose
+    // thread did not crash, or crashed by a trap that left its glue as it was (the pthread
+    // hooks say which), keeps its script and glue too (an ES module's as well), and only
+    // changes its channel to main. Any other goes on below.
     output.flush();
     globalThis[CRASH_REPORTED] = false;
     globalThis[CRASH_KEEPS_GLUE] = false;

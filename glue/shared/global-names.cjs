@@ -15,6 +15,8 @@
 //   __wasmpoolCrashKeepsGlue set by the pthread hooks with that report: true when the fault
 //                            was a wasm trap that left the glue's JavaScript as it was, so a
 //                            warm restart in place may keep this worker's glue
+//   __wasmpoolPoolThread     set by the pthread hooks: the pool index of the thread this
+//                            worker runs, -1 for any other pthread
 // workerData of a supervised worker:
 //   __wasmpoolBootstrap      its bootstrap's config (BOOTSTRAP_KEY below)
 // The glue's scope (pthread/pthread-hooks.js, a pre-js):
@@ -45,8 +47,10 @@ const BOOTSTRAP_KEY = '__wasmpoolBootstrap';
 const CRASH_REPORTED = '__wasmpoolCrashReported';
 /** Set with CRASH_REPORTED: the fault left the glue usable (a trap, not abort()). */
 const CRASH_KEEPS_GLUE = '__wasmpoolCrashKeepsGlue';
+/** Set by the pthread hooks: the pool index of the thread this worker runs, or -1. */
+const POOL_THREAD = '__wasmpoolPoolThread';
 
 /** fault-kind.cjs's classifier, published in every supervised worker for the pthread hooks. */
 const CLASSIFY = '__wasmpoolClassify';
 
-module.exports = { BOOTSTRAP_KEY, CRASH_REPORTED, CRASH_KEEPS_GLUE, CLASSIFY };
+module.exports = { BOOTSTRAP_KEY, CRASH_REPORTED, CRASH_KEEPS_GLUE, POOL_THREAD, CLASSIFY };
