@@ -328,7 +328,7 @@ async function renew(next) {
   // With the wasmpool runtime the instance stays and its memory is reset (resetInPlace):
   // then a worker whose thread did not crash keeps its glue too. Every other one is
   // recycled. Either way each announces its new channel on the new output channel.
-  const inPlace = Boolean(previous && resetPoint);
+  const inPlace = Boolean(previous && resetPoint && previous.__wasmpoolResettable(resetPoint.glue));
   const workers = supervised.workers();
   const outcomes = await Promise.all(workers.map((worker) => supervised.recycle(worker, RECYCLE_TIMEOUT_MS, inPlace)));
   const kept = outcomes.filter((outcome) => outcome === 'kept').length;

@@ -413,8 +413,19 @@ var __wasmpoolHooks = (function () {
       if (!Array.isArray(PThread.runningWorkers) || !Array.isArray(PThread.unusedWorkers)) return null;
       if (PThread.runningWorkers.length > 0) return null;
       // stackEnd: the lowest address of the host thread's stack (0 when not known), so the
-      // free part of the stack need not be saved.
-      return { stack: stackSave(), stackEnd: typeof _emscripten_stack_get_end == 'function' ? _emscripten_stack_get_end() : 0 };
+      // free part of the stack need not be saved. keepalive: the glue's count of callbacks
+      // it has pending on this thread's event loop (timers, async calls of the module).
+      return { stack: stackSave(), stackEnd: typeof _emscripten_stack_get_end == 'function' ? _emscripten_stack_get_end() : 0,
+        keepalive: keepaliveCount() };
+    };
+    function keepaliveCount() {
+      return typeof runtimeKeepaliveCounter == 'number' ? runtimeKeepaliveCounter : 0;
+    }
+    // Whether a reset to `point` is still right: a callback of the dead generation still
+    // pending on the host's event loop (the module scheduled one from a call) would run in
+    // the reset memory; then the host makes a new instance instead.
+    Module['__wasmpoolResettable'] = function (point) {
+      return keepaliveCount() === point.keepalive;
     };
     // The memory is back at the reset point: no pthread runs. `kept`: the workers of the
     // dead generation that keep this glue loaded (their threads unwound, none crashed: the
