@@ -19,8 +19,9 @@
 // put on it, and asks its bootstrap to forget the script it runs once its thread is back
 // on the event loop; a worker that answers in time becomes a standby again, with a new
 // channel to main, for the next generation's requests to adopt. One that does not is
-// terminated. When the host keeps its instance (a reset in place), a worker whose thread
-// did not crash is kept as it is instead: new channel, its creator's listeners given back.
+// terminated. When the host keeps its instance (a reset in place), a worker its bootstrap
+// finds safe to keep (a pool thread's or an idle one, not crashed or only by a wasm trap)
+// is kept as it is instead: a new channel, its creator's listeners given back.
 //
 // What the caller sees is an ordinary worker_threads.Worker (postMessage, events,
 // terminate, ref/unref are the real ones): the glue's own protocol with its thread is
@@ -158,8 +159,8 @@ export function superviseWorkers({ limit, announce, onLimit }) {
      * channel to main (announced now). Resolves to 'recycled' once it did; to null if it
      * could not within `timeoutMs` (its thread never came back to its event loop) or cannot
      * at all (its script was an ES module): it is then terminated, and gone when this
-     * resolves. `keep`: a worker whose thread did not crash keeps its script (the host keeps
-     * its instance): it only takes the new channel, its creator's listeners are given back,
+     * resolves. `keep` (the host keeps its instance): a worker its bootstrap finds safe to
+     * keep keeps its script, only takes the new channel, gets its creator's listeners back,
      * and this resolves to 'kept'. The listeners are off the worker meanwhile, so what the
      * dead generation still had in flight from it reaches nobody.
      */

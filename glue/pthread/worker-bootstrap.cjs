@@ -25,8 +25,10 @@
 //   - survives its own crash once the pthread hooks reported it: the uncaught error that
 //     follows the report is taken here instead of ending the thread (surviveReportedCrash);
 //   - on the host's recycle message (once its thread is back on the event loop), when the
-//     host keeps its instance (`keep`) and this thread did not crash: keeps its script and
-//     glue, takes a new port to main and answers 'kept'. Otherwise it removes the
+//     host keeps its instance (`keep`), this worker ran a pool thread or none yet, was not
+//     loading, and did not crash or only by a wasm trap: keeps its script and glue, takes
+//     a new port to main and answers 'kept' (recycleWorker says why each condition).
+//     Otherwise it removes the
 //     listeners its script put on parentPort, forgets that script (require's cache, every
 //     global it added, the hooks' onmessage accessor among them), takes a new port to
 //     main, answers 'recycled' and waits, like a standby, to be told what to run next. A
