@@ -421,11 +421,13 @@ var __wasmpoolHooks = (function () {
     function keepaliveCount() {
       return typeof runtimeKeepaliveCounter == 'number' ? runtimeKeepaliveCounter : 0;
     }
-    // Whether a reset to `point` is still right: a callback of the dead generation still
-    // pending on the host's event loop (the module scheduled one from a call) would run in
-    // the reset memory; then the host makes a new instance instead.
+    // Whether a reset to `point` is still right: not when a callback of the dead generation
+    // is still pending on the host's event loop (the module scheduled one from a call: it
+    // would run in the reset memory), nor when the host thread itself called abort() (the
+    // glue stays marked aborted for good); then the host makes a new instance instead.
     Module['__wasmpoolResettable'] = function (point) {
-      return keepaliveCount() === point.keepalive;
+      var aborted = typeof ABORT != 'undefined' && ABORT;
+      return !aborted && keepaliveCount() === point.keepalive;
     };
     // The memory is back at the reset point: no pthread runs. `kept`: the workers of the
     // dead generation that keep this glue loaded (their threads unwound, none crashed: the

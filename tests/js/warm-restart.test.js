@@ -48,10 +48,15 @@ test('a fault of the host thread itself is renewed too', async (t) => {
   const demo = await loadDemo();
   const manager = newManager(t);
   await manager.execute(() => demo.noop());
-  const { error, info } = await crash(manager, demo, 'trap', 'host');
-  assert.equal(error.thread, -1);
-  assert.equal(info.warm, true);
-  assert.equal(await manager.execute(() => demo.add(2, 3)), 5);
+  // A trap leaves the host's glue as it was (its memory is reset in place); abort() marks
+  // it aborted for good (a new instance is made in the same host).
+  for (const kind of ['trap', 'abort', 'trap']) {
+    const { error, info } = await crash(manager, demo, kind, 'host');
+    assert.equal(error.thread, -1, kind);
+    assert.equal(info.warm, true, kind);
+    assert.equal(await manager.execute(() => demo.add(2, 3)), 5, kind);
+    assert.equal(await manager.execute(() => demo.parallelSum(1e5)), 4999950000, kind);
+  }
 });
 
 test("restart: 'cold' starts a new host after a crash, as before", async (t) => {
