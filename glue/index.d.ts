@@ -160,7 +160,7 @@ export class ThreadPoolManager extends EventEmitter {
    * host, next to the module's instance; only `input` and the result cross.
    */
   run<R = unknown>(job: string | URL, input?: unknown, options?: RunOptions): Promise<R>;
-  /** Starts the pool now rather than on the first execute(); resolves when it is ready. */
+  /** Starts the pool now rather than on the first execute(); resolves when the host takes calls and every pool thread runs. */
   start(): Promise<void>;
   /** Stops the pool; pending calls reject with WasmShutdownError. */
   shutdown(): Promise<void>;

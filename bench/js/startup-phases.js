@@ -66,7 +66,9 @@ async function restart(ThreadPoolManager, demo) {
   const phases = {};
   const manager = tracedManager(ThreadPoolManager, t0, {}, { idleTimeoutMs: 600_000 });
   try {
-    await manager.execute(() => demo.noop());
+    // A running pool (start() waits for its threads): a crash while they still load
+    // replaces the workers still loading, which is another figure.
+    await manager.start();
     const crashed = manager.execute(() => demo.fault('trap', 'pool', 0), { timeoutMs: 15_000 }).catch(() => {});
     await crashed;
     t0.value = performance.now();

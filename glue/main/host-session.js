@@ -126,6 +126,11 @@ export class HostSession {
     });
     // A start failure also rejects ready(); nobody may be awaiting it yet.
     this.#ready.catch(() => {});
+    this.#poolRunning = new Promise((resolve, reject) => {
+      this.#poolRunningResolve = resolve;
+      this.#poolRunningReject = reject;
+    });
+    this.#poolRunning.catch(() => {});
   }
 
   #background;
@@ -271,10 +276,22 @@ export class HostSession {
   // from then on the host counts as silent, as one stuck waiting for the dead thread would.
   #hostSilenced = false;
 
-  /** Resolves once the pool is up; rejects with the error that ended the session. */
+  /**
+   * Resolves once the host takes calls (its pool's threads may still be starting); rejects
+   * with the error that ended the session.
+   */
   ready() {
     return this.#ready;
   }
+
+  /** Resolves once every pool thread runs as well (manager.start() waits for this). */
+  poolRunning() {
+    return this.#poolRunning;
+  }
+
+  #poolRunning;
+  #poolRunningResolve;
+  #poolRunningReject;
 
   /** Keeps the process alive until the host is ready: someone is waiting for it. */
   hold() {
@@ -492,6 +509,7 @@ export class HostSession {
     this.#watchdog.stop();
     if (wasStarting) {
       this.#readyReject(new WasmHostStartError('the pool was shut down while it was starting'));
+      this.#poolRunningReject(new WasmHostStartError('the pool was shut down while it was starting'));
       await this.#worker.terminate();
     } else {
       if (keepAlive) this.#worker.ref();
@@ -548,6 +566,7 @@ export class HostSession {
     this.#backlog.length = 0;
     this.#closePorts();
     if (wasStarting) this.#readyReject(error);
+    this.#poolRunningReject(error);
     const queued = this.#pending.endWith(error, { handBack, runningId });
     this.#events.failed(this, error, queued, handedOver);
   }
@@ -619,16 +638,30 @@ export class HostSession {
         this.startMs = message.startMs;
         if (this.state === 'starting') {
           this.state = 'ready';
-          this.#worker.unref();
+          // Someone waiting for the pool's threads (manager.start()) is kept waiting with
+          // the process alive until they run.
+          if (message.poolRunning) {
+            this.#worker.unref();
+            this.#poolRunningResolve();
+          }
           this.#readyResolve();
         }
         break;
-      case 'start-failed':
+      case 'pool-running':
+        if (this.state === 'ready') this.#worker.unref();
+        this.#poolRunningResolve();
+        break;
+      case 'start-failed': {
         // A renewed host that could not make its new instance: a new host, then.
         if (this.#renewDied()) break;
-        this.fail(new WasmHostStartError(`the pool host failed to start: ${message.error.message}`,
-          Object.assign(new Error(message.error.message), message.error)));
+        const error = new WasmHostStartError(`the pool host failed to start: ${message.error.message}`,
+          Object.assign(new Error(message.error.message), message.error));
+        // After 'ready', its pool's threads did not all start: a fault, whose calls not yet
+        // running go to the replacement.
+        if (this.state === 'ready') this.#fault(error);
+        else this.fail(error);
         break;
+      }
       case 'crash':
         if (this.#detectors.has('host-report')) this.#crashed({ ...message, source: 'host' });
         else this.#hostSilenced = true;

@@ -192,10 +192,12 @@ export class ThreadPoolManager extends EventEmitter {
 
   /**
    * Starts the pool now instead of on the first execute(), so that call does not pay the
-   * start-up. Resolves when the host is ready; the idle timer applies from then on.
+   * start-up. Resolves when every host is ready and all its pool threads run; the idle
+   * timer applies from then on.
    */
   async start() {
-    await Promise.all(this.#supervisors.map((supervisor) => supervisor.acquire()));
+    const sessions = await Promise.all(this.#supervisors.map((supervisor) => supervisor.acquire()));
+    await Promise.all(sessions.map((session) => session?.poolRunning?.()));
     for (const supervisor of this.#supervisors) supervisor.checkIdle();
   }
 

@@ -28,7 +28,9 @@ const MAIN_TO_HOST = {
 const HOST_TO_MAIN = {
   // runtime: runtimeInfo(), or null without the runtime; memory: the instance's (patched
   // glue; the one main made, or after a renew the one the host reset or made), else null
-  ready: { runtime: 'object', hostPthread: 'integer', startMs: 'number', memory: 'object' },
+  // poolRunning: false while the pool's threads are still starting ('pool-running' follows)
+  ready: { runtime: 'object', hostPthread: 'integer', startMs: 'number', memory: 'object', poolRunning: 'boolean' },
+  'pool-running': {}, // every pool thread of the instance runs (after a ready with poolRunning false)
   heartbeat: {},
   renewing: {}, // 'renew' was read: what came before it on the parent port is the old generation's
   result: { id: 'integer', value: 'any' },
@@ -111,7 +113,9 @@ export const toHost = Object.freeze({
 });
 
 export const toMain = Object.freeze({
-  ready: (runtime, hostPthread, startMs, memory = null) => ({ type: 'ready', runtime, hostPthread, startMs, memory }),
+  ready: (runtime, hostPthread, startMs, memory = null, poolRunning = true) =>
+    ({ type: 'ready', runtime, hostPthread, startMs, memory, poolRunning }),
+  poolRunning: () => ({ type: 'pool-running' }),
   heartbeat: () => ({ type: 'heartbeat' }),
   renewing: () => ({ type: 'renewing' }),
   result: (id, value) => ({ type: 'result', id, value }),

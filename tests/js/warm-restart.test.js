@@ -129,6 +129,9 @@ test('a host still busy in the dead instance when asked to renew is replaced by 
 test('the instance is kept and its memory put back as it was made: a heap the dead generation corrupted works again', async (t) => {
   const demo = await loadDemo();
   const manager = newManager(t);
+  // The pool's threads allocate as they start, and calls are taken before they run: the
+  // heap is compared once they do (start() waits for them).
+  await manager.start();
   const size = 1 << 20;
   const first = await manager.execute(() => demo._malloc(size));
   // Past the initial 64 MiB: the memory grows.
@@ -139,6 +142,7 @@ test('the instance is kept and its memory put back as it was made: a heap the de
   manager.view(Uint8Array, first - 16, 16).fill(0xff);
   manager.view(Uint8Array, first + size, 16).fill(0xff);
   await crash(manager, demo);
+  await manager.start();
   assert.equal(manager.view(Uint8Array, 0, 1).buffer.byteLength, grown, 'the same memory, at the size it grew to');
   assert.equal(await manager.execute(() => demo._malloc(size)), first, 'the heap is as it was made: the same first block');
   assert.equal(await manager.execute(() => demo._malloc(96 << 20)), big);
@@ -187,6 +191,7 @@ test('a module whose static initialisers started a thread is renewed with a new 
     const warnings = [];
     const manager = new ThreadPoolManager({ module: ${JSON.stringify(glue)}, threads: 2,
       log: (entry) => { if (entry.level === 'warn') warnings.push(entry.message); } });
+    await manager.start();
     const before = await manager.execute(() => mod.add(20, 22));
     const restarted = once(manager, 'restart');
     const error = await manager.execute(() => mod.trap()).catch((e) => e);
