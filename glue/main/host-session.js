@@ -440,7 +440,22 @@ export class HostSession {
   // down well past a short heartbeat timeout, so it gets at least START_SILENCE_MS.
   #hangTimeoutNow() {
     if (this.state === 'starting') return Math.max(this.#heartbeatTimeoutMs, START_SILENCE_MS);
-    return this.#pending.hangTimeoutMs(this.#heartbeatTimeoutMs);
+    // Until every pool thread runs, a call that uses the pool waits for them with the host
+    // blocked (no heartbeat) and no task finished (no progress): the start's allowance
+    // still applies. Main reads the threads' count in shared memory itself: the host's
+    // 'pool-running' waits for its event loop, which such a call blocks.
+    const timeout = this.#pending.hangTimeoutMs(this.#heartbeatTimeoutMs);
+    return this.#poolHasStarted() ? timeout : Math.max(timeout, START_SILENCE_MS);
+  }
+
+  #poolStarted = false;
+
+  #poolHasStarted() {
+    const address = this.#runtime?.startedWorkers;
+    if (!this.#poolStarted && this.memory && typeof address === 'number') {
+      this.#poolStarted = Atomics.load(new Int32Array(this.memory.buffer, address, 1), 0) >= this.threads;
+    }
+    return this.#poolStarted;
   }
 
   /**
@@ -641,6 +656,7 @@ export class HostSession {
           // Someone waiting for the pool's threads (manager.start()) is kept waiting with
           // the process alive until they run.
           if (message.poolRunning) {
+            this.#poolStarted = true;
             this.#worker.unref();
             this.#poolRunningResolve();
           }
@@ -648,6 +664,7 @@ export class HostSession {
         }
         break;
       case 'pool-running':
+        this.#poolStarted = true;
         if (this.state === 'ready') this.#worker.unref();
         this.#poolRunningResolve();
         break;
