@@ -529,7 +529,9 @@ export class HostSession {
     } else {
       if (keepAlive) this.#worker.ref();
       this.#worker.postMessage(toHost.terminate());
-      const deadline = Math.min(STOP_DEADLINE_MS, this.#heartbeatTimeoutMs);
+      // A pool whose threads are still starting is joined once they have: the start's
+      // allowance, not a stop's.
+      const deadline = this.#poolHasStarted() ? Math.min(STOP_DEADLINE_MS, this.#heartbeatTimeoutMs) : START_SILENCE_MS;
       this.#stopTimer = setTimeout(() => {
         this.#worker.terminate();
         this.#events.stuck?.(this, new WasmHangError(deadline, deadline, 'stop'));
