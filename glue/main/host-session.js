@@ -284,8 +284,12 @@ export class HostSession {
     return this.#ready;
   }
 
-  /** Resolves once every pool thread runs as well (manager.start() waits for this). */
+  /**
+   * Resolves once every pool thread runs as well (manager.start() waits for this); keeps
+   * the process alive until then, since someone waits for it.
+   */
   poolRunning() {
+    if (this.state === 'ready' && !this.#poolStarted) this.#worker.ref();
     return this.#poolRunning;
   }
 

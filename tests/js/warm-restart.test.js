@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
 import { WasmPanicError } from '../../glue/index.js';
-import { assertEveryCallAnswered, holdingLoop, loadDemo, newManager, osThreadCount, testModule, waitForThreadCount } from './helpers.js';
+import { DEMO_GLUE, assertEveryCallAnswered, holdingLoop, loadDemo, newManager, osThreadCount, testModule, waitForThreadCount } from './helpers.js';
 
 const baseline = osThreadCount();
 
@@ -209,6 +209,29 @@ test('a module whose static initialisers started a thread is renewed with a new 
   assert.equal(seen.after, 5, 'a new instance, whose initialisers ran again');
   // The initialisers' thread never returns to its event loop: its worker is replaced.
   assert.match(seen.warnings.join('\n'), /warm restart: 1 of \d+ workers of the crashed instance could not be reused/);
+});
+
+test('start() on a replacement that takes calls but whose pool threads still start keeps the process alive until they run', () => {
+  // A replacement starts in the background (it keeps no process alive by itself) and takes
+  // calls before its pool's threads run (a new host's take ~50 ms to); start() waits for
+  // them, and nothing else here keeps Node running.
+  const script = `
+    import { once } from 'node:events';
+    import { ThreadPoolManager } from ${JSON.stringify(new URL('../../glue/index.js', import.meta.url).href)};
+    const demo = await (await import(${JSON.stringify(DEMO_GLUE.href)})).default();
+    const manager = new ThreadPoolManager({ module: ${JSON.stringify(DEMO_GLUE.href)}, threads: 2, log: false, restart: 'cold' });
+    await manager.start();
+    const restarted = once(manager, 'restart');
+    const code = await manager.execute(() => demo.fault('abort', 'pool', 0)).catch((e) => e.code);
+    await restarted;
+    await manager.start();
+    const threads = await manager.execute(() => demo.threadCount());
+    await manager.shutdown();
+    console.log(JSON.stringify({ code, threads }));
+  `;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout.trim().split('\n').at(-1) || 'null'), { code: 'ERR_WASM_PANIC', threads: 2 });
 });
 
 test('calls queued behind a crash run on the renewed host, unchanged', async (t) => {
