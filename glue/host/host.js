@@ -159,7 +159,7 @@ function trace(began, what, detail = '') {
   }
 }
 
-async function start(began = performance.now()) {
+async function start(began = performance.now(), renewing = false) {
   const mark = (what) => trace(began, what);
   mark('host started');
   if (!glueUrl) {
@@ -201,15 +201,18 @@ async function start(began = performance.now()) {
   // the heartbeat and per-call hang timeouts, logs, restart, idle stop).
   const info = typeof instance.initThreadPool === 'function' ? instance.runtimeInfo() : null;
   resetPoint = takeResetPoint(instance, info);
-  await startPool(info, began);
+  await startPool(info, began, !renewing);
 }
 
-// The instance exists, with no pool thread yet: its pool starts, and it serves at once.
-// A call that uses the pool before its threads run waits for them in the pool itself (its
-// jobs stay queued until a thread takes them); one that does not is not held up by their
-// start (measured: ~50 ms of a cold start, the pool workers loading the glue). Main learns
-// when every thread runs ('pool-running'): manager.start() waits for that.
-async function startPool(info, began) {
+// The instance exists, with no pool thread yet: its pool starts, and on a first start it
+// serves at once. A call that uses the pool before its threads run waits for them in the
+// pool itself (its jobs stay queued until a thread takes them); one that does not is not
+// held up by their start (measured: ~50 ms of a cold start, the pool workers loading the
+// glue). Main learns when every thread runs ('pool-running'): manager.start() waits for
+// that. A renew serves once the threads run, as before: they start within milliseconds in
+// kept workers, and a crash while a worker still loads (the one a crash made reload)
+// would cost that worker, a Node boot, at the next renew.
+async function startPool(info, began, early) {
   instance.__wasmpoolStart?.(info, threads);
   const made = { instance, memory, exportNames: instance.__wasmProxyExports ?? [] };
   if (!info) {
@@ -218,6 +221,13 @@ async function startPool(info, began) {
     return;
   }
   instance.initThreadPool(threads);
+  if (!early) {
+    await allThreadsStarted(memory, info.startedWorkers);
+    trace(began, 'pool threads running');
+    supervised.releaseStandbys();
+    serve(made, info, instance._pthread_self?.() ?? 0, began, true);
+    return;
+  }
   serve(made, info, instance._pthread_self?.() ?? 0, began, false);
   const served = runtime;
   allThreadsStarted(memory, info.startedWorkers).then(() => {
@@ -359,12 +369,12 @@ async function renew(next) {
     // Nothing of the dead generation runs any more: the same instance, its memory reset.
     resetInPlace(previous, workers.filter((worker, i) => outcomes[i] === 'kept'));
     trace(began, 'memory reset');
-    await startPool(resetPoint.info, began);
+    await startPool(resetPoint.info, began, false);
     return;
   }
   resetPoint = null;
   memory = new WebAssembly.Memory({ ...memoryLimits, shared: true });
-  await start(began);
+  await start(began, true);
   // The dead generation is unreachable (collect-garbage.cjs says why this is needed): its
   // collection is started once the new one serves, and runs between calls.
   collectGarbage();
