@@ -50,8 +50,10 @@ test-asan:
 test-wasm:
 	node $(WASM)/tests/cpp/pool_tests_wasm.js
 
+# A test that hangs fails after 10 minutes instead of holding the run (the longest takes
+# about a minute).
 test-js:
-	node --test --test-concurrency=1 tests/js/ tests/patch/
+	node --test --test-concurrency=1 --test-timeout=600000 tests/js/ tests/patch/
 
 # The prerequisites of `npm run node` and `npm run bench` build with their output on stderr,
 # never stdout: the program that runs next owns stdout (`npm run bench -- --json > out.json`

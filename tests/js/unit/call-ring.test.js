@@ -140,8 +140,8 @@ import(workerData.url).then(({ CallRingServer }) => {
 `;
 
 // A lost wake-up would hang here rather than fail: the timeout makes it a failure. (One
-// run of this file hung once in session 6, under load, and never again in 180 runs made
-// to catch it; which test it was is not known.)
+// run of this file hung once under load, and never again in 180 runs made to catch it;
+// which of its tests it was is not known.)
 test('many calls in flight between two threads: each answered once, none lost, whatever the depth', { timeout: 60_000 }, async (t) => {
   const buffer = createCallRings();
   const client = new CallRingClient(buffer);
