@@ -159,7 +159,7 @@ function trace(began, what, detail = '') {
   }
 }
 
-async function start(began = performance.now(), renewing = false) {
+async function start(began = performance.now(), early = true) {
   const mark = (what) => trace(began, what);
   mark('host started');
   if (!glueUrl) {
@@ -201,7 +201,7 @@ async function start(began = performance.now(), renewing = false) {
   // the heartbeat and per-call hang timeouts, logs, restart, idle stop).
   const info = typeof instance.initThreadPool === 'function' ? instance.runtimeInfo() : null;
   resetPoint = takeResetPoint(instance, info);
-  await startPool(info, began, !renewing);
+  await startPool(info, began, early);
 }
 
 // The instance exists, with no pool thread yet: its pool starts, and on a first start it
@@ -214,21 +214,17 @@ async function start(began = performance.now(), renewing = false) {
 // would cost that worker, a Node boot, at the next renew.
 async function startPool(info, began, early) {
   instance.__wasmpoolStart?.(info, threads);
-  const made = { instance, memory, exportNames: instance.__wasmProxyExports ?? [] };
-  if (!info) {
-    supervised.releaseStandbys();
-    serve(made, info, instance._pthread_self?.() ?? 0, began, true);
-    return;
-  }
-  instance.initThreadPool(threads);
-  if (!early) {
+  if (info) instance.initThreadPool(threads);
+  // Whether the pool's threads are still starting when the host serves.
+  const starting = Boolean(info) && early;
+  if (info && !early) {
     await allThreadsStarted(memory, info.startedWorkers);
     trace(began, 'pool threads running');
-    supervised.releaseStandbys();
-    serve(made, info, instance._pthread_self?.() ?? 0, began, true);
-    return;
   }
-  serve(made, info, instance._pthread_self?.() ?? 0, began, false);
+  if (!starting) supervised.releaseStandbys();
+  serve({ instance, memory, exportNames: instance.__wasmProxyExports ?? [] }, info, instance._pthread_self?.() ?? 0,
+    began, !starting);
+  if (!starting) return;
   const served = runtime;
   allThreadsStarted(memory, info.startedWorkers).then(() => {
     // Nothing to say for a generation a renew already ended.
@@ -374,7 +370,7 @@ async function renew(next) {
   }
   resetPoint = null;
   memory = new WebAssembly.Memory({ ...memoryLimits, shared: true });
-  await start(began, true);
+  await start(began, false);
   // The dead generation is unreachable (collect-garbage.cjs says why this is needed): its
   // collection is started once the new one serves, and runs between calls.
   collectGarbage();

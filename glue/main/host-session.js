@@ -151,14 +151,8 @@ export class HostSession {
   // What one host generation has of its own: the rings, the request port and the output
   // channel, whose far ends go to the host; and the memory (patched glue), which a renew
   // leaves to the host (its 'ready' says which memory its instance has).
-  #openGeneration(keptMemory = undefined) {
-    // Patched glue gets its memory from main, so main can read the crash record and the
-    // progress counters even after the host is gone; other glue makes its own.
-    this.memory = keptMemory !== undefined ? keptMemory : this.#hostData.patched ? new WebAssembly.Memory({
-      initial: this.#memoryLimits.initial,
-      maximum: this.#memoryLimits.maximum,
-      shared: true,
-    }) : null;
+  #openGeneration(memory = this.#newMemory()) {
+    this.memory = memory;
     const cancelRing = createCancelRing();
     this.#cancelRing = new CancelRingWriter(cancelRing);
     const callRings = createCallRings();
@@ -175,6 +169,13 @@ export class HostSession {
       generation: { cancelRing, callRings, requestPort: requests.port2, outputPort: output.port2 },
       transferList: [requests.port2, output.port2],
     };
+  }
+
+  // Patched glue gets its memory from main, so main can read the crash record and the
+  // progress counters even after the host is gone; other glue makes its own.
+  #newMemory() {
+    if (!this.#hostData.patched) return null;
+    return new WebAssembly.Memory({ initial: this.#memoryLimits.initial, maximum: this.#memoryLimits.maximum, shared: true });
   }
 
   #startWorker() {
