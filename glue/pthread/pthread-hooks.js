@@ -154,6 +154,30 @@ var __wasmpoolHooks = (function () {
       stack: ex && ex.stack ? String(ex.stack) : '',
       time: Date.now(),
     });
+    wakeRuntimeThread();
+  }
+
+  // The host thread may be blocked waiting for the pool's work, in futex slices (C++'s
+  // Latch::wait_outside), and Emscripten lets it leave only at a slice's start, once its
+  // "a thread crashed" flag is set; the glue's handler sets the flag only after printing
+  // its report. So the flag is set here, then the host is woken at the word it says it
+  // waits on (runtimeInfo().runtimeThreadWait; latch.hpp, runtime_thread_wait_word, says
+  // why nothing is missed): it is back on its event loop, ready to be renewed, at once
+  // instead of up to a slice (2 ms) later. Without the wasmpool runtime nothing is done.
+  function wakeRuntimeThread() {
+    var address = state.runtime && state.runtime.runtimeThreadWait;
+    var buffer = memoryBuffer();
+    var crashed = typeof __emscripten_thread_crashed == 'function' ? __emscripten_thread_crashed
+      : Module['__emscripten_thread_crashed'];
+    if (!address || !buffer || typeof crashed != 'function') return;
+    try {
+      crashed();
+      var words = new Int32Array(buffer);
+      var word = Atomics.load(words, address >>> 2) >>> 0;
+      if (word) Atomics.notify(words, word >>> 2);
+    } catch (e) {
+      // The slice's end still comes.
+    }
   }
 
   // Text the pthread prints from JS (abort's "Aborted(...)", worker.js's own report of the

@@ -134,13 +134,17 @@ function watchParentPort() {
       const wrapped = function (data) {
         const recycle = data?.[BOOTSTRAP_KEY]?.recycle;
         if (recycle) {
-          // A timer later: a 3.1.x worker file patched to queue what came while it loaded
-          // replays it from a timer it set when it said 'loaded', which runs first. A worker
-          // still loading when the message came may say 'loaded' before that timer, and set
-          // its replay timer after it: what it replays (the dead generation's 'run') would
-          // run after the answer, so it counts as loading (loadingThen).
+          // A 3.1.x worker file patched to queue what came while it loaded replays it from a
+          // timer it set when it said 'loaded'. Until that has run (settled), the answer
+          // waits for a timer set now, which runs after it; otherwise it goes at once (a
+          // timer costs a restart ~1 ms). A worker still loading when the message came may
+          // say 'loaded' before that timer, and set its replay timer after it: what it
+          // replays (the dead generation's 'run') would run after the answer, so it counts
+          // as loading (loadingThen).
           const loadingThen = loading;
-          if (scriptListeners[0]?.[2] === wrapped) setTimeout(() => recycleWorker(recycle, loadingThen), 0);
+          if (scriptListeners[0]?.[2] !== wrapped) return undefined;
+          if (settled && !loading) recycleWorker(recycle, loadingThen);
+          else setTimeout(() => recycleWorker(recycle, loadingThen), 0);
           return undefined;
         }
         if (data && data.cmd === 'run') {
@@ -171,7 +175,15 @@ function watchParentPort() {
   // The script says 'loaded' when its module is ready.
   const postMessage = parentPort.postMessage;
   parentPort.postMessage = function (message, transferList) {
-    if (message && message.cmd === 'loaded') loading = false;
+    if (message && message.cmd === 'loaded') {
+      loading = false;
+      // Settled once a timer set after the script's own (set when this returns) has run:
+      // timers of one duration run in the order they were set.
+      settled = false;
+      setImmediate(() => setTimeout(() => {
+        settled = true;
+      }, 0));
+    }
     return postMessage.call(this, message, transferList);
   };
   for (const method of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener', 'off', 'removeListener']) {
@@ -218,6 +230,9 @@ let loadedFile = null; // the CommonJS file require() loaded, if that is how the
 // Between the glue's 'load' and the end of its loading: the script has work of its own in
 // flight (an import, the module's instantiation), which would run after it was forgotten.
 let loading = false;
+// False from the script's 'loaded' until whatever it set going then has run (its replay of
+// what came while it loaded); see the recycle message's handler.
+let settled = true;
 let globalsBefore = null; // the global object's own keys before that script ran
 function recycleWorker({ port: nextPort, channel: nextChannel, keep }, loadingThen) {
   const parentPort = workerThreads.parentPort;

@@ -27,6 +27,7 @@
 #include <typeinfo>
 
 #include <wasmpool/abandon.hpp>
+#include <wasmpool/latch.hpp>
 #include <wasmpool/pool.hpp>
 #include <wasmpool/runtime_hooks.hpp>
 
@@ -115,6 +116,10 @@ emscripten::val runtime_info() {
   // place restores what lies below the break it saw at the start, and clears up to the
   // break the crash left.
   info.set("heapBreak", reinterpret_cast<uintptr_t>(emscripten_get_sbrk_ptr()));
+  // Where the host thread says which futex word it waits on for the pool: a pool thread
+  // that crashes wakes it there (latch.hpp, runtime_thread_wait_word).
+  info.set("runtimeThreadWait",
+           reinterpret_cast<uintptr_t>(&wasmpool::detail::runtime_thread_wait_word()));
   // wasmpool::log's levels by their numbers: protocol.js's LOG_LEVELS must read the same.
   emscripten::val levels = emscripten::val::array();
   for (const char* name : wasmpool::kLogLevelNames) levels.call<void>("push", std::string(name));

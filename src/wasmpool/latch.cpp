@@ -2,6 +2,10 @@
 
 #include <climits>
 
+#if defined(__EMSCRIPTEN__)
+#include <emscripten/threading.h>
+#endif
+
 #include "wasmpool/config.hpp"
 #include "wasmpool/futex.hpp"
 #include "wasmpool/registry.hpp"
@@ -20,10 +24,27 @@ void Latch::set() noexcept {
   }
 }
 
+std::atomic<std::uintptr_t>& runtime_thread_wait_word() noexcept {
+  static constinit std::atomic<std::uintptr_t> word{0};
+  return word;
+}
+
 void Latch::wait_outside() noexcept {
+#if defined(__EMSCRIPTEN__)
+  // A proxied call run inside a slice may wait on a latch of its own: the outer word comes
+  // back when it returns.
+  const bool runtime_thread = emscripten_is_main_runtime_thread();
+  const std::uintptr_t outer =
+      runtime_thread
+          ? runtime_thread_wait_word().exchange(reinterpret_cast<std::uintptr_t>(&state_))
+          : 0;
+#endif
   while (state_.load(std::memory_order_acquire) == 0) {
     futex_wait(&state_, 0, kOutsideWaitSliceMs);
   }
+#if defined(__EMSCRIPTEN__)
+  if (runtime_thread) runtime_thread_wait_word().store(outer);
+#endif
 }
 
 }  // namespace wasmpool::detail

@@ -49,6 +49,20 @@ class Latch {
   std::size_t owner_;
 };
 
+/// The futex word Emscripten's main runtime thread is waiting on in Latch::wait_outside, as
+/// an address, or 0 while it waits on none (0 always, natively and on other threads).
+///
+/// Why: that thread (the JS host) leaves such a wait early only at the start of a slice,
+/// when emscripten_futex_wait finds Emscripten's "a thread crashed" flag set. A pool thread
+/// that crashes sets the flag and then wakes this word (the pthread hooks, reportCrash), so
+/// the host unwinds to its event loop at once instead of up to kOutsideWaitSliceMs later.
+/// Ordering (all seq_cst): the waiter publishes the word, then reads the flag at the start of
+/// each slice; the crashing thread sets the flag, then reads the word. Either the waiter sees
+/// the flag, or the crashing thread sees the word. Only a crash landing between a slice's
+/// flag check and its wait is left to the slice's end, as before. A stale word (the wait
+/// ended, or was unwound past) costs at most a spurious wake-up of whatever waits there.
+std::atomic<std::uintptr_t>& runtime_thread_wait_word() noexcept;
+
 /// A counter latch for Scope: starts at 1 (the scope body itself), +1 per spawned job, and
 /// completes its latch when the count drops to zero.
 class CountLatch {

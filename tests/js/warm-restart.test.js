@@ -180,6 +180,39 @@ test('a worker whose pool thread did not crash keeps its glue, and so does one t
   assert.equal(await manager.execute(() => demo.parallelSum(1e5)), 4999950000);
 });
 
+// A pool thread that crashes wakes the host thread at the futex word it says it waits on
+// (latch.hpp, runtime_thread_wait_word; the pthread hooks' wakeRuntimeThread), so the host is
+// back on its event loop for the renew at once, not at the end of its 2 ms wait slice. What
+// can be seen from here: the word names a futex word while the host waits on the pool, and
+// none otherwise, before a crash and after the renew.
+test('the host says which futex word it waits on for the pool, and only while it waits', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t);
+  const watch = async () => manager.execute(async () => {
+    const { runtimeThreadWait } = await demo.runtimeInfo();
+    assert.ok(Number.isInteger(runtimeThreadWait) && runtimeThreadWait > 0, `an address (${runtimeThreadWait})`);
+    const word = manager.view(Uint32Array, runtimeThreadWait, 1);
+    assert.equal(Atomics.load(word, 0), 0, 'no wait between calls');
+    let settled = false;
+    const render = demo.renderMandelbrot(1200, 1200, 3000, 32, false, '').finally(() => {
+      settled = true;
+    });
+    const seen = new Set();
+    while (!settled) {
+      seen.add(Atomics.load(word, 0));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await render;
+    const waits = [...seen].filter((address) => address !== 0);
+    assert.equal(waits.length, 1, `one word during the render (saw ${[...seen]})`);
+    assert.ok(waits[0] % 4 === 0 && waits[0] < word.buffer.byteLength, 'an aligned address in the memory');
+    assert.equal(Atomics.load(word, 0), 0, 'none once the call returned');
+  });
+  await watch();
+  await crash(manager, demo, 'trap');
+  await watch();
+});
+
 test('a module whose static initialisers started a thread is renewed with a new instance and memory instead', () => {
   // In a process of its own: the module's instance on this thread (which routed calls go
   // through) starts that thread here too, for good.
