@@ -154,7 +154,24 @@ var __wasmpoolHooks = (function () {
       stack: ex && ex.stack ? String(ex.stack) : '',
       time: Date.now(),
     });
+    abandonPool();
     wakeRuntimeThread();
+  }
+
+  // The instance is dead from here on (every crash ends it: main renews or replaces the
+  // host). The other pool threads stop taking its jobs now: each leaves at its next job
+  // or wait, back to its event loop (C++'s abandon.hpp), instead of working through the
+  // rest of a doomed call until the host's renew abandons the pool. Their sleepers are
+  // woken by that renew; asleep, they cost nothing meanwhile.
+  function abandonPool() {
+    var address = state.runtime && state.runtime.abandoned;
+    var buffer = memoryBuffer();
+    if (!address || !buffer) return;
+    try {
+      Atomics.store(new Uint8Array(buffer), address, 1);
+    } catch (e) {
+      // The renew abandons the pool all the same.
+    }
   }
 
   // The host thread may be blocked waiting for the pool's work, in futex slices (C++'s

@@ -118,6 +118,11 @@ emscripten::val runtime_info() {
   info.set("heapBreak", reinterpret_cast<uintptr_t>(emscripten_get_sbrk_ptr()));
   // Where the host thread says which futex word it waits on for the pool: a pool thread
   // that crashes wakes it there (latch.hpp, runtime_thread_wait_word).
+  // The global pool's abandon flag (abandon.hpp), one byte: a pool thread that crashes
+  // raises it, so the other pool threads stop taking the dead instance's jobs at once.
+  static_assert(sizeof(wasmpool::detail::g_abandoned) == 1 &&
+                std::atomic<bool>::is_always_lock_free);
+  info.set("abandoned", reinterpret_cast<uintptr_t>(&wasmpool::detail::g_abandoned));
   info.set("runtimeThreadWait",
            reinterpret_cast<uintptr_t>(&wasmpool::detail::runtime_thread_wait_word()));
   // wasmpool::log's levels by their numbers: protocol.js's LOG_LEVELS must read the same.
