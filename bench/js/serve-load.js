@@ -95,6 +95,7 @@ async function drive(handler, { requests, crashes }) {
 runSection(async () => {
   const demo = await loadDemo();
   const requests = reps(1500, 300);
+  const WARM_UP = Math.min(requests, 500);
   const expected = demo.parallelSum(SUM_N);
   const check = (value) => {
     if (value !== expected) throw new Error(`wrong sum ${value}`);
@@ -104,7 +105,7 @@ runSection(async () => {
   const directServer = () => drive(async () => check(demo.parallelSum(SUM_N)), { requests, crashes: false });
   // Warm-up, not measured: the first run of a server in a process compiles its HTTP path
   // (measured: 20-30% slower than the runs after it), which would flatter the ratios.
-  await drive(async () => check(demo.parallelSum(SUM_N)), { requests: Math.min(requests, 500), crashes: false });
+  await drive(async () => check(demo.parallelSum(SUM_N)), { requests: WARM_UP, crashes: false });
 
   const configs = [
     { id: 'hosts1', label: 'hosts: 1', options: { hosts: 1 } },
@@ -121,8 +122,11 @@ runSection(async () => {
     progress(`direct on main, no crashes: ${direct.throughput.toFixed(0)} req/s, p50 ${direct.p50.toFixed(2)} ms, p99 ${direct.p99.toFixed(2)} ms`);
     const manager = newManager({ threads: 2, ...config.options });
     await manager.start();
-    // A server warms up before it takes load: with standby, the spare host is ready too
+    // A server warms up before it takes load, as the direct one did: the same warm-up run,
+    // without crashes (each host's and pool worker's isolate is new, and compiles its call
+    // path during its first few hundred calls); with standby, the spare host is ready too
     // (otherwise the first crash waits for its first, cold, start).
+    await drive(() => manager.execute(() => demo.parallelSum(SUM_N).then(check)), { requests: WARM_UP, crashes: false });
     for (let i = 0; i < 2000 && config.options.standby && manager.stats().standby !== 'ready'; i++) await sleep(5);
     const r = await drive((crash) => manager.execute(() => (crash ? demo.fault('trap', 'pool', 0) : demo.parallelSum(SUM_N).then(check))),
       { requests, crashes: true });
@@ -141,7 +145,7 @@ runSection(async () => {
     row({ id: 'directP99', label: 'direct on main: p99 latency (median)', value: direct.p99, unit: 'ms' }),
   ];
   const notes = [`${requests} requests, ${CLIENTS} keep-alive clients, parallelSum(${SUM_N}) per request, every ${CRASH_EVERY}th request traps a pool thread (through the manager); threads: 2 per host`,
-    `direct runs: ${directs.map((d) => d.throughput.toFixed(0)).join(', ')} req/s (after a warm-up run)`];
+    `direct runs: ${directs.map((d) => d.throughput.toFixed(0)).join(', ')} req/s (after a warm-up run of ${WARM_UP} requests; each manager gets the same warm-up, without crashes, before its run)`];
   for (const { config, r } of results) {
     const throughputRatio = r.throughput / direct.throughput;
     const p99Ratio = r.p99 / direct.p99;
