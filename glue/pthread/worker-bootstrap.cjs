@@ -247,8 +247,6 @@ function recycleWorker({ port: nextPort, channel: nextChannel, keep }, loadingTh
     // hooks say which), keeps its script and glue too (an ES module's as well), and only
     // changes its channel to main. Any other goes on below.
     output.flush();
-    globalThis[CRASH_REPORTED] = false;
-    globalThis[CRASH_KEEPS_GLUE] = false;
     takePort(nextPort, nextChannel);
     parentPort.postMessage({ [BOOTSTRAP_KEY]: 'kept' });
     return;
@@ -270,8 +268,6 @@ function recycleWorker({ port: nextPort, channel: nextChannel, keep }, loadingTh
   for (const key of Reflect.ownKeys(globalThis)) {
     if (!globalsBefore.has(key)) delete globalThis[key];
   }
-  globalThis[CRASH_REPORTED] = false;
-  globalThis[CRASH_KEEPS_GLUE] = false;
   takePort(nextPort, nextChannel);
   target = { kind: 'standby' };
   parentPort.postMessage({ [BOOTSTRAP_KEY]: 'recycled' });
@@ -281,8 +277,11 @@ function recycleWorker({ port: nextPort, channel: nextChannel, keep }, loadingTh
   start();
 }
 
-// A new generation talks to main on a new port; the thread it runs is told by its next 'run'.
+// A new generation talks to main on a new port; the thread it runs is told by its next 'run',
+// and nothing of it has crashed yet (what the hooks noted of the dead one's crash is forgotten).
 function takePort(nextPort, nextChannel) {
+  globalThis[CRASH_REPORTED] = false;
+  globalThis[CRASH_KEEPS_GLUE] = false;
   port.close();
   port = nextPort;
   port.unref();
