@@ -62,8 +62,9 @@ runSection(async () => {
 
   // After a crash, the next execute() -> result, with the manager's options: the default
   // (a warm restart, the crashed host's workers renewed) and restart: 'cold' (a new host).
-  // A trap leaves every worker's glue usable; after an abort() the crashed thread's worker
-  // loads the module again (docs/ARCHITECTURE.md, "Warm restart").
+  // A trap leaves every worker's glue usable; after an abort() the pthread hooks put back
+  // what it changed in the crashed thread's glue, so that worker is kept too
+  // (docs/ARCHITECTURE.md, "Warm restart").
   async function restarts(options, kind = 'trap') {
     const wall = [];
     const lastStart = [];
@@ -125,7 +126,7 @@ runSection(async () => {
     row({ id: 'coldLastStartMs', label: 'cold start: stats().lastStartMs (compile + host start)', value: s.coldStats.median, unit: 'ms', stats: s.coldStats }),
     row({ id: 'restart', label: 'restart after a crash, a trap (default options): next execute() -> result (wall)', value: s.restartWall.median, unit: 'ms', stats: s.restartWall,
       baseline: 'piscinaCold', ratio: restartVsPiscina, target: '<= 2x Piscina cold start', met: restartVsPiscina <= 2 }),
-    row({ id: 'restartAbort', label: "restart after a crash, an abort() (default options; the crashed thread's worker loads the module again): next execute() -> result (wall)",
+    row({ id: 'restartAbort', label: "restart after a crash, an abort() (default options; the crashed thread's worker is kept, its glue's abort state put back): next execute() -> result (wall)",
       value: s.abortRestartWall.median, unit: 'ms', stats: s.abortRestartWall,
       baseline: 'piscinaCold', ratio: abortRestartVsPiscina, target: '<= 2x Piscina cold start', met: abortRestartVsPiscina <= 2 }),
     row({ id: 'restartLastStartMs', label: 'restart: stats().lastStartMs', value: s.restartStats.median, unit: 'ms', stats: s.restartStats }),

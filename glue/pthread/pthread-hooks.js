@@ -125,14 +125,15 @@ var __wasmpoolHooks = (function () {
     // The worker's bootstrap (worker-bootstrap.cjs) sends a backstop notice for any thread
     // that dies; this one is more precise (pool thread index, crash record), so it tells the
     // bootstrap to stay silent (global-names.cjs: CRASH_REPORTED).
+    // A trap of the wasm code (unreachable, an out-of-bounds access, a bad indirect call)
+    // changes nothing in the glue's JavaScript, and abort() (std::abort, a failed assert,
+    // std::terminate) only what forgetCrashState() puts back below; both throw a
+    // WebAssembly.RuntimeError. A C++ exception escaping the thread or a JS error went
+    // through glue code that may keep other state. Only after a RuntimeError may a warm
+    // restart in place keep this worker's glue (worker-bootstrap.cjs, recycleWorker).
+    var keepsGlue = ex instanceof WebAssembly.RuntimeError;
     if (typeof globalThis == 'object') {
-      // A trap of the wasm code (unreachable, an out-of-bounds access, a bad indirect call)
-      // changes nothing in the glue's JavaScript; abort() marks the glue aborted for good
-      // (ABORT), and a C++ exception or a JS error went through glue code that may keep
-      // state. Only after a trap may a warm restart in place keep this worker's glue
-      // (worker-bootstrap.cjs, recycleWorker).
-      var aborted = typeof ABORT != 'undefined' && ABORT;
-      globalThis['__wasmpoolCrashKeepsGlue'] = ex instanceof WebAssembly.RuntimeError && !aborted;
+      globalThis['__wasmpoolCrashKeepsGlue'] = keepsGlue;
       globalThis['__wasmpoolCrashReported'] = true;
     }
     var kind = readRecordKind() || classify(ex);
@@ -156,6 +157,22 @@ var __wasmpoolHooks = (function () {
     });
     abandonPool();
     wakeRuntimeThread();
+    if (keepsGlue) forgetCrashState();
+  }
+
+  // What a fault may leave in this glue's JavaScript besides the memory (which a reset in
+  // place puts back): abort() sets ABORT and EXITSTATUS (3.1.x to 4.x), and with JS-based
+  // C++ exceptions a fault inside a catch block, or an exception that ended in
+  // std::terminate, leaves the exception bookkeeping (a count, a stack, the last one). All
+  // go back to what the glue set when it loaded, so that a kept worker, or the host's kept
+  // instance, runs its next thread or call as after a fresh load. Names this glue does not
+  // have are skipped (wasm exceptions keep no such state in JavaScript).
+  function forgetCrashState() {
+    if (typeof ABORT != 'undefined') ABORT = false;
+    if (typeof EXITSTATUS != 'undefined') EXITSTATUS = 0;
+    if (typeof uncaughtExceptionCount != 'undefined') uncaughtExceptionCount = 0;
+    if (typeof exceptionCaught != 'undefined' && Array.isArray(exceptionCaught)) exceptionCaught.length = 0;
+    if (typeof exceptionLast != 'undefined') exceptionLast = 0;
   }
 
   // The instance is dead from here on (every crash ends it: main renews or replaces the
@@ -464,19 +481,21 @@ var __wasmpoolHooks = (function () {
     }
     // Whether a reset to `point` is still right: not when a callback of the dead generation
     // is still pending on the host's event loop (the module scheduled one from a call: it
-    // would run in the reset memory), nor when the host thread itself called abort() (the
-    // glue stays marked aborted for good); then the host makes a new instance instead.
+    // would run in the reset memory); then the host makes a new instance instead. An
+    // abort() of the host thread itself is no reason: the reset forgets it (forgetCrashState).
     Module['__wasmpoolResettable'] = function (point) {
-      var aborted = typeof ABORT != 'undefined' && ABORT;
-      return !aborted && keepaliveCount() === point.keepalive;
+      return keepaliveCount() === point.keepalive;
     };
     // The memory is back at the reset point: no pthread runs. `kept`: the workers of the
     // dead generation that keep this glue loaded (their threads unwound, none crashed: the
     // host's supervised-worker.js asked each); they are idle workers again, each with a new
     // channel to main. Every other worker was recycled or terminated, and new ones are asked
     // for as at the first start. The host thread's stack pointer, which a fault unwinding
-    // through wasm leaves where it was, goes back to where it was then.
+    // through wasm leaves where it was, goes back to where it was then, and what a fault of
+    // the host thread left in this glue's JavaScript (its abort(), its exception
+    // bookkeeping) is forgotten.
     Module['__wasmpoolReset'] = function (point, kept) {
+      forgetCrashState();
       PThread.runningWorkers.length = 0;
       PThread.unusedWorkers.length = 0;
       for (var key in PThread.pthreads) delete PThread.pthreads[key];

@@ -44,12 +44,18 @@ test('a crash renews the same workers: restart says warm, the next call works, t
   assertEveryCallAnswered(manager);
 });
 
-test('a fault of the host thread itself is renewed too', async (t) => {
+test('a fault of the host thread itself is renewed too, in the same instance', async (t) => {
   const demo = await loadDemo();
-  const manager = newManager(t);
-  await manager.execute(() => demo.noop());
-  // A trap leaves the host's glue as it was (its memory is reset in place); abort() marks
-  // it aborted for good (a new instance is made in the same host).
+  const messages = [];
+  process.env.WASMPOOL_TRACE_START = '1';
+  const manager = newManager(t, { log: (entry) => messages.push(entry.message) });
+  try {
+    await manager.start();
+  } finally {
+    delete process.env.WASMPOOL_TRACE_START;
+  }
+  // Each keeps the instance, its memory reset in place: a trap leaves the host's glue as
+  // it was, and what abort() left in it is forgotten with the reset.
   for (const kind of ['trap', 'abort', 'trap']) {
     const { error, info } = await crash(manager, demo, kind, 'host');
     assert.equal(error.thread, -1, kind);
@@ -57,6 +63,7 @@ test('a fault of the host thread itself is renewed too', async (t) => {
     assert.equal(await manager.execute(() => demo.add(2, 3)), 5, kind);
     assert.equal(await manager.execute(() => demo.parallelSum(1e5)), 4999950000, kind);
   }
+  assert.equal(messages.filter((m) => /memory reset/.test(m)).length, 3, messages.join('\n'));
 });
 
 test("restart: 'cold' starts a new host after a crash, as before", async (t) => {
@@ -155,7 +162,7 @@ test('the instance is kept and its memory put back as it was made: a heap the de
   assertEveryCallAnswered(manager);
 });
 
-test('a worker whose pool thread did not crash keeps its glue, and so does one that trapped; one that aborted is recycled', async (t) => {
+test('every worker keeps its glue after a trap, an abort() and an exception ended by terminate; C++ exceptions work after each', async (t) => {
   const demo = await loadDemo();
   const messages = [];
   // The host's start trace (host.js) names what the renew did with each worker; a worker
@@ -168,16 +175,19 @@ test('a worker whose pool thread did not crash keeps its glue, and so does one t
     delete process.env.WASMPOOL_TRACE_START;
   }
   const renews = () => messages.filter((m) => /workers recycled/.test(m));
-  await crash(manager, demo, 'trap');
-  assert.equal(await manager.execute(() => demo.threadCount()), 3);
-  assert.match(renews()[0] ?? '', /workers recycled \+[\d.]+ ms \(3 kept, 0 recycled or replaced\)/, messages.join('\n'));
-  // abort() leaves its glue marked aborted (and C++ exceptions leave their count): that
-  // worker loads the module again.
-  await crash(manager, demo, 'abort');
-  assert.equal(await manager.execute(() => demo.threadCount()), 3);
-  assert.match(renews()[1] ?? '', /workers recycled \+[\d.]+ ms \(2 kept, 1 recycled or replaced\)/, messages.join('\n'));
-  assert.equal(messages.filter((m) => /memory reset/.test(m)).length, 2);
-  assert.equal(await manager.execute(() => demo.parallelSum(1e5)), 4999950000);
+  // A trap changes nothing in the glue's JavaScript; abort() sets ABORT and EXITSTATUS, and
+  // an exception that ended in std::terminate leaves the JS exception bookkeeping: the
+  // pthread hooks put those back (forgetCrashState), so the crashed thread's worker is kept
+  // too. A C++ exception thrown and caught on the pool afterwards shows the bookkeeping sane.
+  for (const [i, kind] of ['trap', 'abort', 'uncaught'].entries()) {
+    await crash(manager, demo, kind);
+    assert.equal(await manager.execute(() => demo.threadCount()), 3, kind);
+    assert.match(renews()[i] ?? '', /workers recycled \+[\d.]+ ms \(3 kept, 0 recycled or replaced\)/, `${kind}:\n${messages.join('\n')}`);
+    const thrown = await manager.execute(() => demo.fault('exception', 'pool', 0)).catch((e) => e);
+    assert.equal(thrown.code, 'ERR_WASM_CPP_EXCEPTION', `${kind}: then a C++ exception is an ordinary error (${thrown.message})`);
+    assert.equal(await manager.execute(() => demo.parallelSum(1e5)), 4999950000, kind);
+  }
+  assert.equal(messages.filter((m) => /memory reset/.test(m)).length, 3, 'each renew reset the memory in place');
 });
 
 // A pool thread that crashes wakes the host thread at the futex word it says it waits on
