@@ -18,6 +18,7 @@
 // way: a new generation in the same isolates, without a single Node boot
 // (docs/ARCHITECTURE.md, "Warm restart").
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import workerThreads, { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
@@ -145,11 +146,16 @@ syncBuiltinESMExports();
 // (supervised-worker.js), within the host's thread budget.
 const supervised = superviseWorkers({ limit: threadLimit, announce: hooksConfig.announce,
   onLimit: hooksConfig.onThreadLimit });
-// Patched glue asks for `threads` workers once its instance exists (__wasmpoolStart): they
-// are started now, so that their boot runs while this thread loads and instantiates the glue.
+// Patched glue asks for `threads` workers once its instance exists (__wasmpoolStart). As
+// many of them as there are cores besides this thread's are started now, so that their boot
+// runs while this thread loads and instantiates the glue; the rest start when the instance
+// exists (the glue's prewarm). More than that only slowed this thread's own start, which
+// every first call waits for: each Node boot is ~50 ms of CPU, and on 2 cores booting both
+// pool workers beside the host made a first call ~25 ms later (150 vs 121 ms), while a
+// first call that uses the pool, served by the first pool thread, came no later.
 if (glueUrl && patched) {
   supervised.recyclable = true;
-  supervised.standby(threads);
+  supervised.standby(Math.min(threads, Math.max(1, availableParallelism() - 1)));
 }
 
 // WASMPOOL_TRACE_START=1: the start's phases on the host's stderr (bench/js/startup-phases.js).
