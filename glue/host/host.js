@@ -35,16 +35,31 @@ const { classifyFault, isControlFlow } = require('../shared/fault-kind.cjs');
 const { CLASSIFY } = require('../shared/global-names.cjs');
 const { collectGarbage } = require('../shared/collect-garbage.cjs');
 
+// A host started before main had its module (a manager's first start: main/host-preboot.js)
+// boots while main reads and compiles it, then gets its start data as its first message.
+// Until then main sends nothing else, and stopping it terminates it.
+const startData = workerData?.early ? await firstStartMessage() : workerData;
+function firstStartMessage() {
+  return new Promise((resolve) => {
+    const take = (message) => {
+      if (message?.type !== 'start' || !isMainMessage(message)) return;
+      parentPort.off('message', take);
+      resolve(message.data);
+    };
+    parentPort.on('message', take);
+  });
+}
+
 // glueUrl: null for a host of jobs only; patched: whether the glue carries the patch (only
 // then does main route execute() calls here, and give it the module and memory).
 // workerIsGlue: the patch marker main already read says the glue is its own pthread worker.
-const { glueUrl, patched, wasmUrl, workerIsGlue, module, memoryLimits, threads, threadLimit, heartbeatIntervalMs } = workerData;
+const { glueUrl, patched, wasmUrl, workerIsGlue, module, memoryLimits, threads, threadLimit, heartbeatIntervalMs } = startData;
 // What one generation has of its own (a renew brings new channels): the call rings, the
 // cancel ring, the request port and the output channel; and the shared memory of patched
 // glue's instance (null otherwise: other glue makes its own). Main makes the first one, so
 // main can read the crash record and progress after a death; a renew keeps it (reset in
 // place) or makes a new one here, and 'ready' tells main which.
-let { memory, cancelRing, callRings, requestPort, outputPort } = workerData;
+let { memory, cancelRing, callRings, requestPort, outputPort } = startData;
 
 const START_TIMEOUT_MS = 10_000;
 // How long a recycled worker's thread may take to come back to its event loop (the pool

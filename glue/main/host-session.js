@@ -19,6 +19,7 @@ import { WasmHangError, WasmHostStartError, WasmPanicError, WasmCallError, WasmP
 import { Watchdog } from './watchdog.js';
 import { LOG_LEVELS, isHostMessage, isThreadMessage, toHost } from '../shared/protocol.js';
 import { createWorker as createNodeWorker } from './worker-flags.js';
+import { HostPreboot } from './host-preboot.js';
 import { PendingCalls } from './pending-calls.js';
 import { crashVerdict, hostDeathVerdict } from './crash-verdict.js';
 import { DETECTORS } from './detectors.js';
@@ -27,6 +28,14 @@ import { CancelRingWriter, createCancelRing } from '../shared/cancel-ring.js';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 
 const HOST_URL = new URL('../host/host.js', import.meta.url);
+// The host's own console goes through main's streams, but module output and logs come as
+// messages so they can be routed to the user's log sink.
+const HOST_WORKER_OPTIONS = Object.freeze({ stdout: false, stderr: false });
+
+/** Starts a host worker ahead of its session (host-preboot.js), as every host is started. */
+export function prebootHost(createWorker = createNodeWorker) {
+  return new HostPreboot(createWorker, HOST_URL, HOST_WORKER_OPTIONS);
+}
 // How long an orderly stop (exitThreadPool, then exit) may take before the host is
 // terminated and the stop reported as a hang: a healthy pool joins its threads in
 // milliseconds, so a host still there after this is stuck behind a spinning thread.
@@ -84,9 +93,10 @@ export class HostSession {
    * @param {{log: Function, output: Function, failed: Function, settled: Function, stuck: Function}} o.events
    * @param {(url: URL, options: object) => import('node:worker_threads').Worker} [o.createWorker] starts the
    *   host worker (worker-flags.js's, under the process's Node flags); a fake one in unit tests
+   * @param {HostPreboot | null} [o.preboot] a host worker already booting (prebootHost()), to use
    */
   constructor({ loaded, threads, maxExtraThreads, heartbeatIntervalMs, heartbeatTimeoutMs, detectors = new Set(DETECTORS),
-    background = false, events, createWorker = createNodeWorker, reuse = null, restart = 'warm' }) {
+    background = false, events, createWorker = createNodeWorker, reuse = null, restart = 'warm', preboot = null }) {
     this.threads = threads;
     this.#detectors = detectors;
     this.#events = events;
@@ -111,7 +121,7 @@ export class HostSession {
       this.#exitedResolve = resolve;
     });
     if (reuse) this.#renew(reuse);
-    else this.#startWorker();
+    else this.#startWorker(preboot);
     this.#watchdog = new Watchdog({
       timeoutMs: () => this.#hangTimeoutNow(),
       intervalMs: heartbeatIntervalMs,
@@ -178,16 +188,13 @@ export class HostSession {
     return new WebAssembly.Memory({ initial: this.#memoryLimits.initial, maximum: this.#memoryLimits.maximum, shared: true });
   }
 
-  #startWorker() {
+  // `preboot`: a host worker already booting (a manager's first start), given its start
+  // data now; otherwise, or if it died meanwhile, a new worker.
+  #startWorker(preboot = null) {
     const { generation, transferList } = this.#openGeneration();
-    this.#attach(this.#createWorker(HOST_URL, {
-      workerData: { ...this.#hostData, ...generation, memory: this.memory },
-      transferList,
-      // The host's own console goes through main's streams, but module output and logs
-      // come as messages so they can be routed to the user's log sink.
-      stdout: false,
-      stderr: false,
-    }));
+    const data = { ...this.#hostData, ...generation, memory: this.memory };
+    this.#attach(preboot?.take(data, transferList) ??
+      this.#createWorker(HOST_URL, { workerData: data, transferList, ...HOST_WORKER_OPTIONS }));
   }
 
   // A worker whose instance died of a crash, handed over by the session before: it makes a

@@ -13,7 +13,7 @@ import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { WasmAbortError, WasmPoolError, WasmShutdownError, WasmTimeoutError } from './errors.js';
-import { HostSession } from './host-session.js';
+import { HostSession, prebootHost } from './host-session.js';
 import { HostSupervisor } from './supervisor.js';
 import { Dispatcher } from './dispatcher.js';
 import { releaseInstanceWorkers } from './instance-workers.js';
@@ -28,6 +28,7 @@ import { detectorsFor } from './detectors.js';
 export class ThreadPoolManager extends EventEmitter {
   #options;
   #loaded = null; // Promise<LoadedModule>, compiled once per manager
+  #moduleLoaded = false; // whether #loaded has resolved
   #supervisors; // one per host
   #dispatcher;
   #shutDown = false;
@@ -285,6 +286,7 @@ export class ThreadPoolManager extends EventEmitter {
     this.#loaded ??= loadModule(this.#options.module, this.#options.wasm);
     try {
       const loaded = await this.#loaded;
+      this.#moduleLoaded = true;
       // From the first execute() on, this manager routes the module: its instances on this
       // thread must no longer keep the process alive (instance-workers.js).
       if (loaded.patched) releaseInstanceWorkers(loaded.moduleId);
@@ -296,10 +298,19 @@ export class ThreadPoolManager extends EventEmitter {
   }
 
   async #createSession(background, handlers, reuse = null) {
-    const loaded = await this.#load();
+    // While the module is still to be loaded (a first start), the host boots meanwhile.
+    const preboot = reuse === null && !this.#moduleLoaded ? prebootHost() : null;
+    let loaded;
+    try {
+      loaded = await this.#load();
+    } catch (error) {
+      preboot?.discard();
+      throw error;
+    }
     return new HostSession({
       loaded,
       reuse,
+      preboot,
       restart: this.#options.restart,
       threads: this.#options.threads,
       maxExtraThreads: this.#options.maxExtraThreads,

@@ -19,6 +19,10 @@ const MAIN_TO_HOST = {
   call: { id: 'integer', name: 'string', args: 'array' }, // run export `name`; args are structured-cloned
   job: { id: 'integer', url: 'string', input: 'any' }, // run the default export of module `url` in the host (manager.run())
   terminate: {}, // exitThreadPool() (if the runtime is there), then exit the worker
+  // A host started before main had its module (host-preboot.js) gets what it would have had
+  // as workerData (the module, the memory, its first generation's channels) as its first
+  // message.
+  start: { data: 'object' },
   // After a crash: a new generation in the same worker, with its own channels (host.js,
   // renew), instead of a new worker. The host resets its memory or makes a new one, and
   // says which in 'ready'. Sent on the worker's parent port.
@@ -108,6 +112,7 @@ export const toHost = Object.freeze({
   call: (id, name, args) => ({ type: 'call', id, name, args }),
   job: (id, url, input) => ({ type: 'job', id, url, input }),
   terminate: () => ({ type: 'terminate' }),
+  start: (data) => ({ type: 'start', data }),
   renew: ({ cancelRing, callRings, requestPort, outputPort }) =>
     ({ type: 'renew', cancelRing, callRings, requestPort, outputPort }),
 });

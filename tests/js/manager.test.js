@@ -203,6 +203,26 @@ test('an unpatched or missing module gives a start error naming the file', async
   await assert.rejects(unpatched.execute(() => 1), /is not patched for wasm-threadpool/);
 });
 
+// A first start boots its host while main still reads and compiles the module
+// (host-preboot.js): a module that fails to load, or a shutdown that comes first, must not
+// leave that worker behind.
+test('a first start that fails to load its module, or is shut down while loading it, leaves no worker behind', async (t) => {
+  const demo = await loadDemo();
+  const baseline = osThreadCount();
+  const missing = new ThreadPoolManager({ module: new URL('./no-such-glue.mjs', import.meta.url), log: false });
+  t.after(() => missing.shutdown());
+  await assert.rejects(missing.execute(() => 1), { code: 'ERR_WASM_HOST_START' });
+  assert.equal(await waitForThreadCount(baseline), baseline, 'the early host worker is gone');
+  const stopped = newManager(t);
+  const call = stopped.execute(() => demo.add(1, 2));
+  await stopped.shutdown();
+  await assert.rejects(call, { code: 'ERR_WASM_POOL_SHUT_DOWN' });
+  assert.equal(await waitForThreadCount(baseline), baseline, 'no host worker is left');
+  // The load that failed is tried again, with a host booted again beside it.
+  await assert.rejects(missing.execute(() => 1), { code: 'ERR_WASM_HOST_START' });
+  assert.equal(await waitForThreadCount(baseline), baseline);
+});
+
 test('shutdown() rejects pending calls, later execute() says the manager is shut down, no thread is left', async (t) => {
   const demo = await loadDemo();
   const baseline = osThreadCount();

@@ -1,0 +1,60 @@
+// A host worker started before main has its module: a manager's first start reads, checks
+// and compiles the module (module-loader.js: ~10 ms on a 2-core VM once V8 has the module
+// compiled, ~20 ms before) while the host's Node boot (~55-65 ms there) runs, instead of
+// before it. The host waits for its start data (what it would otherwise get as
+// workerData: the module, the memory, its first generation's channels) as its first
+// message (host.js, firstStartMessage).
+//
+// Until a session takes the worker, this file listens to it: an 'error' nobody listens to
+// would throw on main, and a worker that died while booting must not be handed on.
+import { toHost } from '../shared/protocol.js';
+
+export class HostPreboot {
+  #worker;
+  #dead = false;
+  #died = () => {
+    this.#dead = true;
+  };
+
+  /**
+   * @param {(url: URL, options: object) => import('node:worker_threads').Worker} createWorker
+   * @param {URL} url host.js
+   * @param {object} options the worker's options besides workerData
+   */
+  constructor(createWorker, url, options) {
+    this.#worker = createWorker(url, { ...options, workerData: { early: true } });
+    this.#worker.on('error', this.#died);
+    this.#worker.on('exit', this.#died);
+    // It waits for main, which waits for the module: nothing to keep the process alive for.
+    this.#worker.unref();
+  }
+
+  /**
+   * The worker, sent `data` (transferring `transferList`), for a session to supervise; or
+   * null if it died meanwhile (nothing was sent: start a worker the usual way).
+   */
+  take(data, transferList) {
+    const worker = this.#release();
+    if (!worker) return null;
+    if (this.#dead) {
+      worker.terminate();
+      return null;
+    }
+    worker.ref();
+    worker.postMessage(toHost.start(data), transferList);
+    return worker;
+  }
+
+  /** Not needed after all (the module did not load, or the session was not made): ends it. */
+  discard() {
+    this.#release()?.terminate();
+  }
+
+  #release() {
+    const worker = this.#worker;
+    this.#worker = null;
+    worker?.off('error', this.#died);
+    worker?.off('exit', this.#died);
+    return worker;
+  }
+}
