@@ -220,9 +220,16 @@ async function start(began = performance.now(), early = true) {
   // With the wasmpool runtime linked in: the pool, the crash record, the progress counter.
   // Without it, any pthreads module is hosted all the same (crash notices from the hooks,
   // the heartbeat and per-call hang timeouts, logs, restart, idle stop).
-  const info = typeof instance.initThreadPool === 'function' ? instance.runtimeInfo() : null;
+  const info = typeof instance.initThreadPool === 'function' ? runtimeInfoOf(instance) : null;
   resetPoint = takeResetPoint(instance, info);
   await startPool(info, began, early);
+}
+
+// runtimeInfo() of the wasmpool runtime, read from its JSON text (runtimeInfoJson: the
+// object form costs ~6 ms of a start, embind generating JavaScript for its first uses of
+// val); a runtime built before that export has only the object.
+function runtimeInfoOf(made) {
+  return typeof made.runtimeInfoJson === 'function' ? JSON.parse(made.runtimeInfoJson()) : made.runtimeInfo();
 }
 
 // The instance exists, with no pool thread yet: its pool starts, and on a first start it

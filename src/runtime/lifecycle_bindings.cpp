@@ -7,6 +7,7 @@
 //   runtimeInfo()       shared-heap addresses and layouts the manager's watchdog, crash
 //                       reader and the pthread hooks use: the C++ structs are the one
 //                       definition, JavaScript reads the offsets from here
+//   runtimeInfoJson()   the same as JSON text, which is what the host reads (cheaper)
 // plus wasmpoolDescribeException(ptr), which turns the bare number Emscripten throws for
 // a C++ exception escaping an export into "type\nwhat()".
 #include <emscripten/bind.h>
@@ -73,63 +74,108 @@ void exit_thread_pool() {
   wasmpool::exit_global_pool();
 }
 
-emscripten::val progress_layout() {
-  emscripten::val layout = emscripten::val::object();
-  layout.set("address", reinterpret_cast<uintptr_t>(&wasmpool::runtime_hooks()));
-  layout.set("progressOffset", static_cast<int>(wasmpool::kProgressOffset));
-  layout.set("workerProgressOffset", static_cast<int>(wasmpool::kWorkerProgressOffset));
-  layout.set("workerProgressStride", static_cast<int>(wasmpool::kWorkerProgressStride));
-  layout.set("workers", static_cast<int>(wasmpool::kMaxWorkers));
+// The layouts are written as JSON text, not built with embind's val: its first uses in an
+// isolate generate JavaScript (a method caller per signature), which cost ~6 ms of every
+// host's start, measured. The host parses the text (runtimeInfoJson); runtimeInfo() gives
+// the same as an object.
+class JsonObject {
+ public:
+  JsonObject& number(const char* key, std::uintptr_t value) {
+    begin(key);
+    text_ += std::to_string(value);
+    return *this;
+  }
+  template <std::size_t N>
+  JsonObject& names(const char* key, const char* const (&values)[N]) {
+    begin(key);
+    text_ += '[';
+    for (std::size_t i = 0; i < N; ++i) {
+      if (i > 0) text_ += ',';
+      quote(values[i]);
+    }
+    text_ += ']';
+    return *this;
+  }
+  JsonObject& object(const char* key, const JsonObject& value) {
+    begin(key);
+    text_ += value.text();
+    return *this;
+  }
+  std::string text() const { return text_ + '}'; }
+
+ private:
+  void begin(const char* key) {
+    if (text_.size() > 1) text_ += ',';
+    quote(key);
+    text_ += ':';
+  }
+  // The names are C++ literals of this runtime; escaping keeps the text valid whatever they hold.
+  void quote(const char* value) {
+    text_ += '"';
+    for (const char* c = value; *c != '\0'; ++c) {
+      if (*c == '"' || *c == '\\') text_ += '\\';
+      if (static_cast<unsigned char>(*c) >= 0x20) text_ += *c;
+    }
+    text_ += '"';
+  }
+  std::string text_ = "{";
+};
+
+JsonObject progress_layout() {
+  JsonObject layout;
+  layout.number("address", reinterpret_cast<uintptr_t>(&wasmpool::runtime_hooks()))
+      .number("progressOffset", wasmpool::kProgressOffset)
+      .number("workerProgressOffset", wasmpool::kWorkerProgressOffset)
+      .number("workerProgressStride", wasmpool::kWorkerProgressStride)
+      .number("workers", wasmpool::kMaxWorkers);
   return layout;
 }
 
-emscripten::val crash_record_layout() {
+JsonObject crash_record_layout() {
   using wasmpool::runtime::CrashRecord;
-  emscripten::val layout = emscripten::val::object();
-  layout.set("address", reinterpret_cast<uintptr_t>(&wasmpool::runtime::crash_record()));
-  layout.set("state", static_cast<int>(offsetof(CrashRecord, state)));
-  layout.set("thread", static_cast<int>(offsetof(CrashRecord, thread)));
-  layout.set("kind", static_cast<int>(offsetof(CrashRecord, kind)));
-  layout.set("length", static_cast<int>(offsetof(CrashRecord, length)));
-  layout.set("pthread", static_cast<int>(offsetof(CrashRecord, pthread)));
-  layout.set("message", static_cast<int>(offsetof(CrashRecord, message)));
-  layout.set("capacity", static_cast<int>(wasmpool::runtime::kCrashMessageCapacity));
-  emscripten::val kinds = emscripten::val::array();
-  for (const char* name : wasmpool::runtime::kCrashKindNames)
-    kinds.call<void>("push", std::string(name));
-  layout.set("kinds", kinds);
-  emscripten::val states = emscripten::val::object();
   using wasmpool::runtime::CrashRecordState;
-  states.set("empty", static_cast<int>(CrashRecordState::empty));
-  states.set("writing", static_cast<int>(CrashRecordState::writing));
-  states.set("complete", static_cast<int>(CrashRecordState::complete));
-  layout.set("states", states);
+  JsonObject states;
+  states.number("empty", static_cast<std::uintptr_t>(CrashRecordState::empty))
+      .number("writing", static_cast<std::uintptr_t>(CrashRecordState::writing))
+      .number("complete", static_cast<std::uintptr_t>(CrashRecordState::complete));
+  JsonObject layout;
+  layout.number("address", reinterpret_cast<uintptr_t>(&wasmpool::runtime::crash_record()))
+      .number("state", offsetof(CrashRecord, state))
+      .number("thread", offsetof(CrashRecord, thread))
+      .number("kind", offsetof(CrashRecord, kind))
+      .number("length", offsetof(CrashRecord, length))
+      .number("pthread", offsetof(CrashRecord, pthread))
+      .number("message", offsetof(CrashRecord, message))
+      .number("capacity", wasmpool::runtime::kCrashMessageCapacity)
+      .names("kinds", wasmpool::runtime::kCrashKindNames)
+      .object("states", states);
   return layout;
+}
+
+std::string runtime_info_json() {
+  // The global pool's abandon flag (abandon.hpp) is one byte: a pool thread that crashes
+  // raises it from JavaScript, so the other pool threads stop taking the dead instance's jobs.
+  static_assert(sizeof(wasmpool::detail::g_abandoned) == 1 &&
+                std::atomic<bool>::is_always_lock_free);
+  JsonObject info;
+  info.object("progress", progress_layout())
+      .object("crashRecord", crash_record_layout())
+      .number("startedWorkers", reinterpret_cast<uintptr_t>(&g_started_workers))
+      // Where the heap's end (sbrk's break) is kept: a warm restart that resets the memory
+      // in place restores what lies below the break it saw at the start.
+      .number("heapBreak", reinterpret_cast<uintptr_t>(emscripten_get_sbrk_ptr()))
+      .number("abandoned", reinterpret_cast<uintptr_t>(&wasmpool::detail::g_abandoned))
+      // Where the host thread says which futex word it waits on for the pool: a pool thread
+      // that crashes wakes it there (latch.hpp, runtime_thread_wait_word).
+      .number("runtimeThreadWait",
+              reinterpret_cast<uintptr_t>(&wasmpool::detail::runtime_thread_wait_word()))
+      // wasmpool::log's levels by their numbers: protocol.js's LOG_LEVELS must read the same.
+      .names("logLevels", wasmpool::kLogLevelNames);
+  return info.text();
 }
 
 emscripten::val runtime_info() {
-  emscripten::val info = emscripten::val::object();
-  info.set("progress", progress_layout());
-  info.set("crashRecord", crash_record_layout());
-  info.set("startedWorkers", reinterpret_cast<uintptr_t>(&g_started_workers));
-  // Where the heap's end (sbrk's break) is kept: a warm restart that resets the memory in
-  // place restores what lies below the break it saw at the start, and clears up to the
-  // break the crash left.
-  info.set("heapBreak", reinterpret_cast<uintptr_t>(emscripten_get_sbrk_ptr()));
-  // Where the host thread says which futex word it waits on for the pool: a pool thread
-  // that crashes wakes it there (latch.hpp, runtime_thread_wait_word).
-  // The global pool's abandon flag (abandon.hpp), one byte: a pool thread that crashes
-  // raises it, so the other pool threads stop taking the dead instance's jobs at once.
-  static_assert(sizeof(wasmpool::detail::g_abandoned) == 1 &&
-                std::atomic<bool>::is_always_lock_free);
-  info.set("abandoned", reinterpret_cast<uintptr_t>(&wasmpool::detail::g_abandoned));
-  info.set("runtimeThreadWait",
-           reinterpret_cast<uintptr_t>(&wasmpool::detail::runtime_thread_wait_word()));
-  // wasmpool::log's levels by their numbers: protocol.js's LOG_LEVELS must read the same.
-  emscripten::val levels = emscripten::val::array();
-  for (const char* name : wasmpool::kLogLevelNames) levels.call<void>("push", std::string(name));
-  info.set("logLevels", levels);
-  return info;
+  return emscripten::val::global("JSON").call<emscripten::val>("parse", runtime_info_json());
 }
 
 // "type\nwhat()" for the number Emscripten throws when a C++ exception escapes an export.
@@ -146,5 +192,6 @@ EMSCRIPTEN_BINDINGS(wasmpool_lifecycle) {
   emscripten::function("exitThreadPool", &exit_thread_pool);
   emscripten::function("abandonThreadPool", &wasmpool::abandon_global_pool);
   emscripten::function("runtimeInfo", &runtime_info);
+  emscripten::function("runtimeInfoJson", &runtime_info_json);
   emscripten::function("wasmpoolDescribeException", &describe_exception);
 }
