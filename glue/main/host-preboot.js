@@ -37,7 +37,7 @@ export class HostPreboot {
     const worker = this.#release();
     if (!worker) return null;
     if (this.#dead) {
-      worker.terminate();
+      end(worker);
       return null;
     }
     worker.ref();
@@ -47,7 +47,8 @@ export class HostPreboot {
 
   /** Not needed after all (the module did not load, or the session was not made): ends it. */
   discard() {
-    this.#release()?.terminate();
+    const worker = this.#release();
+    if (worker) end(worker);
   }
 
   #release() {
@@ -57,4 +58,11 @@ export class HostPreboot {
     worker?.off('exit', this.#died);
     return worker;
   }
+}
+
+// Terminates a worker nobody will supervise. An error it raised while booting may still be
+// on its way to this thread: with no listener, Node would make it fatal to the process.
+function end(worker) {
+  worker.on('error', () => {});
+  worker.terminate();
 }

@@ -307,25 +307,30 @@ export class ThreadPoolManager extends EventEmitter {
       preboot?.discard();
       throw error;
     }
-    return new HostSession({
-      loaded,
-      reuse,
-      preboot,
-      restart: this.#options.restart,
-      threads: this.#options.threads,
-      maxExtraThreads: this.#options.maxExtraThreads,
-      heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
-      heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs,
-      detectors: detectorsFor(this.#options.crashDetection),
-      background,
-      events: {
-        ...handlers,
-        log: (entry) => this.#log(entry),
-        output: (stream, text, thread = -1, pthread = 0) =>
-          this.#log({ level: stream === 'stdout' ? 'stdout' : 'stderr', message: text, thread, pthread, time: Date.now() }),
-        timing: (ms) => this.#timings.add(ms),
-      },
-    });
+    try {
+      return new HostSession({
+        loaded,
+        reuse,
+        preboot,
+        restart: this.#options.restart,
+        threads: this.#options.threads,
+        maxExtraThreads: this.#options.maxExtraThreads,
+        heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
+        heartbeatTimeoutMs: this.#options.heartbeatTimeoutMs,
+        detectors: detectorsFor(this.#options.crashDetection),
+        background,
+        events: {
+          ...handlers,
+          log: (entry) => this.#log(entry),
+          output: (stream, text, thread = -1, pthread = 0) =>
+            this.#log({ level: stream === 'stdout' ? 'stdout' : 'stderr', message: text, thread, pthread, time: Date.now() }),
+          timing: (ms) => this.#timings.add(ms),
+        },
+      });
+    } catch (error) {
+      preboot?.discard(); // taken by the session only once its worker starts
+      throw error;
+    }
   }
 
   #call(route, name, args) {

@@ -169,7 +169,7 @@ var __wasmpoolHooks = (function () {
   // have are skipped (wasm exceptions keep no such state in JavaScript).
   function forgetCrashState() {
     if (typeof ABORT != 'undefined') ABORT = false;
-    if (typeof EXITSTATUS != 'undefined') EXITSTATUS = 0;
+    if (typeof EXITSTATUS != 'undefined') EXITSTATUS = undefined;
     if (typeof uncaughtExceptionCount != 'undefined') uncaughtExceptionCount = 0;
     if (typeof exceptionCaught != 'undefined' && Array.isArray(exceptionCaught)) exceptionCaught.length = 0;
     if (typeof exceptionLast != 'undefined') exceptionLast = 0;
@@ -273,6 +273,10 @@ var __wasmpoolHooks = (function () {
         if (typeof globalThis == 'object') globalThis['__wasmpoolPoolThread'] = -1;
         state.pthread = (data.pthread_ptr !== undefined ? data.pthread_ptr : data.threadInfoStruct) >>> 0;
         state.reported = false;
+        // A worker kept through a warm restart whose thread unwound from the dead
+        // generation inside a catch block (the pool abandoned) did not crash, but left the
+        // exception bookkeeping too; a thread that ended normally left none to forget.
+        forgetCrashState();
         catchAtEntryPoint();
       }
       return reportingCrash(handler, this, [e]);

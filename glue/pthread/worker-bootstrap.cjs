@@ -178,10 +178,12 @@ function watchParentPort() {
     if (message && message.cmd === 'loaded') {
       loading = false;
       // Settled once a timer set after the script's own (set when this returns) has run:
-      // timers of one duration run in the order they were set.
+      // timers of one duration run in the order they were set. Only the timer of the
+      // latest 'loaded' settles it.
       settled = false;
+      const load = ++loads;
       setImmediate(() => setTimeout(() => {
-        settled = true;
+        if (load === loads) settled = true;
       }, 0));
     }
     return postMessage.call(this, message, transferList);
@@ -233,6 +235,7 @@ let loading = false;
 // False from the script's 'loaded' until whatever it set going then has run (its replay of
 // what came while it loaded); see the recycle message's handler.
 let settled = true;
+let loads = 0; // 'loaded' messages so far
 let globalsBefore = null; // the global object's own keys before that script ran
 function recycleWorker({ port: nextPort, channel: nextChannel, keep }, loadingThen) {
   const parentPort = workerThreads.parentPort;
