@@ -300,14 +300,8 @@ export class ThreadPoolManager extends EventEmitter {
   async #createSession(background, handlers, reuse = null) {
     // While the module is still to be loaded (a first start), the host boots meanwhile.
     const preboot = reuse === null && !this.#moduleLoaded ? prebootHost() : null;
-    let loaded;
     try {
-      loaded = await this.#load();
-    } catch (error) {
-      preboot?.discard();
-      throw error;
-    }
-    try {
+      const loaded = await this.#load();
       return new HostSession({
         loaded,
         reuse,
@@ -328,7 +322,7 @@ export class ThreadPoolManager extends EventEmitter {
         },
       });
     } catch (error) {
-      preboot?.discard(); // taken by the session only once its worker starts
+      preboot?.discard(); // a no-op once the session took it
       throw error;
     }
   }

@@ -127,7 +127,8 @@ var __wasmpoolHooks = (function () {
     // bootstrap to stay silent (global-names.cjs: CRASH_REPORTED).
     // A trap of the wasm code (unreachable, an out-of-bounds access, a bad indirect call)
     // changes nothing in the glue's JavaScript, and abort() (std::abort, a failed assert,
-    // std::terminate) only what forgetCrashState() puts back below; both throw a
+    // std::terminate) only what forgetCrashState() puts back when the worker's next thread
+    // starts (below, on 'run'); both throw a
     // WebAssembly.RuntimeError. A C++ exception escaping the thread or a JS error went
     // through glue code that may keep other state. Only after a RuntimeError may a warm
     // restart in place keep this worker's glue (worker-bootstrap.cjs, recycleWorker).
@@ -157,7 +158,6 @@ var __wasmpoolHooks = (function () {
     });
     abandonPool();
     wakeRuntimeThread();
-    if (keepsGlue) forgetCrashState();
   }
 
   // What a fault may leave in this glue's JavaScript besides the memory (which a reset in
@@ -273,9 +273,9 @@ var __wasmpoolHooks = (function () {
         if (typeof globalThis == 'object') globalThis['__wasmpoolPoolThread'] = -1;
         state.pthread = (data.pthread_ptr !== undefined ? data.pthread_ptr : data.threadInfoStruct) >>> 0;
         state.reported = false;
-        // A worker kept through a warm restart whose thread unwound from the dead
-        // generation inside a catch block (the pool abandoned) did not crash, but left the
-        // exception bookkeeping too; a thread that ended normally left none to forget.
+        // A worker kept through a warm restart: what its crashed thread left in the glue
+        // (abort(), the exception bookkeeping), or a thread the abandon unwound inside a
+        // catch block; a thread that ended normally left nothing to forget.
         forgetCrashState();
         catchAtEntryPoint();
       }

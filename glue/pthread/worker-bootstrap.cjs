@@ -135,7 +135,7 @@ function watchParentPort() {
         const recycle = data?.[BOOTSTRAP_KEY]?.recycle;
         if (recycle) {
           // A 3.1.x worker file patched to queue what came while it loaded replays it from a
-          // timer it set when it said 'loaded'. Until that has run (settled), the answer
+          // timer it set when it said 'loaded'. Until that has run (replaysPending), the answer
           // waits for a timer set now, which runs after it; otherwise it goes at once (a
           // timer costs a restart ~1 ms). A worker still loading when the message came may
           // say 'loaded' before that timer, and set its replay timer after it: what it
@@ -143,7 +143,7 @@ function watchParentPort() {
           // as loading (loadingThen).
           const loadingThen = loading;
           if (scriptListeners[0]?.[2] !== wrapped) return undefined;
-          if (settled && !loading) recycleWorker(recycle, loadingThen);
+          if (replaysPending === 0 && !loading) recycleWorker(recycle, loadingThen);
           else setTimeout(() => recycleWorker(recycle, loadingThen), 0);
           return undefined;
         }
@@ -177,13 +177,11 @@ function watchParentPort() {
   parentPort.postMessage = function (message, transferList) {
     if (message && message.cmd === 'loaded') {
       loading = false;
-      // Settled once a timer set after the script's own (set when this returns) has run:
-      // timers of one duration run in the order they were set. Only the timer of the
-      // latest 'loaded' settles it.
-      settled = false;
-      const load = ++loads;
+      // Pending until a timer set after the script's own (set when this returns) has run:
+      // timers of one duration run in the order they were set.
+      replaysPending++;
       setImmediate(() => setTimeout(() => {
-        if (load === loads) settled = true;
+        replaysPending--;
       }, 0));
     }
     return postMessage.call(this, message, transferList);
@@ -232,10 +230,9 @@ let loadedFile = null; // the CommonJS file require() loaded, if that is how the
 // Between the glue's 'load' and the end of its loading: the script has work of its own in
 // flight (an import, the module's instantiation), which would run after it was forgotten.
 let loading = false;
-// False from the script's 'loaded' until whatever it set going then has run (its replay of
-// what came while it loaded); see the recycle message's handler.
-let settled = true;
-let loads = 0; // 'loaded' messages so far
+// The script's 'loaded' messages whose aftermath (its replay of what came while it loaded)
+// may not have run yet; see the recycle message's handler.
+let replaysPending = 0;
 let globalsBefore = null; // the global object's own keys before that script ran
 function recycleWorker({ port: nextPort, channel: nextChannel, keep }, loadingThen) {
   const parentPort = workerThreads.parentPort;
