@@ -6,7 +6,9 @@
 // The record wins on the kind and the message when it has them: C++'s terminate and new
 // handlers know what no JS error says (std::terminate with the exception's what(), a
 // failed allocation). On who died, a thread's own notice wins, since it was sent by that
-// thread; the host's notices and a bare exit know less than the record.
+// thread; the host's notices and a bare exit know less than the record. A notice over a
+// port always comes from a thread the host started, never the host thread, though it may
+// not know its pthread (glue whose messages Closure renamed): then "a thread of the host".
 
 // The record names the host thread by its pthread id like any other thread; errors name
 // it thread -1, pthread 0.
@@ -21,7 +23,8 @@ function identify(record, hostPthread) {
  */
 export function crashVerdict({ notice, record, hostPthread }) {
   const who = record && notice.source !== 'port' ? identify(record, hostPthread)
-    : { thread: notice.thread, pthread: notice.pthread };
+    : { thread: notice.source === 'port' && notice.thread < 0 && !notice.pthread ? null : notice.thread,
+        pthread: notice.pthread };
   return {
     ...who,
     kind: record && record.kind !== 'unknown' ? record.kind : notice.kind,

@@ -625,6 +625,10 @@ export class HostSession {
     for (let m = receiveMessageOnPort(this.#outputPort); m; m = receiveMessageOnPort(this.#outputPort)) {
       this.#onHostMessage(m.message);
     }
+    this.#drainThreadPorts();
+  }
+
+  #drainThreadPorts() {
     for (const { channel, port } of this.#ports) {
       for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) this.#onThreadMessage(channel, m.message);
     }
@@ -762,6 +766,13 @@ export class HostSession {
         DEFERRED_CRASH_MS);
       this.#deferredCrash.unref();
       return;
+    }
+    if (source === 'host') {
+      // A thread that died posted its own notice before the host could learn of it (from
+      // the worker's 'error' event, or its crash flag), but on another port, and Node
+      // delivers ports in no set order: the thread's notice, which knows more, wins.
+      this.#drainThreadPorts();
+      if (this.state === 'failed' || this.state === 'stopped') return;
     }
     if (this.#deferredCrash) clearTimeout(this.#deferredCrash);
     // While a renewed host makes its new generation: whatever died, a new host instead.

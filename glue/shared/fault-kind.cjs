@@ -20,7 +20,9 @@ function classifyFault(error) {
   if (/out of bounds/i.test(text)) return 'oob';
   if (/OOM|Cannot enlarge memory|out of memory|bad_alloc/i.test(text)) return 'out-of-memory';
   if (/^Aborted|Aborted\(/.test(text)) return 'abort';
-  if (error instanceof WebAssembly.RuntimeError) return 'trap';
+  // A trap of another thread, as its worker's 'error' event carries it: a copy, an Error
+  // named RuntimeError.
+  if (error instanceof WebAssembly.RuntimeError || error?.name === 'RuntimeError') return 'trap';
   return 'unknown';
 }
 

@@ -128,6 +128,24 @@ test('a thread\'s crash notice fails the running call and its owner\'s others; o
   port2.close();
 });
 
+test('the host\'s report of a thread\'s death yields to the thread\'s own notice, posted earlier on its port', async (t) => {
+  const { session, worker, ring } = newSession(t);
+  await session.ready();
+  const running = outcome(session.call('work', [], {}));
+  ring.markRunning(ring.take().id);
+  const { port1, port2 } = new MessageChannel();
+  worker.output(toMain.threadPort(3, port1), [port1]);
+  await turn();
+  // The thread posts its notice and dies; the host hears of it from the worker's 'error'
+  // event (a copy of the error) and reports it in the same turn, before main read the port.
+  port2.postMessage({ type: 'crash', channel: 3, thread: -1, pthread: 0x2000, kind: 'trap', message: 'unreachable',
+    stack: 'RuntimeError: unreachable', time: Date.now() });
+  worker.send(toMain.crash({ thread: -1, kind: 'unknown', message: 'unreachable', exiting: true }));
+  const { error } = await running;
+  assert.deepEqual([error.kind, error.pthread, error.source], ['trap', 0x2000, 'port']);
+  port2.close();
+});
+
 test('silence while the host runs a call is a hang that fails it; a call it had not taken is handed back', async (t) => {
   const { session, ring, seen } = newSession(t, { heartbeatTimeoutMs: 100 });
   await session.ready();
@@ -206,6 +224,9 @@ test('crash verdicts: a thread\'s own notice names it; the record refines kind a
     'the thread says who; the record says how');
   const fromHost = { ...notice, thread: null, pthread: 0, source: 'host' };
   assert.deepEqual(crashVerdict({ notice: fromHost, record, hostPthread: 0x100 }).thread, -1, 'the host thread, by its pthread');
+  const unnamed = crashVerdict({ notice: { ...notice, thread: -1, pthread: 0 }, record: null, hostPthread: 0x100 });
+  assert.equal(unnamed.thread, null, 'a port notice without a pthread (Closure-renamed glue) is not the host thread');
+  assert.match(new WasmPanicError(unnamed).message, /^WebAssembly abort in a thread of the pool host: Aborted\(\)$/);
   assert.deepEqual(hostDeathVerdict({ message: 'exited with code 1', record: null, hostPthread: 0 }),
     { thread: -1, pthread: 0, kind: 'host-exit', message: 'exited with code 1', wasmStack: undefined, cause: undefined, source: 'exit' });
   assert.equal(hostDeathVerdict({ message: 'x', record: { ...record, pthread: 0x700, thread: 3 }, hostPthread: 0x100 }).thread, 3);

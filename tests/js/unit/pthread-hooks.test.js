@@ -110,3 +110,14 @@ test('a kind C++ wrote first wins; the record keeps the first crash; unwind is n
   assert.deepEqual(readCrashRecord(memory, CRASH_RECORD),
     { thread: 0, pthread: PTHREAD, kind: 'terminate', message: 'std::terminate() was called' }, 'first crash wins');
 });
+
+test('fault kinds: a trap seen through a worker\'s error event (a copy named RuntimeError) is still a trap', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker('new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, ' +
+    '1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 5, 1, 3, 0, 0, 11]))).exports.f();', { eval: true });
+  const copy = await new Promise((resolve) => worker.once('error', resolve));
+  assert.ok(!(copy instanceof WebAssembly.RuntimeError), 'Node hands the parent a copy');
+  assert.equal(classifyFault(copy), 'trap');
+  assert.equal(classifyFault(new WebAssembly.RuntimeError('unreachable')), 'trap');
+  assert.equal(classifyFault(new Error('not a fault')), 'unknown');
+});
