@@ -17,6 +17,7 @@ import { RawChannel } from './raw-channel.js';
 import { ratio, summarize } from './stats.js';
 
 const DEPTH = 64;
+const WARM_ROUNDS = 3;
 
 runSection(async () => {
   const total = reps(20_000, 1000);
@@ -35,9 +36,12 @@ runSection(async () => {
   };
   const results = Object.fromEntries(Object.keys(lanes).map((k) => [k, []]));
   try {
-    // Warm-up: one full round per lane, so every lane is measured in its steady state (our
-    // lane's first 20k calls run ~2x slower while V8 optimises main's and the host's paths).
-    for (const run of Object.values(lanes)) await run(total);
+    // Warm-up: full rounds per lane, so every lane is measured in its steady state. Our
+    // lane's first 20k calls run ~4x slower, and the next 40k still ~1.5x and ~1.1x, while
+    // V8 optimises main's and the host's paths; one warm-up round left that in the median.
+    for (let round = 0; round < WARM_ROUNDS; round++) {
+      for (const run of Object.values(lanes)) await run(total);
+    }
     for (let round = 0; round < rounds; round++) {
       for (const [name, run] of Object.entries(lanes)) results[name].push(await run(total));
       progress(`round ${round + 1}/${rounds}: ${Object.entries(results).map(([k, v]) => `${k} ${Math.round(v.at(-1))}/s`).join(', ')}`);

@@ -268,6 +268,8 @@ export class HostSession {
   #readyReject;
   #outputPort;
   #deferredCrash = null;
+  // How many calls the last answers settled at once (1: a caller making one call at a time).
+  #lastBatch = 0;
   #cancelRing;
   #ring;
   #requestPort;
@@ -368,8 +370,11 @@ export class HostSession {
       this.#worker.ref();
       this.#watchdog.alive(); // now busy: the watchdog checks at the pace of this call's timeout
     }
-    // One call at a time: its answer usually comes within microseconds (call-ring.js).
-    if (idle && this.#collected === null && this.#ring.spinForAnswer()) this.#takeAnswers();
+    // One call at a time: its answer usually comes within microseconds (call-ring.js). A
+    // caller whose last answers came several at once has calls in flight: the first call
+    // of its next burst finds nothing pending, but spinning for its answer would only hold
+    // back the calls still to come in this turn.
+    if (idle && this.#lastBatch <= 1 && this.#collected === null && this.#ring.spinForAnswer()) this.#takeAnswers();
     else this.#awaitAnswers();
     return settled;
   }
@@ -407,6 +412,7 @@ export class HostSession {
       if (outer) this.#collected = null;
     }
     if (answered > 0) {
+      this.#lastBatch = answered;
       this.#watchdog.alive();
       this.#flushBacklog();
     }
