@@ -329,6 +329,8 @@ export class CallRingClient {
       this.#armed = false;
     };
     if (!wait.async) {
+      // Answers came meanwhile: main does not sleep, so the host need not notify it.
+      Atomics.store(this.#words, MAIN_WAITING, 0);
       done();
       return Promise.resolve();
     }
