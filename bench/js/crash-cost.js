@@ -7,27 +7,12 @@
 // the host and its pool workers).
 //
 //   node bench/js/crash-cost.js [--cycles=300] [--kind=trap] [--threads=2] [--nocrash]
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadDemo, newManager, numberFlag } from './common.js';
+import { threadCpu } from './thread-cpu.js';
 
 const CYCLES = numberFlag('cycles', 300);
 const KIND = process.argv.find((a) => a.startsWith('--kind='))?.slice(7) ?? 'trap';
 const CRASH = !process.argv.includes('--nocrash');
-
-// CPU time (user + system, ms) of every thread of this process, by thread id.
-function threadCpu() {
-  const cpu = new Map();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpu.set(tid, (Number(fields[11]) + Number(fields[12])) * 10); // clock ticks of 10 ms
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return cpu;
-}
 
 const demo = await loadDemo();
 const before = new Set(threadCpu().keys());

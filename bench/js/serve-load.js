@@ -8,16 +8,28 @@
 // latency, innocent failures (requests that did not crash but failed), lost requests (no
 // answer at all). Targets: lost 0, innocent 0, with 2% crashing throughput >= 0.5x the
 // direct server's without crashes and p99 <= 3x its p99.
+//
+// Diagnostic flags, run as `node bench/js/serve-load.js [--cpu] [--nocrash]`: --cpu adds
+// each run's CPU per request by thread group, from /proc: main; V8's and libuv's threads;
+// the load generator; the threads started since the section began (the hosts and their
+// pool workers; for a direct run, only the demo instance's idle threads on main); --nocrash
+// runs the managed servers without crashes too (what the crashes cost is the difference).
 import { createServer } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { loadDemo, newManager, numberFlag, progress, report, reps, row, runSection, sleep } from './common.js';
 import { quantile } from './stats.js';
+import { cpuByGroup, threadCpu } from './thread-cpu.js';
 
 const CLIENTS = numberFlag('clients', 16);
 const CRASH_EVERY = 50; // 2%
 const SUM_N = numberFlag('sum', 1_000_000);
 const THROUGHPUT_TARGET = 0.5;
 const P99_TARGET = 3;
+const CPU = process.argv.includes('--cpu');
+const CRASHES = !process.argv.includes('--nocrash');
+const CRASHING = CRASHES ? '2% crashing' : 'no crashes (--nocrash)';
+// Threads of this process before any server or manager: main's V8 and libuv threads.
+const RUNTIME_THREADS = CPU ? new Set(threadCpu().keys()) : null;
 
 // The load generator: CLIENTS loops over one keep-alive agent, each taking the next
 // request number until `requests` were sent; per request its number, status, latency.
@@ -25,6 +37,17 @@ const CLIENT_CODE = `
 const http = require('node:http');
 const { parentPort, workerData } = require('node:worker_threads');
 const { port, requests, clients, crashEvery, crashes } = workerData;
+// This thread's CPU (ms), for --cpu: /proc/thread-self on Linux, else nothing.
+function ownCpu() {
+  try {
+    const stat = require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+const cpuBegan = ownCpu();
 const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
 let next = 0;
 const results = [];
@@ -48,7 +71,8 @@ async function client() {
 const began = performance.now();
 Promise.all(Array.from({ length: clients }, client)).then(() => {
   agent.destroy();
-  parentPort.postMessage({ results, wallMs: performance.now() - began });
+  const cpuEnded = ownCpu();
+  parentPort.postMessage({ results, wallMs: performance.now() - began, clientCpuMs: cpuEnded === null ? null : cpuEnded - cpuBegan });
 });
 `;
 
@@ -64,14 +88,17 @@ async function drive(handler, { requests, crashes }) {
   });
   server.keepAliveTimeout = 60_000;
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cpuBefore = CPU ? threadCpu() : null;
   const worker = new Worker(CLIENT_CODE, {
     eval: true,
     workerData: { port: server.address().port, requests, clients: CLIENTS, crashEvery: CRASH_EVERY, crashes },
   });
-  const [{ results, wallMs }] = await new Promise((resolve, reject) => {
+  const [{ results, wallMs, clientCpuMs }] = await new Promise((resolve, reject) => {
     worker.once('message', (m) => resolve([m]));
     worker.once('error', reject);
   });
+  // Read while the load generator still runs, so its thread is counted (then set apart).
+  const cpu = CPU ? cpuPerRequest(cpuByGroup(cpuBefore, threadCpu(), RUNTIME_THREADS), clientCpuMs, results.length) : null;
   await worker.terminate();
   await new Promise((resolve) => server.close(resolve));
   server.closeAllConnections?.();
@@ -89,8 +116,22 @@ async function drive(handler, { requests, crashes }) {
     p50: quantile(ms, 0.5),
     p99: quantile(ms, 0.99),
     wallMs,
+    cpu,
   };
 }
+
+// us of CPU per request by group; the load generator is one of the threads started since
+// the section began, the rest of those are the hosts and their pool workers.
+function cpuPerRequest(groups, clientMs, requests) {
+  const us = (ms) => Math.round((ms * 1000) / requests);
+  const client = clientMs ?? 0;
+  return { main: us(groups.main), runtime: us(groups.runtime), client: us(client), pool: us(groups.started - client),
+    total: us(groups.main + groups.runtime + groups.started) };
+}
+
+const cpuFigures = (cpu) => `main ${cpu.main}, V8/libuv ${cpu.runtime}, load generator ${cpu.client}, ` +
+  `threads started since (hosts, pool workers) ${cpu.pool}, total ${cpu.total}`;
+const cpuText = (cpu) => (cpu ? `; CPU per request (us): ${cpuFigures(cpu)}` : '');
 
 runSection(async () => {
   const demo = await loadDemo();
@@ -119,7 +160,7 @@ runSection(async () => {
   for (const config of configs) {
     const direct = await directServer();
     directs.push(direct);
-    progress(`direct on main, no crashes: ${direct.throughput.toFixed(0)} req/s, p50 ${direct.p50.toFixed(2)} ms, p99 ${direct.p99.toFixed(2)} ms`);
+    progress(`direct on main, no crashes: ${direct.throughput.toFixed(0)} req/s, p50 ${direct.p50.toFixed(2)} ms, p99 ${direct.p99.toFixed(2)} ms${cpuText(direct.cpu)}`);
     const manager = newManager({ threads: 2, ...config.options });
     await manager.start();
     // A server warms up before it takes load, as the direct one did: the same warm-up run,
@@ -129,12 +170,12 @@ runSection(async () => {
     await drive(() => manager.execute(() => demo.parallelSum(SUM_N).then(check)), { requests: WARM_UP, crashes: false });
     for (let i = 0; i < 2000 && config.options.standby && manager.stats().standby !== 'ready'; i++) await sleep(5);
     const r = await drive((crash) => manager.execute(() => (crash ? demo.fault('trap', 'pool', 0) : demo.parallelSum(SUM_N).then(check))),
-      { requests, crashes: true });
+      { requests, crashes: CRASHES });
     const stats = manager.stats();
     await manager.shutdown();
     progress(`${config.label}: ${r.throughput.toFixed(0)} req/s (${(r.throughput / direct.throughput).toFixed(2)}x the direct run before it), ` +
       `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, innocent ${r.innocent} ${JSON.stringify(r.innocentCodes)}, lost ${r.lost}, ` +
-      `crashes ${stats.crashes} (${r.crashesAnswered}/${r.crashRequests} answered ERR_WASM_PANIC)`);
+      `crashes ${stats.crashes} (${r.crashesAnswered}/${r.crashRequests} answered ERR_WASM_PANIC)${cpuText(r.cpu)}`);
     results.push({ config, r });
   }
   const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
@@ -146,13 +187,18 @@ runSection(async () => {
   ];
   const notes = [`${requests} requests, ${CLIENTS} keep-alive clients, parallelSum(${SUM_N}) per request, every ${CRASH_EVERY}th request traps a pool thread (through the manager); threads: 2 per host`,
     `direct runs: ${directs.map((d) => d.throughput.toFixed(0)).join(', ')} req/s (after a warm-up run of ${WARM_UP} requests; each manager gets the same warm-up, without crashes, before its run)`];
+  if (!CRASHES) notes.push('--nocrash: no request crashes in these runs (a diagnostic; the targets are set for 2% crashing)');
+  if (CPU) {
+    notes.push(`CPU per request (us), direct runs: ${directs.map((d) => cpuFigures(d.cpu)).join('; ')}`);
+    for (const { config, r } of results) notes.push(`CPU per request (us), ${config.label}: ${cpuFigures(r.cpu)}`);
+  }
   for (const { config, r } of results) {
     const throughputRatio = r.throughput / direct.throughput;
     const p99Ratio = r.p99 / direct.p99;
     rows.push(
-      row({ id: `${config.id}Throughput`, label: `${config.label}, 2% crashing: throughput`, value: r.throughput, unit: 'req/s',
+      row({ id: `${config.id}Throughput`, label: `${config.label}, ${CRASHING}: throughput`, value: r.throughput, unit: 'req/s',
         baseline: 'direct', ratio: throughputRatio, target: `>= ${THROUGHPUT_TARGET}x direct`, met: throughputRatio >= THROUGHPUT_TARGET }),
-      row({ id: `${config.id}P99`, label: `${config.label}, 2% crashing: p99 latency (p50 ${r.p50.toFixed(2)} ms)`, value: r.p99, unit: 'ms',
+      row({ id: `${config.id}P99`, label: `${config.label}, ${CRASHING}: p99 latency (p50 ${r.p50.toFixed(2)} ms)`, value: r.p99, unit: 'ms',
         baseline: 'directP99', ratio: p99Ratio, target: `<= ${P99_TARGET}x direct p99`, met: p99Ratio <= P99_TARGET }),
       row({ id: `${config.id}Innocent`, label: `${config.label}: innocent failures (of ${r.requests - r.crashRequests})`, value: r.innocent,
         unit: 'requests', target: '0', met: r.innocent === 0 }),
