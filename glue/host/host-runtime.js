@@ -119,6 +119,15 @@ export class HostRuntime {
     this.#pump();
   }
 
+  /**
+   * Each heartbeat: a request waiting while this runtime sleeps on its event loop (main's
+   * notify lost on the way) is taken now rather than never. The wait it slept in stays
+   * armed and serves as its next sleep.
+   */
+  poll() {
+    if (this.#usable && this.#sleeping && !this.#running && this.#ring.requestWaiting) this.#pump();
+  }
+
   /** A thread was refused past the limit: the running call's error says why (if it fails). */
   threadLimitHit(live, limit) {
     this.#threadLimitHit = { live, limit };

@@ -415,7 +415,10 @@ parentPort.on('message', (message) => {
 
 // From the start, not from the runtime: main's watchdog counts a starting host as busy,
 // so a long start must beat too.
-const heartbeat = setInterval(() => post(toMain.heartbeat()), heartbeatIntervalMs);
+const heartbeat = setInterval(() => {
+  post(toMain.heartbeat());
+  runtime?.poll(); // a request whose wake-up was lost (host-runtime.js)
+}, heartbeatIntervalMs);
 heartbeat.unref();
 
 start().catch((error) => {

@@ -662,6 +662,14 @@ export class HostSession {
     this.#watchdog.alive();
     switch (message.type) {
       case 'heartbeat':
+        // A net under the rings' wake-ups: answers main was not woken for are read at the
+        // next heartbeat instead of never (a notified Atomics.waitAsync that never
+        // resolves happens, rarely: docs/ARCHITECTURE.md, "Wake-ups"). Not while a read
+        // is under way (this heartbeat was drained by it): that read takes them.
+        if (this.#collected === null && this.#pending.size > 0 && this.#ring.answersWaiting &&
+            (this.state === 'ready' || this.state === 'stopping')) {
+          this.#takeAnswers();
+        }
         break;
       case 'result':
         this.#takeAnswers({ id: message.id, settle: (call) => call.resolve(message.value) });

@@ -56,6 +56,12 @@ const ANSWER_TAIL = 3 * LINE_WORDS;
 const RUNNING_ID = 4 * LINE_WORDS; // the call or job the host runs now, 0 between; left when the instance dies in it
 const MAIN_WAITING = 5 * LINE_WORDS; // 1: main sleeps on ANSWER_HEAD and wants a notify
 const HOST_WAITING = 6 * LINE_WORDS; // 1: the host sleeps on REQUEST_HEAD and wants a notify
+/**
+ * Where the two waiting flags are (Int32 indices into the rings' buffer), for tests that
+ * lose a wake-up on purpose: clearing a flag before the other side writes makes it skip
+ * its notify, as a lost wake-up would.
+ */
+export const WAITING_FLAGS = Object.freeze({ main: MAIN_WAITING, host: HOST_WAITING });
 
 // Entry kinds.
 const PAD = 0;
@@ -337,6 +343,11 @@ export class CallRingClient {
     return wait.value.then(done);
   }
 
+  /** Whether answers are in the ring, unread (each heartbeat looks: host-session.js). */
+  get answersWaiting() {
+    return this.#answers.ready;
+  }
+
   /** The id of the call or job the host is running, or 0 when it runs none. */
   running() {
     return Atomics.load(this.#words, RUNNING_ID);
@@ -393,6 +404,11 @@ export class CallRingServer {
     }
     ring.release(pos);
     return request;
+  }
+
+  /** Whether a request is in the ring, not taken yet (each heartbeat looks: host.js). */
+  get requestWaiting() {
+    return this.#requests.ready;
   }
 
   /** Spins up to SPIN_MS for a request; returns whether one is there. */

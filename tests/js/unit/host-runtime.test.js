@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HostRuntime } from '../../../glue/host/host-runtime.js';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import { CallRingClient, CallRingServer, MAX_CLONE, createCallRings } from '../../../glue/shared/call-ring.js';
+import { CallRingClient, CallRingServer, MAX_CLONE, WAITING_FLAGS, createCallRings } from '../../../glue/shared/call-ring.js';
 import { CancelRingReader, CancelRingWriter, createCancelRing } from '../../../glue/shared/cancel-ring.js';
 import { isHostMessage, toHost } from '../../../glue/shared/protocol.js';
 
@@ -46,6 +46,7 @@ function host({ exports = {}, exportNames = Object.keys(exports), instance = exp
   runtime.serve();
   return {
     runtime,
+    rings,
     messages,
     exits,
     client,
@@ -276,6 +277,29 @@ test('the ring path: numbers, undefined and small values are answered in the rin
   assert.equal(h.messages[0].error.message, 'no');
   assert.equal(h.messages[1].type, 'result');
   assert.equal(h.messages[1].value.length, MAX_CLONE + 1, 'a result over an entry\'s limit comes whole, by message');
+});
+
+test('a request whose wake-up is lost is taken at the next heartbeat (poll), not never', async () => {
+  const h = host({ exports: { add: (a, b) => a + b } });
+  h.send(toHost.call(1, 'add', [1, 2]));
+  await h.posted(1);
+  // Past its window of blocked waits (20 ms), the host sleeps on its event loop.
+  await sleep(60);
+  const flags = new Int32Array(h.rings);
+  assert.equal(Atomics.load(flags, WAITING_FLAGS.host), 1, 'the host says it sleeps');
+  Atomics.store(flags, WAITING_FLAGS.host, 0); // so main's write will not notify: a lost wake-up
+  h.send(toHost.call(2, 'add', [3, 4]));
+  await sleep(30);
+  assert.equal(h.client.answersWaiting, false, 'not run: the host was not woken');
+  assert.equal(h.messages.length, 1);
+  h.runtime.poll();
+  h.runtime.poll(); // a second heartbeat finds nothing more to do
+  // Without the poll the call would wait forever: nothing else wakes a sleeping host.
+  const messages = await h.posted(2);
+  assert.deepEqual(messages[1], { type: 'result', id: 2, value: 7 });
+  // The wait it slept in is still armed: the next request wakes it as usual.
+  h.send(toHost.call(3, 'add', [5, 6]));
+  assert.deepEqual((await h.posted(3))[2], { type: 'result', id: 3, value: 11 });
 });
 
 test('order: calls by port (too large for an entry) and jobs keep their place among calls in the ring', async () => {

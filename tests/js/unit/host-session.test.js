@@ -11,7 +11,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { HostSession } from '../../../glue/main/host-session.js';
 import { PendingCalls } from '../../../glue/main/pending-calls.js';
 import { crashVerdict, hostDeathVerdict } from '../../../glue/main/crash-verdict.js';
-import { CallRingServer } from '../../../glue/shared/call-ring.js';
+import { CallRingServer, WAITING_FLAGS } from '../../../glue/shared/call-ring.js';
 import { toMain } from '../../../glue/shared/protocol.js';
 import { WasmHangError, WasmPanicError } from '../../../glue/main/errors.js';
 
@@ -81,6 +81,24 @@ test('calls go through the ring in order; answers in the ring and by message set
   assert.ok(ring.answer(taken[0].id, 3));
   worker.output(toMain.result(taken[1].id, 7));
   assert.deepEqual([await first, await second], [3, 7]);
+  assert.equal(session.pendingCount, 0);
+});
+
+test('an answer whose wake-up is lost is read at the next heartbeat, not never', async (t) => {
+  const { session, worker, ring } = newSession(t);
+  await session.ready();
+  let settled = false;
+  const call = session.call('add', [1, 2], {}).finally(() => { settled = true; });
+  const { id } = ring.take();
+  await turn();
+  const flags = new Int32Array(worker.options.workerData.callRings);
+  assert.equal(Atomics.load(flags, WAITING_FLAGS.main), 1, 'main waits for the answer');
+  Atomics.store(flags, WAITING_FLAGS.main, 0); // so the answer will not notify: a lost wake-up
+  assert.ok(ring.answer(id, 3));
+  for (let i = 0; i < 5; i++) await turn();
+  assert.equal(settled, false, 'nothing else wakes main for an answer in the ring');
+  worker.send(toMain.heartbeat());
+  assert.equal(await call, 3);
   assert.equal(session.pendingCount, 0);
 });
 
