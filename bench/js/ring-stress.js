@@ -1,0 +1,101 @@
+// Diagnostic, not a section of bench/run.js: the call rings' two-thread exchange with no
+// net under its wake-ups (no heartbeat poll), run --runs times, to catch a wake-up that
+// never comes. Each run sends 16,000 calls at depths 1, 2, 7 and 64 (every 11th by port,
+// every 7th answered by message), as tests/js/unit/call-ring.test.js does. A stall (no
+// answer for --stall-ms) prints the rings' header words and which side sleeps, and exits
+// 2. It caught one stall on each side in ~1,000 runs on a 2-core VM (docs/ARCHITECTURE.md,
+// "Wake-ups"); run it under load to make them likelier.
+//
+//   node bench/js/ring-stress.js [--runs=500] [--stall-ms=3000]
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { CallRingClient, WAITING_FLAGS, createCallRings } from '../../glue/shared/call-ring.js';
+import { numberFlag } from './common.js';
+
+const RUNS = numberFlag('runs', 500);
+const STALL_MS = numberFlag('stall-ms', 3000);
+const RING_URL = new URL('../../glue/shared/call-ring.js', import.meta.url).href;
+
+// The host in miniature; state[0]: 1 running, 2 asleep in requested(); state[1]: taken.
+const HOST = `
+const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');
+parentPort.on('message', () => {});
+import(workerData.url).then(({ CallRingServer }) => {
+  const server = new CallRingServer(workerData.rings);
+  const state = new Int32Array(workerData.state);
+  const pump = () => {
+    Atomics.store(state, 0, 1);
+    for (let call = server.take(); call; call = server.take()) {
+      if (call.byPort) call = receiveMessageOnPort(workerData.port).message;
+      Atomics.add(state, 1, 1);
+      const value = call.args[0] * 2;
+      if (call.id % 7 === 0 || !server.answer(call.id, value)) parentPort.postMessage({ id: call.id, value });
+    }
+    if (server.spinForRequest()) return pump();
+    Atomics.store(state, 0, 2);
+    server.requested().then(pump);
+  };
+  pump();
+});
+`;
+
+async function run(index) {
+  const rings = createCallRings();
+  const state = new Int32Array(new SharedArrayBuffer(8));
+  const client = new CallRingClient(rings);
+  const { port1, port2 } = new MessageChannel();
+  const host = new Worker(HOST, { eval: true, workerData: { rings, state: state.buffer, port: port2, url: RING_URL }, transferList: [port2] });
+  host.on('error', (error) => {
+    console.error(error);
+    process.exit(1);
+  });
+  const waiting = new Map();
+  let answered = 0;
+  const settle = (id, value) => {
+    waiting.get(id)(value);
+    waiting.delete(id);
+    answered++;
+  };
+  host.on('message', ({ id, value }) => settle(id, value));
+  let nextId = 0;
+  const call = (x) => {
+    const id = ++nextId;
+    const answer = new Promise((resolve) => waiting.set(id, resolve));
+    if (id % 11 === 0 || client.sendCall(id, 'double', [x]) === 'message') {
+      port1.postMessage({ id, args: [x] });
+      client.sendByPort(id);
+    }
+    return answer;
+  };
+  let stop = false;
+  (async () => {
+    while (!stop) {
+      await client.waitForAnswers();
+      client.takeAnswers(settle);
+    }
+  })();
+  let depth = 0;
+  let answeredBefore = -1;
+  const watch = setInterval(() => {
+    if (answered === answeredBefore) {
+      const words = new Int32Array(rings, 0, 128);
+      console.log(`stall in run ${index} at depth ${depth}: ${waiting.size} calls unanswered, the host took ${state[1]} of ${nextId}, ` +
+        `${state[0] === 2 ? 'asleep in requested()' : 'running'}; unread answers in the ring: ${client.answersWaiting}; ` +
+        `MAIN_WAITING ${words[WAITING_FLAGS.main]}, HOST_WAITING ${words[WAITING_FLAGS.host]}`);
+      process.exit(2);
+    }
+    answeredBefore = answered;
+  }, STALL_MS);
+  for (depth of [1, 2, 7, 64]) {
+    for (let round = 0; round < 4000 / depth; round++) {
+      await Promise.all(Array.from({ length: depth }, (_, i) => call(round * depth + i)));
+    }
+  }
+  clearInterval(watch);
+  stop = true;
+  client.release();
+  port1.close();
+  await host.terminate();
+}
+
+for (let i = 0; i < RUNS; i++) await run(i);
+console.log(`${RUNS} runs, no stall`);
