@@ -1,7 +1,8 @@
 // Diagnostic, not a section of bench/run.js: the call rings' two-thread exchange with no
 // net under its wake-ups (no heartbeat poll), run --runs times, to catch a wake-up that
 // never comes. Each run sends 16,000 calls at depths 1, 2, 7 and 64 (every 11th by port,
-// every 7th answered by message), as tests/js/unit/call-ring.test.js does. A stall (no
+// every 7th answered by message) to the miniature host of tests/js/unit/call-ring.test.js
+// (tests/js/fixtures/ring-host.mjs), without its poll. A stall (no
 // answer for --stall-ms) prints the rings' header words and which side sleeps, and exits
 // 2. It caught one stall on each side in ~1,000 runs on a 2-core VM (docs/ARCHITECTURE.md,
 // "Wake-ups"); run it under load to make them likelier.
@@ -13,37 +14,15 @@ import { numberFlag } from './common.js';
 
 const RUNS = numberFlag('runs', 500);
 const STALL_MS = numberFlag('stall-ms', 3000);
-const RING_URL = new URL('../../glue/shared/call-ring.js', import.meta.url).href;
-
-// The host in miniature; state[0]: 1 running, 2 asleep in requested(); state[1]: taken.
-const HOST = `
-const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');
-parentPort.on('message', () => {});
-import(workerData.url).then(({ CallRingServer }) => {
-  const server = new CallRingServer(workerData.rings);
-  const state = new Int32Array(workerData.state);
-  const pump = () => {
-    Atomics.store(state, 0, 1);
-    for (let call = server.take(); call; call = server.take()) {
-      if (call.byPort) call = receiveMessageOnPort(workerData.port).message;
-      Atomics.add(state, 1, 1);
-      const value = call.args[0] * 2;
-      if (call.id % 7 === 0 || !server.answer(call.id, value)) parentPort.postMessage({ id: call.id, value });
-    }
-    if (server.spinForRequest()) return pump();
-    Atomics.store(state, 0, 2);
-    server.requested().then(pump);
-  };
-  pump();
-});
-`;
+// The host's side, with no net (pollMs 0): the rings' two-thread test's miniature host.
+const RING_HOST = new URL('../../tests/js/fixtures/ring-host.mjs', import.meta.url);
 
 async function run(index) {
   const rings = createCallRings();
-  const state = new Int32Array(new SharedArrayBuffer(8));
+  const state = new Int32Array(new SharedArrayBuffer(12)); // ring-host.mjs: [0] 2 when asleep, [1] requests taken
   const client = new CallRingClient(rings);
   const { port1, port2 } = new MessageChannel();
-  const host = new Worker(HOST, { eval: true, workerData: { rings, state: state.buffer, port: port2, url: RING_URL }, transferList: [port2] });
+  const host = new Worker(RING_HOST, { workerData: { rings, state: state.buffer, port: port2, pollMs: 0 }, transferList: [port2] });
   host.on('error', (error) => {
     console.error(error);
     process.exit(1);

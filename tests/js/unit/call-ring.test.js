@@ -116,49 +116,10 @@ test('a full ring refuses without writing; entries wrap past the end intact, in 
   assert.ok(next > 20_000, `${next} calls through a 64 KiB ring`);
 });
 
-// A host in miniature: it runs every request in the ring (and on the port, when the ring
-// says so), answers each in the ring or, for every 7th, by message, and sleeps with
-// requested() when there is nothing to do, as HostRuntime does. Like the real host (its
-// heartbeat's poll) it looks every POLL_MS whether a request waits while it sleeps, and
-// counts it in rescued[0] when nothing was taken for a whole period meanwhile: a
-// wake-up that did not come.
+// The host's side: tests/js/fixtures/ring-host.mjs, a host in miniature that polls every
+// POLL_MS, as the real one does at each heartbeat.
+const RING_HOST = new URL('../fixtures/ring-host.mjs', import.meta.url);
 const POLL_MS = 200;
-const WORKER = `
-const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');
-// A pending Atomics.waitAsync does not keep a thread alive; a listener does (the real host
-// listens to main from its start).
-parentPort.on('message', () => {});
-import(workerData.url).then(({ CallRingServer }) => {
-  const server = new CallRingServer(workerData.buffer);
-  const rescued = new Int32Array(workerData.rescued);
-  let sleeping = false;
-  let taken = 0;
-  const pump = () => {
-    for (let call = server.take(); call; call = server.take()) {
-      taken++;
-      if (call.byPort) call = receiveMessageOnPort(workerData.port).message;
-      const value = call.args[0] * 2;
-      if (call.id % 7 === 0 || !server.answer(call.id, value)) parentPort.postMessage({ id: call.id, value });
-    }
-    if (server.spinForRequest()) return pump();
-    if (sleeping) return; // the wait armed before still stands
-    sleeping = true;
-    server.requested().then(() => {
-      sleeping = false;
-      pump();
-    });
-  };
-  let takenAtLastPoll = -1;
-  setInterval(() => {
-    if (sleeping && server.requestWaiting && taken === takenAtLastPoll) {
-      Atomics.add(rescued, 0, 1);
-      pump();
-    }
-    takenAtLastPoll = taken;
-  }, workerData.pollMs);
-  pump();
-});
-`;
 
 // Both sides poll as the real ones do at each heartbeat (host-session.js, host-runtime.js),
 // so a lost wake-up costs a poll period instead of hanging the test; each one is counted.
@@ -168,13 +129,12 @@ import(workerData.url).then(({ CallRingServer }) => {
 // thousand, so more than a few is a failure.
 test('many calls in flight between two threads: each answered once, none lost, whatever the depth', { timeout: 120_000 }, async (t) => {
   const buffer = createCallRings();
-  const rescued = new Int32Array(new SharedArrayBuffer(8)); // [host side, main side]
+  const hostState = new Int32Array(new SharedArrayBuffer(12)); // ring-host.mjs: [2] its lost wake-ups
+  let mainRescued = 0;
   const client = new CallRingClient(buffer);
   const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(WORKER, {
-    eval: true,
-    workerData: { buffer, port: port2, url: new URL('../../../glue/shared/call-ring.js', import.meta.url).href,
-      rescued: rescued.buffer, pollMs: POLL_MS },
+  const worker = new Worker(RING_HOST, {
+    workerData: { rings: buffer, port: port2, state: hostState.buffer, pollMs: POLL_MS },
     transferList: [port2],
   });
   t.after(() => worker.terminate());
@@ -211,7 +171,7 @@ test('many calls in flight between two threads: each answered once, none lost, w
   let settledAtLastPoll = -1;
   const poll = setInterval(() => {
     if (client.answersWaiting && settledCount === settledAtLastPoll) {
-      rescued[1]++;
+      mainRescued++;
       settledCount += client.takeAnswers(settle);
     }
     settledAtLastPoll = settledCount;
@@ -226,7 +186,7 @@ test('many calls in flight between two threads: each answered once, none lost, w
     assert.deepEqual(results, Array.from({ length: results.length }, (_, i) => i * 2), `depth ${depth}`);
   }
   assert.equal(waiting.size, 0);
-  const lost = [Atomics.load(rescued, 0), rescued[1]];
+  const lost = [Atomics.load(hostState, 2), mainRescued];
   t.diagnostic(`wake-ups that did not come: ${lost[0]} of the host's, ${lost[1]} of main's`);
   assert.ok(lost[0] + lost[1] <= 3, `${lost[0]} of the host's and ${lost[1]} of main's wake-ups did not come`);
   stop = true;
