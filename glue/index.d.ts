@@ -57,7 +57,8 @@ export interface ThreadPoolManagerOptions {
   /**
    * execute()/run() calls one host takes at a time, each for its whole duration; the rest
    * wait on main. Default: Infinity with one host (executes share it, their calls queued
-   * in the host), 1 with several (Piscina's concurrentTasksPerWorker).
+   * in the host), 4 with several (Piscina's concurrentTasksPerWorker). A host that has
+   * answered none of its calls for 10 ms takes no more until it answers.
    */
   executesPerHost?: number;
   /**

@@ -8,7 +8,12 @@
 // concurrentTasksPerWorker and maxQueue are the model.
 //
 // A host being replaced after a fault ('replacing') is only given new work when no other
-// host is ready: the ready ones free up in the time a replacement takes to start.
+// host is ready: the ready ones free up in the time a replacement takes to start. A host
+// that already has work and has been silent on its calls for a while (`stalled`: a long
+// call, or a hang the watchdog has not called yet) gets no more until it answers or an
+// occupant leaves: what would queue behind it waits on main for whichever host frees
+// first, as with one place per host, while hosts that keep answering take up to
+// `perHost` each and run their calls back to back.
 // Work that waits honours its execute's signal and timeout: cancel() takes it out.
 import { WasmPoolError } from './errors.js';
 
@@ -17,6 +22,7 @@ export class Dispatcher {
   #perHost;
   #maxQueue;
   #stateOf;
+  #stalled;
   #queue = [];
 
   /**
@@ -25,12 +31,15 @@ export class Dispatcher {
    * @param {number} o.perHost places per host (Infinity: no bound)
    * @param {number} o.maxQueue how many may wait (Infinity: no bound)
    * @param {(index: number) => string} o.stateOf the host's supervisor state
+   * @param {(index: number) => boolean} [o.stalled] whether the host has been silent on its
+   *   calls too long to queue more work behind them
    */
-  constructor({ hosts, perHost, maxQueue, stateOf }) {
+  constructor({ hosts, perHost, maxQueue, stateOf, stalled = () => false }) {
     this.#occupants = new Array(hosts).fill(0);
     this.#perHost = perHost;
     this.#maxQueue = maxQueue;
     this.#stateOf = stateOf;
+    this.#stalled = stalled;
   }
 
   /** How many wait for a place. */
@@ -120,6 +129,7 @@ export class Dispatcher {
       const ready = this.#stateOf(index) === 'ready';
       anyReady ||= ready;
       if (this.#occupants[index] >= this.#perHost) continue;
+      if (this.#occupants[index] > 0 && this.#stalled(index)) continue;
       if (this.#stateOf(index) === 'replacing' && !ready) continue; // considered below
       if (best < 0 || (ready && !bestReady) || (ready === bestReady && this.#occupants[index] < this.#occupants[best])) {
         best = index;

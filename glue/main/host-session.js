@@ -270,6 +270,7 @@ export class HostSession {
   #deferredCrash = null;
   // How many calls the last answers settled at once (1: a caller making one call at a time).
   #lastBatch = 0;
+  #answeredAt = 0; // when the host last answered, or went from no call pending to one
   #cancelRing;
   #ring;
   #requestPort;
@@ -325,6 +326,15 @@ export class HostSession {
   }
 
   /**
+   * How long the host has answered none of the calls pending on it (0 when none is): a host
+   * silent for long runs a long call, or hangs, and the dispatcher queues no more work
+   * behind it.
+   */
+  get silentMs() {
+    return this.#pending.size === 0 ? 0 : performance.now() - this.#answeredAt;
+  }
+
+  /**
    * Forwards one export call. A failure is always a rejection: an argument that cannot be
    * structured-cloned rejects with a TypeError, and nothing is sent.
    * @param {{hangTimeoutMs?: number}} [limits] the hang timeout while this call runs
@@ -367,6 +377,7 @@ export class HostSession {
     if (call.job) this.#renewable = false;
     const settled = this.#pending.add(id, call);
     if (idle) {
+      this.#answeredAt = performance.now();
       this.#worker.ref();
       this.#watchdog.alive(); // now busy: the watchdog checks at the pace of this call's timeout
     }
@@ -412,6 +423,7 @@ export class HostSession {
       if (outer) this.#collected = null;
     }
     if (answered > 0) {
+      this.#answeredAt = performance.now();
       this.#lastBatch = answered;
       this.#watchdog.alive();
       this.#flushBacklog();

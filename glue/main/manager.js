@@ -25,6 +25,13 @@ import { CallTimings } from './call-timings.js';
 import { defaultLogSink } from './log-sink.js';
 import { detectorsFor } from './detectors.js';
 
+/**
+ * With several hosts, one that has answered none of its pending calls for this long takes
+ * no further execute (dispatcher.js): a server's calls answer in well under a millisecond,
+ * and work queued behind a long call or an undetected hang would wait for all of it.
+ */
+const STALLED_MS = 10;
+
 export class ThreadPoolManager extends EventEmitter {
   #options;
   #loaded = null; // Promise<LoadedModule>, compiled once per manager
@@ -64,7 +71,9 @@ export class ThreadPoolManager extends EventEmitter {
       resend: (fresh, calls) => this.#resend(fresh, calls),
     }));
     this.#dispatcher = new Dispatcher({ hosts, perHost: executesPerHost, maxQueue,
-      stateOf: (index) => this.#supervisors[index].state });
+      stateOf: (index) => this.#supervisors[index].state,
+      // With one host there is no other to wait for.
+      stalled: hosts === 1 ? undefined : (index) => (this.#supervisors[index].current?.silentMs ?? 0) > STALLED_MS });
   }
 
   /** The options in force, defaults filled in. */
@@ -154,6 +163,7 @@ export class ThreadPoolManager extends EventEmitter {
     ticket.granted.then((index) => this.#supervisors[index].cancelIdle(), () => {});
     let cleanup = () => {};
     try {
+      if (signal === undefined && timeoutMs === undefined) return await work(); // nothing can stop it early
       const stopper = new Promise((_, reject) => {
         const onAbort = () => reject(new WasmAbortError(signal.reason));
         signal?.addEventListener('abort', onAbort, { once: true });

@@ -97,6 +97,13 @@ test('two hosts: one keeps serving while the other hangs, then both serve again'
   for (let i = 1; i <= 10; i++) served.push(await manager.execute(() => innocent(demo, i)));
   assert.equal(hung.settled, 0, 'all ten were served while the other host was still hung');
   assert.deepEqual(served, [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
+  // Ten at once, more than the other host's places: the silent host (silent for over
+  // 10 ms by now) takes none of them (they would wait for the hang's detection), they
+  // wait on main for the one serving.
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => manager.execute(() => innocent(demo, i))));
+  assert.equal(hung.settled, 0, 'the burst was served while the other host was still hung');
+  assert.deepEqual(burst, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
   await hung.promise;
   assert.ok(hung.error instanceof WasmHangError);
   const crash = track(manager.execute(() => demo.fault('trap', 'pool', 0)));
@@ -158,7 +165,7 @@ test('options hosts, executesPerHost and maxQueue are checked', async (t) => {
   assert.throws(() => newManager(t, { maxQueue: -1 }), /options\.maxQueue must be an integer of at least 0, or Infinity or 'auto'/);
   assert.throws(() => newManager(t, { executesPerHost: 0 }), /options\.executesPerHost/);
   assert.equal(newManager(t, { hosts: 2, threads: 2, maxQueue: 'auto' }).options.maxQueue, 16);
-  assert.equal(newManager(t, { hosts: 2 }).options.executesPerHost, 1);
+  assert.equal(newManager(t, { hosts: 2 }).options.executesPerHost, 4);
   assert.equal(newManager(t).options.executesPerHost, Infinity);
   assert.equal(await newManager(t, { hosts: 3, threads: 1 }).execute(() => demo.add(2, 2)), 4);
 });

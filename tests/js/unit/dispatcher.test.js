@@ -73,3 +73,25 @@ test('unbounded places per host: everything shares the host, nothing queues', as
   assert.deepEqual(await Promise.all(tickets.map((t) => t.granted)), [0, 0, 0, 0, 0]);
   assert.equal(d.occupants(0), 5);
 });
+
+test('a host silent on its calls takes no more work: it waits for a host that answers, or a free place', async () => {
+  const stalled = [false, false];
+  const d = new Dispatcher({ hosts: 2, perHost: 4, maxQueue: Infinity, stateOf: () => 'ready', stalled: (i) => stalled[i] });
+  const first = [d.enqueue(), d.enqueue()];
+  assert.deepEqual(await Promise.all(first.map((t) => t.granted)), [0, 1]);
+  stalled[0] = true; // host 0's call runs long (or hangs)
+  const more = [d.enqueue(), d.enqueue(), d.enqueue()];
+  assert.deepEqual(await Promise.all(more.map((t) => t.granted)), [1, 1, 1], 'all behind the host that answers');
+  const waiting = d.enqueue();
+  assert.equal(d.queued, 1, 'host 1 is full and host 0 silent: it waits on main');
+  d.release(more[0]);
+  assert.equal(await waiting.granted, 1);
+  stalled[0] = false; // host 0 answered
+  const later = d.enqueue();
+  assert.equal(await later.granted, 0);
+  // An empty host takes work whatever the predicate says: it has no calls to be silent on.
+  d.release(first[0]);
+  d.release(later);
+  stalled[0] = true;
+  assert.equal(await d.enqueue().granted, 0);
+});
