@@ -5,8 +5,9 @@
 // Baseline: the same server calling the module directly on Node's main thread (no
 // safety, no pool: the main-thread instance runs parallelSum serially), without crashes.
 // Reported per configuration: throughput and its ratio to the direct server's, p50/p99
-// latency, innocent failures (requests that did not crash but failed), lost requests (no
-// answer at all). Targets: lost 0, innocent 0, with 2% crashing throughput >= 0.5x the
+// latency (medians over 3 rounds, each round a direct run then every configuration),
+// innocent failures (requests that did not crash but failed), lost requests (no answer at
+// all), summed over the rounds. Targets: lost 0, innocent 0, with 2% crashing throughput >= 0.5x the
 // direct server's without crashes and p99 <= 3x its p99.
 //
 // Diagnostic flags, run as `node bench/js/serve-load.js [--cpu] [--nocrash]`: --cpu adds
@@ -16,7 +17,7 @@
 // runs the managed servers without crashes too (what the crashes cost is the difference).
 import { createServer } from 'node:http';
 import { Worker } from 'node:worker_threads';
-import { loadDemo, newManager, numberFlag, progress, report, reps, row, runSection, sleep } from './common.js';
+import { QUICK, loadDemo, newManager, numberFlag, progress, report, reps, row, runSection, sleep } from './common.js';
 import { quantile } from './stats.js';
 import { cpuByGroup, threadCpu } from './thread-cpu.js';
 
@@ -28,6 +29,7 @@ const P99_TARGET = 3;
 const CPU = process.argv.includes('--cpu');
 const CRASHES = !process.argv.includes('--nocrash');
 const CRASHING = CRASHES ? '2% crashing' : 'no crashes (--nocrash)';
+const ROUNDS = numberFlag('rounds', QUICK ? 1 : 3);
 // Threads of this process before any server or manager: main's V8 and libuv threads.
 const RUNTIME_THREADS = CPU ? new Set(threadCpu().keys()) : null;
 
@@ -153,44 +155,64 @@ runSection(async () => {
     { id: 'hosts1Standby', label: 'hosts: 1, standby', options: { hosts: 1, standby: true } },
     { id: 'hosts2', label: 'hosts: 2', options: { hosts: 2 } },
   ];
-  // The direct server runs before each configuration, so drift in this VM's speed during
-  // the section hits both; the baseline is the median of those runs.
+  // Rounds, each a direct run and then every configuration once: drift in this VM's speed
+  // (the same server's throughput moves by 10-30% within a minute here) hits all of them
+  // alike, and each configuration's figure is its median over the rounds, judged against
+  // the median of every direct run.
   const directs = [];
-  const results = [];
-  for (const config of configs) {
+  const runs = configs.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
     const direct = await directServer();
     directs.push(direct);
-    progress(`direct on main, no crashes: ${direct.throughput.toFixed(0)} req/s, p50 ${direct.p50.toFixed(2)} ms, p99 ${direct.p99.toFixed(2)} ms${cpuText(direct.cpu)}`);
-    const manager = newManager({ threads: 2, ...config.options });
-    await manager.start();
-    // A server warms up before it takes load, as the direct one did: the same warm-up run,
-    // without crashes (each host's and pool worker's isolate is new, and compiles its call
-    // path during its first few hundred calls); with standby, the spare host is ready too
-    // (otherwise the first crash waits for its first, cold, start).
-    await drive(() => manager.execute(() => demo.parallelSum(SUM_N).then(check)), { requests: WARM_UP, crashes: false });
-    for (let i = 0; i < 2000 && config.options.standby && manager.stats().standby !== 'ready'; i++) await sleep(5);
-    const r = await drive((crash) => manager.execute(() => (crash ? demo.fault('trap', 'pool', 0) : demo.parallelSum(SUM_N).then(check))),
-      { requests, crashes: CRASHES });
-    const stats = manager.stats();
-    await manager.shutdown();
-    progress(`${config.label}: ${r.throughput.toFixed(0)} req/s (${(r.throughput / direct.throughput).toFixed(2)}x the direct run before it), ` +
-      `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, innocent ${r.innocent} ${JSON.stringify(r.innocentCodes)}, lost ${r.lost}, ` +
-      `crashes ${stats.crashes} (${r.crashesAnswered}/${r.crashRequests} answered ERR_WASM_PANIC)${cpuText(r.cpu)}`);
-    results.push({ config, r });
+    progress(`round ${round + 1}/${ROUNDS}: direct on main, no crashes: ${direct.throughput.toFixed(0)} req/s, p50 ${direct.p50.toFixed(2)} ms, p99 ${direct.p99.toFixed(2)} ms${cpuText(direct.cpu)}`);
+    for (const [c, config] of configs.entries()) {
+      const manager = newManager({ threads: 2, ...config.options });
+      await manager.start();
+      // A server warms up before it takes load, as the direct one did: the same warm-up run,
+      // without crashes (each host's and pool worker's isolate is new, and compiles its call
+      // path during its first few hundred calls); with standby, the spare host is ready too
+      // (otherwise the first crash waits for its first, cold, start).
+      await drive(() => manager.execute(() => demo.parallelSum(SUM_N).then(check)), { requests: WARM_UP, crashes: false });
+      for (let i = 0; i < 2000 && config.options.standby && manager.stats().standby !== 'ready'; i++) await sleep(5);
+      const r = await drive((crash) => manager.execute(() => (crash ? demo.fault('trap', 'pool', 0) : demo.parallelSum(SUM_N).then(check))),
+        { requests, crashes: CRASHES });
+      r.crashes = manager.stats().crashes;
+      await manager.shutdown();
+      progress(`round ${round + 1}/${ROUNDS}: ${config.label}: ${r.throughput.toFixed(0)} req/s (${(r.throughput / direct.throughput).toFixed(2)}x the direct run of this round), ` +
+        `p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, innocent ${r.innocent} ${JSON.stringify(r.innocentCodes)}, lost ${r.lost}, ` +
+        `crashes ${r.crashes} (${r.crashesAnswered}/${r.crashRequests} answered ERR_WASM_PANIC)${cpuText(r.cpu)}`);
+      runs[c].push(r);
+    }
   }
   const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
   const direct = { throughput: median(directs.map((d) => d.throughput)), p99: median(directs.map((d) => d.p99)) };
+  // A configuration's rounds: median throughput and latencies; failures summed over all.
+  const sum = (values) => values.reduce((a, b) => a + b, 0);
+  const results = configs.map((config, c) => ({
+    config,
+    r: {
+      throughput: median(runs[c].map((r) => r.throughput)),
+      p50: median(runs[c].map((r) => r.p50)),
+      p99: median(runs[c].map((r) => r.p99)),
+      requests: sum(runs[c].map((r) => r.requests)),
+      crashRequests: sum(runs[c].map((r) => r.crashRequests)),
+      innocent: sum(runs[c].map((r) => r.innocent)),
+      lost: sum(runs[c].map((r) => r.lost)),
+      cpu: runs[c][0].cpu,
+    },
+  }));
   const rows = [
-    row({ id: 'direct', label: `direct on main (no safety), no crashes: throughput (median of ${directs.length} runs, one before each configuration)`,
+    row({ id: 'direct', label: `direct on main (no safety), no crashes: throughput (median of ${directs.length} runs, one per round)`,
       value: direct.throughput, unit: 'req/s' }),
     row({ id: 'directP99', label: 'direct on main: p99 latency (median)', value: direct.p99, unit: 'ms' }),
   ];
-  const notes = [`${requests} requests, ${CLIENTS} keep-alive clients, parallelSum(${SUM_N}) per request, every ${CRASH_EVERY}th request traps a pool thread (through the manager); threads: 2 per host`,
-    `direct runs: ${directs.map((d) => d.throughput.toFixed(0)).join(', ')} req/s (after a warm-up run of ${WARM_UP} requests; each manager gets the same warm-up, without crashes, before its run)`];
+  const notes = [`${ROUNDS} rounds of ${requests} requests per configuration (figures: medians over the rounds; failures: summed), ${CLIENTS} keep-alive clients, parallelSum(${SUM_N}) per request, every ${CRASH_EVERY}th request traps a pool thread (through the manager); threads: 2 per host`,
+    `direct runs: ${directs.map((d) => d.throughput.toFixed(0)).join(', ')} req/s (after a warm-up run of ${WARM_UP} requests; each manager gets the same warm-up, without crashes, before its run)`,
+    ...results.map(({ config }, c) => `${config.label}: ${runs[c].map((r) => r.throughput.toFixed(0)).join(', ')} req/s`)];
   if (!CRASHES) notes.push('--nocrash: no request crashes in these runs (a diagnostic; the targets are set for 2% crashing)');
   if (CPU) {
     notes.push(`CPU per request (us), direct runs: ${directs.map((d) => cpuFigures(d.cpu)).join('; ')}`);
-    for (const { config, r } of results) notes.push(`CPU per request (us), ${config.label}: ${cpuFigures(r.cpu)}`);
+    for (const { config, r } of results) notes.push(`CPU per request (us), ${config.label}, first round: ${cpuFigures(r.cpu)}`);
   }
   for (const { config, r } of results) {
     const throughputRatio = r.throughput / direct.throughput;
