@@ -6,7 +6,8 @@
 // other end (an event-loop turn each side, tens of microseconds), and a structured clone
 // per message. With rings:
 //   - one call at a time: main writes the call, the host (spinning for a bounded
-//     SPIN_MS after its last call, then blocked in Atomics.wait slices for a while:
+//     SPIN_MS after its last call while that keeps paying off, then blocked in
+//     Atomics.wait slices for a while:
 //     host-runtime.js) takes it within microseconds, writes the answer, and main, which
 //     spins a little too (MAIN_SPIN_MS, while that keeps paying off), reads it without an
 //     event-loop turn on either side;
@@ -417,7 +418,7 @@ export class CallRingServer {
    * Spins up to SPIN_MS for a request, as long as that keeps paying off (otherwise one try
    * in 16); returns whether one is there. A spin that does not pay takes a core from the
    * threads that have work: under a server's load on 2 cores, with two hosts and their
-   * pool threads, spinning after every call cost 15-20% of the throughput (serve-load.js).
+   * pool threads, spinning after every call cost 10-20% of the throughput (serve-load.js).
    */
   spinForRequest() {
     if (!this.#spinPays && (++this.#sinceSpin & 15) !== 0) return this.#requests.ready;

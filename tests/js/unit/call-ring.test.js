@@ -72,6 +72,26 @@ test('answers are read up to a mark: one written after it waits for the next rea
   assert.deepEqual(answers(client, mark), [], 'a stale mark after laps of the ring');
 });
 
+test('the host spins for a request while that pays off; after a spin that found none, one try in 16, but a request there is always seen', () => {
+  const { client, server } = pair();
+  client.sendCall(1, 'f', [1]);
+  assert.equal(server.spinForRequest(), true, 'one is there: found at once');
+  server.take();
+  assert.equal(server.spinForRequest(), false, 'none comes: the spin runs out');
+  client.sendCall(2, 'f', [2]);
+  assert.equal(server.spinForRequest(), true, 'not spinning now, yet a request already there is seen');
+  server.take();
+  let spins = 0;
+  for (let i = 0; i < 32; i++) {
+    const began = process.hrtime.bigint();
+    assert.equal(server.spinForRequest(), false);
+    // A spin lasts SPIN_MS (50 us); a skipped try returns in a few microseconds at most.
+    if (process.hrtime.bigint() - began >= 45_000n) spins++;
+  }
+  // Two of the 32 spin; the bound leaves room for a skipped try slowed by preemption.
+  assert.ok(spins >= 2 && spins <= 16, `about one try in 16 spins, got ${spins} of 32`);
+});
+
 test('a call too large for an entry, or not cloneable, is left to a message: nothing written; its place is a BY_PORT entry', () => {
   const { client, server } = pair();
   assert.equal(client.sendCall(1, 'f', ['x'.repeat(MAX_CLONE)]), 'message');
