@@ -71,7 +71,7 @@ class ChaseLevDeque {
   }
 
   /// Owner only. Returns nullptr when empty (or when a thief won the last item).
-  T pop() {
+  T pop() noexcept {
     const std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
     Buffer* a = buffer_.load(std::memory_order_relaxed);
     // Reserve slot b before looking at top. The store-load ordering between "bottom = b" and
@@ -101,7 +101,7 @@ class ChaseLevDeque {
   }
 
   /// Any thread. kAbort means a concurrent pop/steal won the race; the caller may retry.
-  StealResult steal() {
+  StealResult steal() noexcept {
     std::int64_t t = top_.load(std::memory_order_acquire);
     full_fence();  // pairs with the fence in pop()
     const std::int64_t b = bottom_.load(std::memory_order_acquire);

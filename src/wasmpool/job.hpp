@@ -23,13 +23,24 @@ namespace wasmpool::detail {
 
 class Job {
  public:
-  using ExecuteFn = void (*)(Job*, bool cancelled);
+  // noexcept: a job records its callable's failure itself (in its group's ErrorSlot), so
+  // running one never throws. Saying so matters under Emscripten's JavaScript-based C++
+  // exceptions, where a call that may throw, made while a destructor or a catch is pending,
+  // goes through a JavaScript invoke_* trampoline: the waits of join() run other jobs.
+  using ExecuteFn = void (*)(Job*, bool cancelled) noexcept;
   explicit Job(ExecuteFn fn) noexcept : execute_(fn) {}
-  void run(bool cancelled) { execute_(this, cancelled); }
+  void run(bool cancelled) noexcept { execute_(this, cancelled); }
 
  private:
   ExecuteFn execute_;
 };
+
+/// Whether calling `F` and storing its result (Result::run) cannot throw: then a job or a
+/// join runs it without a handler around it (see Job, on why a handler costs).
+template <class F, class R = std::invoke_result_t<F>>
+inline constexpr bool kRunsNothrow = std::is_nothrow_invocable_v<F> &&
+                                     (std::is_void_v<R> || std::is_reference_v<R> ||
+                                      std::is_nothrow_move_constructible_v<R>);
 
 /// Storage for a callable's result; void and references handled uniformly.
 template <class R>
@@ -96,12 +107,12 @@ class StackJob : public Job {
 
   /// Runs the callable on the current thread, without completing the latch: the owner
   /// popped its own job back (the common, unstolen case of join).
-  void run_inline(bool cancelled) { run_body(cancelled); }
+  void run_inline(bool cancelled) noexcept { run_body(cancelled); }
 
   R take() { return result_.take(); }
 
  private:
-  static void execute(Job* job, bool cancelled) {
+  static void execute(Job* job, bool cancelled) noexcept {
     auto* self = static_cast<StackJob*>(job);
     self->run_body(cancelled);
     self->latch_.set();  // last access to *self: the waiter may return right after
@@ -113,11 +124,15 @@ class StackJob : public Job {
       return;
     }
     if (errors_->cancelled()) return;  // the group already failed: skip, never started
-    WASMPOOL_TRY {
-      result_.run(std::forward<F>(*f_));
-    }
-    WASMPOOL_CATCH_ALL {
-      errors_->capture(WASMPOOL_CURRENT_EXCEPTION);
+    if constexpr (kRunsNothrow<F>) {
+      result_.run(std::forward<F>(*f_));  // no handler: no trampoline (see Job)
+    } else {
+      WASMPOOL_TRY {
+        result_.run(std::forward<F>(*f_));
+      }
+      WASMPOOL_CATCH_ALL {
+        errors_->capture(WASMPOOL_CURRENT_EXCEPTION);
+      }
     }
   }
 
@@ -136,7 +151,7 @@ class HeapJob : public Job {
   HeapJob(G&& f, Owner* owner) : Job(&HeapJob::execute), f_(std::forward<G>(f)), owner_(owner) {}
 
  private:
-  static void execute(Job* job, bool cancelled) {
+  static void execute(Job* job, bool cancelled) noexcept {
     std::unique_ptr<HeapJob> self(static_cast<HeapJob*>(job));
     Owner* owner = self->owner_;
     ErrorSlot& errors = owner->errors();

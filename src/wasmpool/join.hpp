@@ -51,11 +51,15 @@ JoinResult<A, B> join_on_worker(WorkerThread& worker, A&& a, B&& b) {
   worker.push(&job_b);
 
   Result<RA> result_a;
-  WASMPOOL_TRY {
-    result_a.run(std::forward<A>(a));
-  }
-  WASMPOOL_CATCH_ALL {
-    errors.capture(WASMPOOL_CURRENT_EXCEPTION);
+  if constexpr (kRunsNothrow<A>) {
+    result_a.run(std::forward<A>(a));  // no handler, no trampoline (job.hpp, Job)
+  } else {
+    WASMPOOL_TRY {
+      result_a.run(std::forward<A>(a));
+    }
+    WASMPOOL_CATCH_ALL {
+      errors.capture(WASMPOOL_CURRENT_EXCEPTION);
+    }
   }
 
   while (!job_b.latch().probe()) {
@@ -75,6 +79,46 @@ JoinResult<A, B> join_on_worker(WorkerThread& worker, A&& a, B&& b) {
 
   if constexpr (!std::is_void_v<JoinResult<A, B>>) {
     return JoinResult<A, B>(take_value<RA>(result_a), take_value<RB>(job_b));
+  }
+}
+
+/// join() for the pool's own recursions (parallel_for's split_range, parallel_reduce's
+/// reduce_range), on a worker: `a` and `b` cannot throw (they record their failures in the
+/// group's `errors` and return their results through their captures), and b's cancellation
+/// at a shutdown is recorded there too, so nothing is rethrown and the caller needs no
+/// handler around the call. Why it matters: under Emscripten's JavaScript-based C++
+/// exceptions every call that may throw made inside a try block, or while a destructor is
+/// pending, goes through a JavaScript invoke_* trampoline; a join() inside a try cost two
+/// per level of the recursion, more than the leaf's work for small chunks. If the job
+/// cannot be queued (the deque failed to grow), the failure is recorded and neither half
+/// runs: the caller sees `errors.cancelled()`.
+template <class A, class B>
+void join_into(ErrorSlot& errors, A&& a, B&& b) noexcept {
+  static_assert(kRunsNothrow<A> && kRunsNothrow<B> && std::is_void_v<std::invoke_result_t<A>> &&
+                    std::is_void_v<std::invoke_result_t<B>>,
+                "join_into runs void callables that cannot throw");
+  WorkerThread& worker = *WorkerThread::current();
+  StackJob<B> job_b(b, Latch(worker.registry(), worker.index()), &errors);
+  WASMPOOL_TRY {
+    worker.push(&job_b);  // a call only when the deque grows
+  }
+  WASMPOOL_CATCH_ALL {
+    errors.capture(WASMPOOL_CURRENT_EXCEPTION);
+    return;
+  }
+  std::forward<A>(a)();
+  while (!job_b.latch().probe()) {
+    Job* job = worker.pop();
+    if (job == &job_b) {
+      job_b.run_inline(worker.registry()->cancelling());
+      worker.count_task();
+      break;
+    }
+    if (job == nullptr) {
+      worker.wait_until(job_b.latch());
+      break;
+    }
+    worker.execute(job);
   }
 }
 

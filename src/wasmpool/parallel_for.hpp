@@ -37,7 +37,7 @@ inline std::size_t current_threads() noexcept {
 /// skips leaves that have not started (cooperative cancellation).
 template <class Index, class Leaf>
 void split_range(Index begin, Index end, std::make_unsigned_t<Index> grain, Leaf& leaf,
-                 ErrorSlot& errors) {
+                 ErrorSlot& errors) noexcept {
   using U = std::make_unsigned_t<Index>;
   if (errors.cancelled()) return;
   const U n = static_cast<U>(end) - static_cast<U>(begin);
@@ -51,13 +51,10 @@ void split_range(Index begin, Index end, std::make_unsigned_t<Index> grain, Leaf
     return;
   }
   const Index mid = static_cast<Index>(static_cast<U>(begin) + n / 2);
-  WASMPOOL_TRY {
-    join([&] { split_range(begin, mid, grain, leaf, errors); },
-         [&] { split_range(mid, end, grain, leaf, errors); });
-  }
-  WASMPOOL_CATCH_ALL {  // only cancelled_error from a shutdown can arrive here
-    errors.capture(WASMPOOL_CURRENT_EXCEPTION);
-  }
+  // Only the leaf needs a handler: both halves record their failures in `errors`.
+  join_into(
+      errors, [&]() noexcept { split_range(begin, mid, grain, leaf, errors); },
+      [&]() noexcept { split_range(mid, end, grain, leaf, errors); });
 }
 
 }  // namespace detail

@@ -1,6 +1,7 @@
 // parallel_reduce: a divide-and-conquer fold over an index range.
 #pragma once
 
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -9,20 +10,41 @@
 namespace wasmpool {
 namespace detail {
 
+/// Whether reduce_range cannot throw for this T (its handler catches the rest): then its
+/// halves run through join_into, with no handler and no trampoline per level (join.hpp).
+template <class T>
+inline constexpr bool kReducesNothrow =
+    std::is_nothrow_copy_constructible_v<T>&& std::is_nothrow_move_constructible_v<T>;
+
 template <class Index, class T, class Fold, class Combine>
 T reduce_range(Index begin, Index end, std::make_unsigned_t<Index> grain, const T& identity,
-               Fold& fold, Combine& combine, ErrorSlot& errors) {
+               Fold& fold, Combine& combine, ErrorSlot& errors) noexcept(kReducesNothrow<T>) {
   using U = std::make_unsigned_t<Index>;
   if (errors.cancelled()) return identity;
   const U n = static_cast<U>(end) - static_cast<U>(begin);
   WASMPOOL_TRY {
     if (n <= grain) return fold(begin, end, T(identity));
     const Index mid = static_cast<Index>(static_cast<U>(begin) + n / 2);
-    auto [left, right] =
-        join([&] { return reduce_range(begin, mid, grain, identity, fold, combine, errors); },
-             [&] { return reduce_range(mid, end, grain, identity, fold, combine, errors); });
-    if (errors.cancelled()) return identity;
-    return combine(std::move(left), std::move(right));
+    if constexpr (kReducesNothrow<T>) {
+      std::optional<T> left;
+      std::optional<T> right;
+      join_into(
+          errors,
+          [&]() noexcept {
+            left.emplace(reduce_range(begin, mid, grain, identity, fold, combine, errors));
+          },
+          [&]() noexcept {
+            right.emplace(reduce_range(mid, end, grain, identity, fold, combine, errors));
+          });
+      if (errors.cancelled()) return identity;
+      return combine(std::move(*left), std::move(*right));
+    } else {
+      auto [left, right] =
+          join([&] { return reduce_range(begin, mid, grain, identity, fold, combine, errors); },
+               [&] { return reduce_range(mid, end, grain, identity, fold, combine, errors); });
+      if (errors.cancelled()) return identity;
+      return combine(std::move(left), std::move(right));
+    }
   }
   WASMPOOL_CATCH_ALL {
     errors.capture(WASMPOOL_CURRENT_EXCEPTION);

@@ -20,7 +20,7 @@ namespace detail {
 /// be produced in parallel.
 template <class It1, class It2, class Out, class Comp>
 void parallel_merge(It1 a, std::ptrdiff_t na, It2 b, std::ptrdiff_t nb, Out out, Comp& comp,
-                    std::ptrdiff_t grain, ErrorSlot& errors) {
+                    std::ptrdiff_t grain, ErrorSlot& errors) noexcept {
   if (errors.cancelled()) return;
   WASMPOOL_TRY {
     if (na + nb <= grain) {
@@ -36,10 +36,11 @@ void parallel_merge(It1 a, std::ptrdiff_t na, It2 b, std::ptrdiff_t nb, Out out,
       mb = nb / 2;
       ma = std::upper_bound(a, a + na, b[mb], comp) - a;  // a's elements <= b[mb] go left
     }
-    join([&] { parallel_merge(a, ma, b, mb, out, comp, grain, errors); },
-         [&] {
-           parallel_merge(a + ma, na - ma, b + mb, nb - mb, out + (ma + mb), comp, grain, errors);
-         });
+    join_into(
+        errors, [&]() noexcept { parallel_merge(a, ma, b, mb, out, comp, grain, errors); },
+        [&]() noexcept {
+          parallel_merge(a + ma, na - ma, b + mb, nb - mb, out + (ma + mb), comp, grain, errors);
+        });
   }
   WASMPOOL_CATCH_ALL {
     errors.capture(WASMPOOL_CURRENT_EXCEPTION);
@@ -51,7 +52,7 @@ void parallel_merge(It1 a, std::ptrdiff_t na, It2 b, std::ptrdiff_t nb, Out out,
 /// merges from one array into the other (ping-pong) and nothing is copied back.
 template <class It, class T, class Comp>
 void merge_sort(It data, T* buf, std::ptrdiff_t n, bool to_data, Comp& comp, std::ptrdiff_t leaf,
-                std::ptrdiff_t merge_grain, ErrorSlot& errors) {
+                std::ptrdiff_t merge_grain, ErrorSlot& errors) noexcept {
   if (errors.cancelled()) return;
   WASMPOOL_TRY {
     if (n <= leaf) {
@@ -60,10 +61,12 @@ void merge_sort(It data, T* buf, std::ptrdiff_t n, bool to_data, Comp& comp, std
       return;
     }
     const std::ptrdiff_t half = n / 2;
-    join([&] { merge_sort(data, buf, half, !to_data, comp, leaf, merge_grain, errors); },
-         [&] {
-           merge_sort(data + half, buf + half, n - half, !to_data, comp, leaf, merge_grain, errors);
-         });
+    join_into(
+        errors,
+        [&]() noexcept { merge_sort(data, buf, half, !to_data, comp, leaf, merge_grain, errors); },
+        [&]() noexcept {
+          merge_sort(data + half, buf + half, n - half, !to_data, comp, leaf, merge_grain, errors);
+        });
     if (errors.cancelled()) return;
     if (to_data) {
       parallel_merge(buf, half, buf + half, n - half, data, comp, merge_grain, errors);

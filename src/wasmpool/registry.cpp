@@ -95,7 +95,7 @@ std::uint64_t WorkerThread::next_random() noexcept {
   return rng_;
 }
 
-Job* WorkerThread::steal() {
+Job* WorkerThread::steal() noexcept {
   const std::size_t n = registry_->num_threads();
   if (n <= 1) return nullptr;
   const std::size_t start = static_cast<std::size_t>(next_random() % n);
@@ -114,13 +114,13 @@ Job* WorkerThread::steal() {
   }
 }
 
-Job* WorkerThread::find_work() {
+Job* WorkerThread::find_work() noexcept {
   if (Job* job = deque_->pop()) return job;
   if (Job* job = steal()) return job;
   return registry_->injector().pop();
 }
 
-void WorkerThread::wait_until_cold(const Latch& latch) {
+void WorkerThread::wait_until_cold(const Latch& latch) noexcept {
   IdleSpin idle;
   while (!latch.probe()) {
     leave_if_abandoned();

@@ -131,13 +131,13 @@ class WorkerThread {
     deque_->push(job);
     registry_->sleep().notify_new_work(1);
   }
-  Job* pop() {
+  Job* pop() noexcept {
     leave_if_abandoned();
     return deque_->pop();
   }
 
   /// Runs a job taken from a queue (cancelled if the pool is shutting down).
-  void execute(Job* job) {
+  void execute(Job* job) noexcept {
     leave_if_abandoned();
     job->run(registry_->cancelling());
     count_task();
@@ -148,7 +148,8 @@ class WorkerThread {
   void count_task() noexcept { progress_->fetch_add(1, std::memory_order_relaxed); }
 
   /// Returns once `latch` is set, running other jobs meanwhile (never blocks the pool).
-  void wait_until(const Latch& latch) {
+  /// noexcept, as every job is (job.hpp, Job): a wait inside join() costs no trampoline.
+  void wait_until(const Latch& latch) noexcept {
     if (!latch.probe()) wait_until_cold(latch);
   }
 
@@ -157,9 +158,9 @@ class WorkerThread {
   /// The worker's life: wait for its terminate latch, then run what is still queued.
   void main_loop();
   /// The one loop of a worker: run jobs, spin, sleep, until `latch` is set.
-  void wait_until_cold(const Latch& latch);
-  Job* find_work();
-  Job* steal();
+  void wait_until_cold(const Latch& latch) noexcept;
+  Job* find_work() noexcept;
+  Job* steal() noexcept;
   std::uint64_t next_random() noexcept;
 
   static constinit thread_local WorkerThread* current_;

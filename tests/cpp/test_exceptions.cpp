@@ -221,4 +221,17 @@ TEST_CASE("exceptions in scope tasks and reduce, with the global pool", "[except
                     "fold");
   CHECK(parallel_map_reduce(
             0, 1000, 10, 0, [](int) { return 1; }, std::plus<>{}) == 1000);
+  // A combine that throws, with a result type that forks through join_into (no handler
+  // around the fork): the exception still reaches the caller, once.
+  CHECK_THROWS_WITH(
+      parallel_reduce(
+          0, 100000, 100, 0L, [](int lo, int hi, long acc) { return acc + (hi - lo); },
+          [](long a, long b) -> long {
+            if (a + b == 100000) throw std::runtime_error("combine");
+            return a + b;
+          }),
+      "combine");
+  // A join whose halves are noexcept runs them without a handler: results as ever.
+  auto [x, y] = join([]() noexcept { return 1; }, []() noexcept { return 2; });
+  CHECK(x + y == 3);
 }

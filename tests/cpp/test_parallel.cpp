@@ -83,6 +83,20 @@ void check_all_algorithms() {
   parallel_for(5, 3, 1, [](int) { FAIL("must not run"); });
   CHECK(parallel_reduce(
             3, 3, 1, 42, [](int, int, int acc) { return acc + 1; }, std::plus<>{}) == 42);
+  // A result type whose copy may throw forks through join() rather than join_into(): the
+  // same result, in order (left before right at every level).
+  const std::vector<int> collected = parallel_reduce(
+      0, 1000, 16, std::vector<int>{},
+      [](int lo, int hi, std::vector<int> acc) {
+        for (int i = lo; i < hi; ++i) acc.push_back(i);
+        return acc;
+      },
+      [](std::vector<int> a, std::vector<int> b) {
+        a.insert(a.end(), b.begin(), b.end());
+        return a;
+      });
+  CHECK(collected.size() == 1000);
+  CHECK(std::is_sorted(collected.begin(), collected.end()));
 }
 
 }  // namespace
