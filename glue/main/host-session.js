@@ -90,7 +90,7 @@ export class HostSession {
    * @param {number} o.maxExtraThreads pthreads the module may run besides the pool's
    * @param {number} o.heartbeatIntervalMs
    * @param {number} o.heartbeatTimeoutMs
-   * @param {{log: Function, output: Function, failed: Function, settled: Function, stuck: Function}} o.events
+   * @param {{log: Function, output: Function, failed: Function, settled: Function, stuck: Function, answered?: Function}} o.events
    * @param {(url: URL, options: object) => import('node:worker_threads').Worker} [o.createWorker] starts the
    *   host worker (worker-flags.js's, under the process's Node flags); a fake one in unit tests
    * @param {HostPreboot | null} [o.preboot] a host worker already booting (prebootHost()), to use
@@ -427,6 +427,7 @@ export class HostSession {
       this.#lastBatch = answered;
       this.#watchdog.alive();
       this.#flushBacklog();
+      this.#events.answered?.(this); // a host silent until now may take queued work again
     }
     if (outer && this.#pending.size > 0 && (this.state === 'ready' || this.state === 'stopping')) this.#awaitAnswers();
   }

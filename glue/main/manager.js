@@ -329,6 +329,9 @@ export class ThreadPoolManager extends EventEmitter {
           output: (stream, text, thread = -1, pthread = 0) =>
             this.#log({ level: stream === 'stdout' ? 'stdout' : 'stderr', message: text, thread, pthread, time: Date.now() }),
           timing: (ms) => this.#timings.add(ms),
+          // A host that had been silent (dispatcher.js, `stalled`) takes queued work again
+          // once it answers, without waiting for an execute to end.
+          answered: () => this.#dispatcher.pump(),
         },
       });
     } catch (error) {

@@ -118,6 +118,38 @@ test('two hosts: one keeps serving while the other hangs, then both serve again'
   assert.equal(stats.queued, 0);
 });
 
+test('two hosts: work queued while one host was silent goes to it as soon as it answers', async (t) => {
+  const demo = await loadDemo();
+  const manager = newManager(t, { hosts: 2, executesPerHost: 2 });
+  await manager.start();
+  const gates = [];
+  const gate = () => new Promise((resolve) => gates.push(resolve));
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  // Host 0: an execute whose long call keeps the host silent, then holds its place.
+  let longCall = false;
+  const holder = manager.execute(async () => {
+    await demo.slowProgress(200);
+    longCall = true;
+    await gate();
+    return 'holder';
+  });
+  await sleep(50); // host 0 has been silent for over 10 ms: it takes no more work
+  // Host 1: both places taken by executes that only wait.
+  const waiters = [manager.execute(() => gate()), manager.execute(() => gate())];
+  await sleep(10);
+  const queued = track(manager.execute(() => demo.add(20, 22)));
+  assert.equal(manager.stats().queued, 1, 'host 0 silent, host 1 full: it waits on main');
+  for (let i = 0; i < 200 && !longCall; i++) await sleep(10);
+  assert.ok(longCall, 'the long call answered');
+  // Every execute still holds its place; host 0 answered, so it takes the queued one.
+  for (let i = 0; i < 100 && queued.settled === 0; i++) await sleep(10);
+  assert.equal(queued.value, 42, 'served by host 0 while every other execute still held its place');
+  for (const open of gates.splice(0)) open();
+  assert.equal(await holder, 'holder');
+  await Promise.all(waiters);
+  assert.equal(manager.stats().queued, 0);
+});
+
 test('maxQueue: work past the bound is refused with ERR_WASM_QUEUE_FULL; queued work honours signal and timeout', async (t) => {
   const demo = await loadDemo();
   const manager = newManager(t, { executesPerHost: 1, maxQueue: 2 });
