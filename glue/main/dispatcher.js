@@ -11,9 +11,9 @@
 // host is ready: the ready ones free up in the time a replacement takes to start. A host
 // that already has work and has been silent on its calls for a while (`stalled`: a long
 // call, or a hang the watchdog has not called yet) gets no more until it answers (the
-// manager pumps at every answer) or an occupant leaves: what would queue behind it waits on main for whichever host frees
-// first, as with one place per host, while hosts that keep answering take up to
-// `perHost` each and run their calls back to back.
+// manager pumps at every answer) or an occupant leaves: what would queue behind it waits
+// on main for whichever host frees first, as with one place per host, while hosts that
+// keep answering take up to `perHost` each and run their calls back to back.
 // Work that waits honours its execute's signal and timeout: cancel() takes it out.
 import { WasmPoolError } from './errors.js';
 

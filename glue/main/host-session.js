@@ -427,7 +427,7 @@ export class HostSession {
       this.#lastBatch = answered;
       this.#watchdog.alive();
       this.#flushBacklog();
-      this.#events.answered?.(this); // a host silent until now may take queued work again
+      this.#events.answered?.(); // a host silent until now may take queued work again
     }
     if (outer && this.#pending.size > 0 && (this.state === 'ready' || this.state === 'stopping')) this.#awaitAnswers();
   }

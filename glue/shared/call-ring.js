@@ -207,6 +207,20 @@ function spinUntil(ready, ms) {
   return true;
 }
 
+// A spin that stops while it does not pay: after a spin that found nothing, only one try
+// in 16 spins, until one finds something again. spin() returns whether it found `ready()`,
+// or null when it skipped the spin.
+class AdaptiveSpin {
+  #pays = true;
+  #sinceSpin = 0;
+
+  spin(ready, ms) {
+    if (!this.#pays && (++this.#sinceSpin & 15) !== 0) return null;
+    this.#pays = spinUntil(ready, ms);
+    return this.#pays;
+  }
+}
+
 /** Main's end. */
 export class CallRingClient {
   #words;
@@ -214,8 +228,7 @@ export class CallRingClient {
   #answers;
   /** export name -> its number, once the host was told it. */
   #names = new Map();
-  #spinPays = true;
-  #sinceSpin = 0;
+  #spin = new AdaptiveSpin();
   #armed = false;
 
   constructor(buffer) {
@@ -318,9 +331,7 @@ export class CallRingClient {
    * is there.
    */
   spinForAnswer() {
-    if (!this.#spinPays && (++this.#sinceSpin & 15) !== 0) return false;
-    this.#spinPays = spinUntil(() => this.#answers.ready, MAIN_SPIN_MS);
-    return this.#spinPays;
+    return this.#spin.spin(() => this.#answers.ready, MAIN_SPIN_MS) === true;
   }
 
   /**
@@ -368,8 +379,7 @@ export class CallRingServer {
   #answers;
   /** The exports main numbered: number -> name. */
   #names = [];
-  #spinPays = true;
-  #sinceSpin = 0;
+  #spin = new AdaptiveSpin();
 
   constructor(buffer) {
     this.#words = new Int32Array(buffer, 0, HEADER_BYTES / 4);
@@ -421,9 +431,7 @@ export class CallRingServer {
    * pool threads, spinning after every call cost 10-20% of the throughput (serve-load.js).
    */
   spinForRequest() {
-    if (!this.#spinPays && (++this.#sinceSpin & 15) !== 0) return this.#requests.ready;
-    this.#spinPays = spinUntil(() => this.#requests.ready, SPIN_MS);
-    return this.#spinPays;
+    return this.#spin.spin(() => this.#requests.ready, SPIN_MS) ?? this.#requests.ready;
   }
 
   /**

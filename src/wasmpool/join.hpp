@@ -32,6 +32,26 @@ JoinValue<R> take_value(Holder& holder) {
   }
 }
 
+/// Step 3 of the protocol below, shared by join_on_worker and join_into: after the first
+/// half, the second (`job_b`, pushed before it) runs here if no thief took it; else other
+/// jobs run here until the thief sets its latch.
+template <class B>
+void finish_second_half(WorkerThread& worker, StackJob<B>& job_b) noexcept {
+  while (!job_b.latch().probe()) {
+    Job* job = worker.pop();
+    if (job == &job_b) {
+      job_b.run_inline(worker.registry()->cancelling());
+      worker.count_task();
+      break;
+    }
+    if (job == nullptr) {
+      worker.wait_until(job_b.latch());
+      break;
+    }
+    worker.execute(job);
+  }
+}
+
 /// join on a pool worker. The protocol (rayon's join_context):
 ///   1. b goes into a StackJob on this frame and is pushed on this worker's deque, where a
 ///      thief may take it;
@@ -62,19 +82,7 @@ JoinResult<A, B> join_on_worker(WorkerThread& worker, A&& a, B&& b) {
     }
   }
 
-  while (!job_b.latch().probe()) {
-    Job* job = worker.pop();
-    if (job == &job_b) {
-      job_b.run_inline(worker.registry()->cancelling());
-      worker.count_task();
-      break;
-    }
-    if (job == nullptr) {
-      worker.wait_until(job_b.latch());
-      break;
-    }
-    worker.execute(job);
-  }
+  finish_second_half(worker, job_b);
   errors.rethrow_if_set();
 
   if constexpr (!std::is_void_v<JoinResult<A, B>>) {
@@ -83,15 +91,16 @@ JoinResult<A, B> join_on_worker(WorkerThread& worker, A&& a, B&& b) {
 }
 
 /// join() for the pool's own recursions (parallel_for's split_range, parallel_reduce's
-/// reduce_range), on a worker: `a` and `b` cannot throw (they record their failures in the
-/// group's `errors` and return their results through their captures), and b's cancellation
-/// at a shutdown is recorded there too, so nothing is rethrown and the caller needs no
-/// handler around the call. Why it matters: under Emscripten's JavaScript-based C++
-/// exceptions every call that may throw made inside a try block, or while a destructor is
-/// pending, goes through a JavaScript invoke_* trampoline; a join() inside a try cost two
-/// per level of the recursion, more than the leaf's work for small chunks. If the job
-/// cannot be queued (the deque failed to grow), the failure is recorded and neither half
-/// runs: the caller sees `errors.cancelled()`.
+/// reduce_range, parallel_sort's merge_sort and parallel_merge), on a worker: `a` and `b`
+/// cannot throw (they record their failures in the group's `errors` and return their
+/// results through their captures), and b's cancellation at a shutdown is recorded there
+/// too, so nothing is rethrown and the caller needs no handler around the call. Why it
+/// matters: under Emscripten's JavaScript-based C++ exceptions every call that may throw
+/// made inside a try block, or while a destructor is pending, goes through a JavaScript
+/// invoke_* trampoline; a join() inside a try cost two per level of the recursion, more
+/// than the leaf's work for small chunks. If the job cannot be queued (the deque failed to
+/// grow), the failure is recorded and neither half runs: the caller sees
+/// `errors.cancelled()`.
 template <class A, class B>
 void join_into(ErrorSlot& errors, A&& a, B&& b) noexcept {
   static_assert(kRunsNothrow<A> && kRunsNothrow<B> && std::is_void_v<std::invoke_result_t<A>> &&
@@ -107,19 +116,7 @@ void join_into(ErrorSlot& errors, A&& a, B&& b) noexcept {
     return;
   }
   std::forward<A>(a)();
-  while (!job_b.latch().probe()) {
-    Job* job = worker.pop();
-    if (job == &job_b) {
-      job_b.run_inline(worker.registry()->cancelling());
-      worker.count_task();
-      break;
-    }
-    if (job == nullptr) {
-      worker.wait_until(job_b.latch());
-      break;
-    }
-    worker.execute(job);
-  }
+  finish_second_half(worker, job_b);
 }
 
 template <class A, class B>

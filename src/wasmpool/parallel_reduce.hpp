@@ -13,8 +13,8 @@ namespace detail {
 /// Whether reduce_range cannot throw for this T (its handler catches the rest): then its
 /// halves run through join_into, with no handler and no trampoline per level (join.hpp).
 template <class T>
-inline constexpr bool kReducesNothrow =
-    std::is_nothrow_copy_constructible_v<T>&& std::is_nothrow_move_constructible_v<T>;
+inline constexpr bool kReducesNothrow = (std::is_nothrow_copy_constructible_v<T> &&
+                                         std::is_nothrow_move_constructible_v<T>);
 
 template <class Index, class T, class Fold, class Combine>
 T reduce_range(Index begin, Index end, std::make_unsigned_t<Index> grain, const T& identity,
