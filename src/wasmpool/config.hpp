@@ -52,8 +52,18 @@ inline constexpr std::chrono::microseconds kSpinTime{20};
 inline constexpr std::chrono::microseconds kSpinTime{100};
 #endif
 /// Search rounds before the spin first reads the clock: a short idle gap never pays for it.
-/// Natively, every round after these also yields the core (spin_yield below).
+/// Natively, every round after these also yields the core (spin_yield below), so there they
+/// are few: a thread outside the pool that spins in install() for its result (kOutsideSpinTime)
+/// shares a core with an idle worker, and gets it only at that worker's first yield. With 64
+/// rounds of searching first (~10 us on 2 cores) that was most of what an install() of
+/// fib(30) with a serial cutoff paid on its way out (docs/BENCHMARKS.md, oneTBB row); a yield
+/// with nothing else runnable costs one cheap system call. Under Emscripten a round only
+/// pauses, and the clock is a call out to JavaScript, so it reads the clock later.
+#if defined(__EMSCRIPTEN__)
 inline constexpr unsigned kSpinRoundsBeforeClock = 64;
+#else
+inline constexpr unsigned kSpinRoundsBeforeClock = 8;
+#endif
 /// After that, the clock is read every this many rounds (a power of two; a clock read costs
 /// about as much as a search round).
 inline constexpr unsigned kSpinRoundsPerClockRead = 16;
@@ -68,6 +78,19 @@ inline constexpr std::int64_t kDequeInitialCapacity = 256;
 /// Milliseconds per futex wait slice of a thread waiting from outside the pool: bounds how
 /// long Emscripten's main runtime thread defers its proxied calls and crash checks.
 inline constexpr double kOutsideWaitSliceMs = 2.0;
+
+/// How long a native thread outside the pool that waits in install() checks for its result
+/// while yielding the core (Latch::wait_outside) before it sleeps on the latch's futex.
+/// Why: waking a sleeping thread means an inter-processor interrupt, and in a virtual machine
+/// that costs tens of microseconds (measured on the 2-core VM of docs/BENCHMARKS.md: the
+/// latch's futex wake-up took 13 us in the waker and the caller ran 35 us after the result,
+/// ~6% of a 0.6 ms install()). A thread that yields in a loop is runnable but takes a core
+/// only when its run queue has nothing else to run, so while the pool's workers compute it
+/// costs them next to nothing; on a machine with idle cores it keeps one busy for at most
+/// this long per call. Calls longer than this pay the wake-up, a few percent of them at most.
+/// Not under Emscripten: there the waiting thread is the JS host (or a pthread), which has
+/// no way to give its core away, and must run proxied calls between its waits.
+inline constexpr std::chrono::microseconds kOutsideSpinTime{1000};
 
 // --- Splitting (parallel_for, parallel_reduce, parallel_sort) ---
 
@@ -101,11 +124,11 @@ inline void cpu_relax() noexcept {
 /// The pause of an idle worker's spin once it has lasted kSpinRoundsBeforeClock rounds.
 /// Natively it gives the core away (sched_yield) if another thread is runnable on it, as
 /// rayon-core's idle loop does. The thread that needs it is most often the one the pool just
-/// released: a thread outside the pool that waited in install() is woken by the latch while
-/// every core is held by a spinning worker (a pool has as many workers as cores), and without
-/// the yield it waits until a spinner gives up its kSpinTime and sleeps (measured on 2 cores:
-/// ~40% of those wake-ups took 50-100 us or more, a mean of 60-85 us per call, 6-8% of a
-/// 1 ms install(); docs/BENCHMARKS.md, oneTBB row). A yield with nothing else runnable
+/// released: a thread outside the pool that waits in install() (yielding, kOutsideSpinTime,
+/// or woken by the latch) while every core is held by a spinning worker (a pool has as many
+/// workers as cores); without the yield it waited until a spinner gave up its kSpinTime and
+/// slept (measured on 2 cores: ~40% of those wake-ups took 50-100 us or more, a mean of
+/// 60-85 us per call, 6-8% of a 1 ms install(); docs/POOL.md). A yield with nothing else runnable
 /// returns at once, and the spin's length is measured by the clock, so it stays kSpinTime.
 /// A Web Worker has no way to give its core away (sched_yield does nothing under
 /// Emscripten), so there the spin only pauses, as before.

@@ -6,8 +6,11 @@
 //    running other jobs (WorkerThread::wait_until) and, when there are none, sleeps in the
 //    sleep module; set() therefore wakes that specific worker through the sleep module.
 //  * a thread outside the pool (registry == nullptr; e.g. Emscripten's main runtime thread
-//    calling install()): it waits on the latch word itself with futex waits in bounded
-//    slices (wait_outside, kOutsideWaitSliceMs in config.hpp). The slices matter under Emscripten:
+//    calling install()): it waits on the latch word itself (wait_outside). Natively it first
+//    yields the core in a loop for up to kOutsideSpinTime, since waking a sleeping thread
+//    costs an inter-processor interrupt (tens of microseconds in a VM); then, and at once
+//    under Emscripten, it sleeps with futex waits in bounded slices (kOutsideWaitSliceMs in
+//    config.hpp). The slices matter under Emscripten:
 //    each emscripten_futex_wait call on the main runtime thread first runs proxied calls (pthread
 //    printf goes through them) and checks Emscripten's "a thread crashed" flag, so one unbounded
 //    wait could hang and a bare spin would starve them.

@@ -1,5 +1,6 @@
 // ThreadPool, install, join, scope, current_worker_index.
 #include <atomic>
+#include <chrono>
 #include <numeric>
 #include <set>
 #include <stdexcept>
@@ -183,4 +184,25 @@ TEST_CASE("many external threads submit at once", "[pool]") {
   }
   for (auto& c : clients) c.join();
   CHECK(ok == 8 * 20);
+}
+
+TEST_CASE("install: a result is seen whether it comes while the caller yields or sleeps",
+          "[pool]") {
+  // A thread outside the pool first waits for its latch yielding the core (natively, up to
+  // detail::kOutsideSpinTime), then sleeps on the latch's futex: results that come in
+  // either phase, or that are already there, reach it, with everything the job wrote.
+  test::GlobalPoolGuard guard;
+  ThreadPool pool(2);
+  const auto spin = std::chrono::duration_cast<std::chrono::microseconds>(detail::kOutsideSpinTime);
+  for (const auto work : {std::chrono::microseconds(0), spin / 10, spin * 3}) {
+    std::vector<int> written(1000, 0);
+    const int result = pool.install([&] {
+      const auto until = std::chrono::steady_clock::now() + work;
+      while (std::chrono::steady_clock::now() < until) std::this_thread::yield();
+      std::iota(written.begin(), written.end(), 0);
+      return 17;
+    });
+    CHECK(result == 17);
+    CHECK(written[999] == 999);
+  }
 }
