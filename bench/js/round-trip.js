@@ -14,7 +14,10 @@ import { median, ratio, summarize } from './stats.js';
 runSection(async () => {
   const calls = reps(2000, 200);
   const rounds = reps(5, 2);
-  const warmup = Math.min(500, calls);
+  // Warm-up: a full round per lane. With 500 calls each, the first measured round was
+  // still 2-10x slower than the rest for every lane (ours 4.8-20.6 us against ~2.2 in the
+  // next rounds, Piscina 25-80 us against ~12.5), while V8 optimised their paths.
+  const warmup = calls;
   const demo = await loadDemo();
   const manager = newManager({ idleTimeoutMs: 600_000 });
   const raw = new RawChannel();

@@ -92,6 +92,31 @@ test('the host spins for a request while that pays off; after a spin that found 
   assert.ok(spins >= 2 && spins <= 16, `about one try in 16 spins, got ${spins} of 32`);
 });
 
+test('the host spins for the next call after a spin that found none when main found its last answer by spinning', () => {
+  const { client, server } = pair();
+  const spinsNow = () => {
+    const began = process.hrtime.bigint();
+    assert.equal(server.spinForRequest(), false);
+    return process.hrtime.bigint() - began >= 45_000n; // SPIN_MS is 50 us
+  };
+  assert.equal(spinsNow(), true, 'the first spin runs out: from now on one try in 16');
+  let skipped = 0;
+  for (let i = 0; i < 8; i++) if (!spinsNow()) skipped++;
+  assert.ok(skipped >= 4, `after a spin that found none the host mostly skips (${skipped} of 8)`);
+  // Main makes a call and finds its answer by spinning: a sequential caller.
+  client.sendCall(1, 'f', [1]);
+  server.take();
+  assert.ok(server.answer(1, 2));
+  assert.equal(client.spinForAnswer(), true);
+  assert.deepEqual(answers(client), [[1, 2]]);
+  for (let i = 0; i < 4; i++) assert.equal(spinsNow(), true, 'while main spins for its answers, the host spins for their calls');
+  // Main waits for its answers by sleeping (calls in flight): back to one try in 16.
+  client.waitForAnswers();
+  skipped = 0;
+  for (let i = 0; i < 8; i++) if (!spinsNow()) skipped++;
+  assert.ok(skipped >= 4, `main sleeps for its answers: the host mostly skips again (${skipped} of 8)`);
+});
+
 test('a call too large for an entry, or not cloneable, is left to a message: nothing written; its place is a BY_PORT entry', () => {
   const { client, server } = pair();
   assert.equal(client.sendCall(1, 'f', ['x'.repeat(MAX_CLONE)]), 'message');
