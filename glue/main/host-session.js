@@ -32,6 +32,18 @@ const HOST_URL = new URL('../host/host.js', import.meta.url);
 // messages so they can be routed to the user's log sink.
 const HOST_WORKER_OPTIONS = Object.freeze({ stdout: false, stderr: false });
 
+// How a pending call settles: settle(call, value) (#settle).
+const resolveCall = (call, value) => call.resolve(value);
+const rejectCall = (call, error) => call.reject(error);
+const rejectWithHostError = (call, error) => call.reject(new WasmCallError({
+  ...(call.job ? { jobUrl: call.job.url } : { exportName: call.name }), ...error }));
+
+// The error for a call or job whose input cannot be sent to the host.
+function cloneFailure(call, error) {
+  return call.job ? new TypeError(`the input of the job ${call.job.url} cannot be sent to the pool host: ${error.message}`,
+    { cause: error }) : cloneError(call.name, call.args, error);
+}
+
 /** Starts a host worker ahead of its session (host-preboot.js), as every host is started. */
 export function prebootHost(createWorker = createNodeWorker) {
   return new HostPreboot(createWorker, HOST_URL, HOST_WORKER_OPTIONS);
@@ -75,7 +87,7 @@ export class HostSession {
   startMs = undefined;
   #worker;
   #ports = [];
-  #pending = new PendingCalls();
+  #pending;
   #nextId = 0;
   #runtime = null;
   #watchdog;
@@ -90,7 +102,8 @@ export class HostSession {
    * @param {number} o.maxExtraThreads pthreads the module may run besides the pool's
    * @param {number} o.heartbeatIntervalMs
    * @param {number} o.heartbeatTimeoutMs
-   * @param {{log: Function, output: Function, failed: Function, settled: Function, stuck: Function, answered?: Function}} o.events
+   * @param {{log: Function, output: Function, failed: Function, settled: Function, stuck: Function, answered?: Function,
+   *   counted?: (ok: boolean) => void}} o.events `counted`: each call's and job's outcome, once (stats)
    * @param {(url: URL, options: object) => import('node:worker_threads').Worker} [o.createWorker] starts the
    *   host worker (worker-flags.js's, under the process's Node flags); a fake one in unit tests
    * @param {HostPreboot | null} [o.preboot] a host worker already booting (prebootHost()), to use
@@ -100,6 +113,7 @@ export class HostSession {
     this.threads = threads;
     this.#detectors = detectors;
     this.#events = events;
+    this.#pending = new PendingCalls(events.counted);
     this.#heartbeatTimeoutMs = heartbeatTimeoutMs;
     this.#background = background;
     this.#createWorker = createWorker;
@@ -270,6 +284,8 @@ export class HostSession {
   #deferredCrash = null;
   // How many calls the last answers settled at once (1: a caller making one call at a time).
   #lastBatch = 0;
+  // An answer read from the ring, to settle in id order with those that came by message.
+  #collectAnswer = (id, value) => this.#collected.push({ id, settle: resolveCall, value });
   #answeredAt = 0; // when the host last answered, or went from no call pending to one
   #cancelRing;
   #ring;
@@ -341,19 +357,19 @@ export class HostSession {
    *   (Infinity: none); the session's heartbeatTimeoutMs by default
    */
   call(name, args, owner, limits = {}) {
-    return this.#send((id) => toHost.call(id, name, args), { name, args, owner, ...limits },
-      (error) => cloneError(name, args, error));
+    return this.#send({ name, args, owner, hangTimeoutMs: limits.hangTimeoutMs });
   }
 
   /** Runs the job module `url` in the host with `input` (manager.run()). */
   runJob(url, input, owner, { hangTimeoutMs, transferList } = {}) {
-    return this.#send((id) => toHost.job(id, url, input), { name: `the job ${url}`, job: { url, input }, owner,
-      hangTimeoutMs }, (error) => new TypeError(`the input of the job ${url} cannot be sent to the pool host: ${error.message}`,
-      { cause: error }), transferList);
+    return this.#send({ name: `the job ${url}`, job: { url, input }, owner, hangTimeoutMs }, transferList);
   }
 
-  #send(build, call, cloneFailure, transferList) {
+  // A call that fits in the ring goes out with nothing made for it but its PendingCall and
+  // promise; the request record the other ways need is made only when one is taken.
+  #send(call, transferList) {
     if (this.state !== 'ready') {
+      this.#events.counted?.(false);
       return Promise.reject(this.failure ?? new WasmPoolError(`the pool host is ${this.state}`, { code: 'ERR_WASM_HOST_GONE' }));
     }
     const id = ++this.#nextId;
@@ -361,16 +377,22 @@ export class HostSession {
     // Into the call ring when it fits; by message (its place marked in the ring) otherwise.
     // Behind a backlog, everything waits its turn; what goes by message is posted now all
     // the same (a job's moved input moves now, and a clone failure rejects now).
-    const request = { id, call, build, cloneFailure, transferList, posted: false };
     try {
+      const byMessage = call.job !== undefined || transferList?.length > 0;
       if (this.#backlog.length > 0) {
-        if (call.job || transferList?.length) this.#post(request);
+        const request = { id, call, transferList, posted: false, refused: undefined };
+        if (byMessage) this.#post(request);
         this.#backlog.push(request);
-      } else if (this.#place(request) === 'full') {
-        this.#backlog.push(request);
+      } else {
+        const sent = byMessage ? 'message' : this.#ring.sendCall(id, call.name, call.args);
+        if (sent !== 'sent') {
+          const request = { id, call, transferList, posted: false, refused: sent };
+          if (this.#place(request) === 'full') this.#backlog.push(request);
+        }
       }
     } catch (error) {
-      return Promise.reject(cloneFailure(error));
+      this.#events.counted?.(false);
+      return Promise.reject(cloneFailure(call, error));
     }
     // Moved input cannot be sent again: such a job is not handed back after a fault.
     if (transferList?.length) call.transferred = true;
@@ -414,11 +436,11 @@ export class HostSession {
       // again while answers came meanwhile.
       for (let mark = this.#ring.answersMark(), last = null; mark !== last; last = mark, mark = this.#ring.answersMark()) {
         this.#drainOutput();
-        this.#ring.takeAnswers((id, value) => this.#collected.push({ id, settle: (pending) => pending.resolve(value) }), mark);
+        this.#ring.takeAnswers(this.#collectAnswer, mark);
       }
       const batch = this.#collected.splice(0).sort((a, b) => a.id - b.id);
       answered = batch.length;
-      for (const { id, settle } of batch) this.#settle(id, settle);
+      for (const { id, settle, value } of batch) this.#settle(id, settle, value);
     } finally {
       if (outer) this.#collected = null;
     }
@@ -435,10 +457,12 @@ export class HostSession {
   // Puts a request into the call ring, or posts it on the request port and marks its place
   // in the ring; 'full' when the ring has no room for it now. Throws what postMessage
   // throws for what cannot be cloned.
+  // `request.refused`: what the ring said to it a moment ago (#send), not asked again.
   #place(request) {
     if (!request.posted) {
       const { id, call, transferList } = request;
-      const sent = call.job || transferList?.length ? 'message' : this.#ring.sendCall(id, call.name, call.args);
+      const sent = call.job || transferList?.length ? 'message' : request.refused ?? this.#ring.sendCall(id, call.name, call.args);
+      request.refused = undefined;
       if (sent !== 'message') return sent;
       this.#post(request);
     }
@@ -446,7 +470,9 @@ export class HostSession {
   }
 
   #post(request) {
-    this.#requestPort.postMessage(request.build(request.id), request.transferList);
+    const { id, call } = request;
+    this.#requestPort.postMessage(call.job ? toHost.job(id, call.job.url, call.job.input) : toHost.call(id, call.name, call.args),
+      request.transferList);
     request.posted = true;
   }
 
@@ -459,7 +485,7 @@ export class HostSession {
         sent = this.#place(request);
       } catch (error) {
         sent = 'failed';
-        this.#settle(request.id, (pending) => pending.reject(request.cloneFailure(error)));
+        this.#settle(request.id, rejectCall, cloneFailure(request.call, error));
       }
       if (sent === 'full') return;
       this.#backlog.shift();
@@ -660,12 +686,13 @@ export class HostSession {
     }
   }
 
-  // Settles call `id` (the output before it was drained by #takeAnswers).
-  #settle(id, settle) {
+  // Settles call `id` with settle(call, value) (the output before it was drained by
+  // #takeAnswers).
+  #settle(id, settle, value) {
     const call = this.#pending.take(id);
     if (!call) return; // abandoned by an aborted or timed-out execute(), or ended with the session
     this.#events.timing?.(performance.now() - call.sentAt);
-    settle(call);
+    settle(call, value);
     this.#afterSettle();
   }
 
@@ -685,11 +712,10 @@ export class HostSession {
         }
         break;
       case 'result':
-        this.#takeAnswers({ id: message.id, settle: (call) => call.resolve(message.value) });
+        this.#takeAnswers({ id: message.id, settle: resolveCall, value: message.value });
         break;
       case 'error':
-        this.#takeAnswers({ id: message.id, settle: (call) => call.reject(new WasmCallError({
-          ...(call.job ? { jobUrl: call.job.url } : { exportName: call.name }), ...message.error })) });
+        this.#takeAnswers({ id: message.id, settle: rejectWithHostError, value: message.error });
         break;
       case 'ready':
         if (message.memory) this.memory = message.memory;

@@ -150,7 +150,7 @@ export class ThreadPoolManager extends EventEmitter {
       const session = await owner.supervisor.acquire();
       owner.session = session;
       this.#stats.calls++;
-      return this.#counted(session.runJob(url, input, owner, { hangTimeoutMs, transferList }));
+      return session.runJob(url, input, owner, { hangTimeoutMs, transferList }); // counted by the session
     });
   }
 
@@ -329,6 +329,10 @@ export class ThreadPoolManager extends EventEmitter {
           output: (stream, text, thread = -1, pthread = 0) =>
             this.#log({ level: stream === 'stdout' ? 'stdout' : 'stderr', message: text, thread, pthread, time: Date.now() }),
           timing: (ms) => this.#timings.add(ms),
+          counted: (ok) => {
+            if (ok) this.#stats.completed++;
+            else this.#stats.failed++;
+          },
           // A host that had been silent (dispatcher.js, `stalled`) takes queued work again
           // once it answers, without waiting for an execute to end.
           answered: () => this.#dispatcher.pump(),
@@ -354,26 +358,17 @@ export class ThreadPoolManager extends EventEmitter {
     // it rather than knock on the old one.
     const current = route.supervisor.current;
     const starting = route.supervisor.starting;
-    let sent;
-    if (current) sent = current.call(name, args, route, limits);
-    else if (starting) sent = starting.then((fresh) => fresh.call(name, args, route, limits));
-    else sent = route.session.call(name, args, route, limits);
-    return this.#counted(sent);
+    // A session counts the outcome of each call it takes (events.counted), without a
+    // promise of its own per call; a replacement that fails to start took none.
+    if (current) return current.call(name, args, route, limits);
+    if (starting) return starting.then((fresh) => fresh.call(name, args, route, limits), this.#countFailed);
+    return route.session.call(name, args, route, limits);
   }
 
-  /** Counts a sent call's outcome in stats(). */
-  #counted(sent) {
-    return sent.then(
-      (value) => {
-        this.#stats.completed++;
-        return value;
-      },
-      (error) => {
-        this.#stats.failed++;
-        throw error;
-      },
-    );
-  }
+  #countFailed = (error) => {
+    this.#stats.failed++;
+    throw error;
+  };
 
   /**
    * A timed-out or aborted execute() left its call running in the host: replace the host

@@ -21,16 +21,32 @@ export class PendingCall {
    * @param {number} [o.hangTimeoutMs] the hang timeout while it runs (undefined: the session's)
    * @param {boolean} [o.transferred] its input was moved (transferList): it cannot be sent twice
    */
-  constructor({ name, args, job, owner, hangTimeoutMs, transferred = false }, resolve, reject) {
+  #resolve;
+  #reject;
+  #counted;
+
+  /** `counted(ok)`, if given, is told the outcome once, when this call settles here. */
+  constructor({ name, args, job, owner, hangTimeoutMs, transferred = false }, resolve, reject, counted = null) {
     this.name = name;
     this.args = args;
     this.job = job;
     this.owner = owner;
     this.hangTimeoutMs = hangTimeoutMs;
     this.transferred = transferred;
-    this.resolve = resolve;
-    this.reject = reject;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#counted = counted;
     this.sentAt = performance.now();
+  }
+
+  resolve(value) {
+    this.#counted?.(true);
+    this.#resolve(value);
+  }
+
+  reject(error) {
+    this.#counted?.(false);
+    this.#reject(error);
   }
 
   /**
@@ -47,12 +63,19 @@ export class PendingCall {
     const limits = { hangTimeoutMs: this.hangTimeoutMs };
     const resent = this.job ? session.runJob(this.job.url, this.job.input, this.owner, limits)
       : session.call(this.name, this.args, this.owner, limits);
-    resent.then(this.resolve, this.reject);
+    // Settled, and counted, by the session it went to.
+    resent.then(this.#resolve, this.#reject);
   }
 }
 
 export class PendingCalls {
   #calls = new Map(); // id -> PendingCall, in sending order
+  #counted;
+
+  /** @param {(ok: boolean) => void} [counted] told each call's outcome (stats) */
+  constructor(counted = null) {
+    this.#counted = counted;
+  }
 
   get size() {
     return this.#calls.size;
@@ -61,7 +84,7 @@ export class PendingCalls {
   /** Adds the call sent as `id`; returns the promise of its outcome. */
   add(id, call) {
     return new Promise((resolve, reject) => {
-      this.#calls.set(id, new PendingCall(call, resolve, reject));
+      this.#calls.set(id, new PendingCall(call, resolve, reject, this.#counted));
     });
   }
 

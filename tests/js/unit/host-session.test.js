@@ -224,6 +224,22 @@ test('the pending-call table after a fault: running, same owner and moved input 
   assert.equal((await last).error, fault);
 });
 
+test('the pending-call table counts each outcome once: where it settles, not where it was handed back from', async () => {
+  const counts = { first: [], second: [] };
+  const first = new PendingCalls((ok) => counts.first.push(ok));
+  const second = new PendingCalls((ok) => counts.second.push(ok));
+  const owner = {};
+  const results = [1, 2, 3].map((id) => outcome(first.add(id, { name: `c${id}`, owner })));
+  first.take(1).resolve('one');
+  first.take(2).reject(new Error('two'));
+  // Call 3 never ran: handed back after a fault, it goes to the next session, which settles it.
+  const [handedBack] = first.takeAll();
+  handedBack.sendTo({ call: (name, args, o) => second.add(7, { name, args, owner: o }) });
+  second.take(7).resolve('three');
+  assert.deepEqual((await Promise.all(results)).map((o) => o.value ?? o.error.message), ['one', 'two', 'three']);
+  assert.deepEqual(counts, { first: [true, false], second: [true] });
+});
+
 test('a call handed back whose execute() finished meanwhile is not run for nobody', async () => {
   const table = new PendingCalls();
   const result = outcome(table.add(1, { name: 'late', owner: { closed: true } }));
