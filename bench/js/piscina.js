@@ -9,7 +9,7 @@ import { Piscina } from 'piscina';
 const require = createRequire(import.meta.url);
 export const PISCINA_VERSION = JSON.parse(readFileSync(join(dirname(require.resolve('piscina')), '..', 'package.json'), 'utf8')).version;
 
-const EMPTY_TASK = new URL('./workers/piscina-empty.js', import.meta.url).href;
+const EMPTY_TASK = new URL('./workers/piscina-empty.cjs', import.meta.url).href;
 
 /**
  * A Piscina pool running the empty task on exactly `threads` workers (started eagerly).

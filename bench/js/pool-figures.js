@@ -31,7 +31,11 @@ function runJson(command, args, timeoutMs) {
 function runGoogleBenchmark(program, timeoutMs) {
   const args = ['--benchmark_format=json'];
   if (QUICK) args.push('--benchmark_filter=^BM_fib_(serial|pool|tbb_invoke|cutoff_pool|cutoff_tbb)(/|$)', '--benchmark_min_time=0.01');
-  else args.push(`--benchmark_repetitions=${reps(5, 1)}`, '--benchmark_report_aggregates_only=true');
+  // Repetitions interleaved at random: the machine's drift (this VM's timings move by
+  // several percent within a minute) spreads over ours and oneTBB alike, instead of landing
+  // on whichever ran in the slower minute; with 5 repetitions run in a block each, the
+  // fib-with-cutoff ratio moved 0.89-1.3x with the code unchanged.
+  else args.push(`--benchmark_repetitions=${reps(9, 1)}`, '--benchmark_enable_random_interleaving=true', '--benchmark_report_aggregates_only=true');
   const json = runJson(program, args, timeoutMs);
   const byName = {};
   for (const b of json.benchmarks) {
@@ -203,6 +207,6 @@ runSection(async () => {
   } else {
     rows.push(row({ id: 'gbFibCutoff', label: 'pool_bench (oneTBB comparison)', value: null, unit: 'ms', skipped: 'not built' }));
   }
-  notes.push(`${threads} hardware threads. pool_figures: median (min-max) of ${figReps} runs${QUICK ? ', quick sizes' : ''}; pool_bench: Google Benchmark median real time${QUICK ? ' (quick: fib only, one short run)' : ''}. Speedup ratio = serial / parallel (higher is better); oneTBB and native ratios = ours / baseline time (lower is better).`);
+  notes.push(`${threads} hardware threads. pool_figures: median (min-max) of ${figReps} runs${QUICK ? ', quick sizes' : ''}; pool_bench: Google Benchmark median real time${QUICK ? ' (quick: fib only, one short run)' : ' of 9 repetitions, interleaved at random'}. Speedup ratio = serial / parallel (higher is better); oneTBB and native ratios = ours / baseline time (lower is better).`);
   report('poolFigures', 'The C++ pool: fork-join, reduce, sort (serial, native, wasm, oneTBB)', rows, notes);
 });

@@ -1,4 +1,0 @@
-// Piscina's baseline task: does nothing, returns nothing.
-export default function emptyTask() {
-  return undefined;
-}
