@@ -12,6 +12,10 @@ import { WasmPoolError } from './errors.js';
 
 /** One call or job sent to a host and not yet answered. */
 export class PendingCall {
+  #resolve;
+  #reject;
+  #counted; // told the outcome once, when this call settles here (stats), or null
+
   /**
    * @param {object} o
    * @param {string} o.name the export's name, or "the job <url>"
@@ -20,12 +24,8 @@ export class PendingCall {
    * @param {{closed?: boolean}} o.owner the execute() or run() it belongs to
    * @param {number} [o.hangTimeoutMs] the hang timeout while it runs (undefined: the session's)
    * @param {boolean} [o.transferred] its input was moved (transferList): it cannot be sent twice
+   * @param {(ok: boolean) => void} [counted] told the outcome once, when this call settles here
    */
-  #resolve;
-  #reject;
-  #counted;
-
-  /** `counted(ok)`, if given, is told the outcome once, when this call settles here. */
   constructor({ name, args, job, owner, hangTimeoutMs, transferred = false }, resolve, reject, counted = null) {
     this.name = name;
     this.args = args;

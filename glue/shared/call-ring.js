@@ -441,8 +441,8 @@ export class CallRingServer {
     // has it: spin for it even after spins that found nothing. Without this the two
     // adaptive spins could hold each other off: a host that does not spin is woken for
     // every call, so its answers come too late for main's spin, so main does not spin
-    // either, and its calls come too late for the host's one try in 16 (whole rounds of
-    // sequential calls at 12-24 us instead of ~2.5 in the bench's round trip).
+    // either, and its calls come too late for the host's one try in 16 (rounds of the
+    // bench's sequential calls at 3-6.5 us among rounds at ~2.2).
     const mainSpins = Atomics.load(this.#words, MAIN_SPINS) === 1;
     return this.#spin.spin(() => this.#requests.ready, SPIN_MS, mainSpins) ?? this.#requests.ready;
   }
