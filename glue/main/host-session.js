@@ -380,14 +380,14 @@ export class HostSession {
     try {
       const byMessage = call.job !== undefined || transferList?.length > 0;
       if (this.#backlog.length > 0) {
-        const request = { id, call, transferList, posted: false, refused: undefined };
+        const request = { id, call, transferList, posted: false };
         if (byMessage) this.#post(request);
         this.#backlog.push(request);
       } else {
         const sent = byMessage ? 'message' : this.#ring.sendCall(id, call.name, call.args);
         if (sent !== 'sent') {
-          const request = { id, call, transferList, posted: false, refused: sent };
-          if (this.#place(request) === 'full') this.#backlog.push(request);
+          const request = { id, call, transferList, posted: false };
+          if (this.#place(request, sent) === 'full') this.#backlog.push(request);
         }
       }
     } catch (error) {
@@ -457,12 +457,11 @@ export class HostSession {
   // Puts a request into the call ring, or posts it on the request port and marks its place
   // in the ring; 'full' when the ring has no room for it now. Throws what postMessage
   // throws for what cannot be cloned.
-  // `request.refused`: what the ring said to it a moment ago (#send), not asked again.
-  #place(request) {
+  // `refused`: what the ring said to this request a moment ago (#send), not asked again.
+  #place(request, refused = undefined) {
     if (!request.posted) {
       const { id, call, transferList } = request;
-      const sent = call.job || transferList?.length ? 'message' : request.refused ?? this.#ring.sendCall(id, call.name, call.args);
-      request.refused = undefined;
+      const sent = call.job || transferList?.length ? 'message' : refused ?? this.#ring.sendCall(id, call.name, call.args);
       if (sent !== 'message') return sent;
       this.#post(request);
     }

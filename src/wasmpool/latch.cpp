@@ -42,11 +42,13 @@ void Latch::wait_outside() noexcept {
           : 0;
 #else
   // Natively: yield the core in a loop for up to kOutsideSpinTime (config.hpp says why),
-  // then sleep. The clock is read once per 16 checks; a check is one load.
+  // then sleep. The clock is read as an idle worker's spin reads it (kSpinRoundsPerClockRead);
+  // a check is one load.
   const auto spin_start = std::chrono::steady_clock::now();
   for (unsigned checks = 1; state_.load(std::memory_order_acquire) == 0; ++checks) {
     std::this_thread::yield();
-    if (checks % 16 == 0 && std::chrono::steady_clock::now() - spin_start >= kOutsideSpinTime) {
+    if ((checks & (kSpinRoundsPerClockRead - 1)) == 0 &&
+        std::chrono::steady_clock::now() - spin_start >= kOutsideSpinTime) {
       break;
     }
   }
