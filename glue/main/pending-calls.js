@@ -27,6 +27,7 @@ export class PendingCall {
    * @param {(ok: boolean) => void} [counted] told the outcome once, when this call settles here
    */
   constructor({ name, args, job, owner, hangTimeoutMs, transferred = false }, resolve, reject, counted = null) {
+    this.id = 0; // the id it was sent as (PendingCalls.add)
     this.name = name;
     this.args = args;
     this.job = job;
@@ -68,8 +69,24 @@ export class PendingCall {
   }
 }
 
+// The table is a ring of slots in sending order, not a Map. Ids only grow and the host answers
+// in order, so the call answered is almost always the oldest slot; and a Map whose entries
+// come and go at this rate rehashes into a new backing table every few dozen calls, each
+// obsolete table keeping its old entries and a link to the next. Once one of those tables
+// is old (any full GC promotes the young generation), every later table, and every call
+// in it, survives the scavenges until the next full GC: with 64 calls in flight main then
+// promoted ~2.3 MB per scavenge, ran a full GC every ~0.2 s and made half as many calls
+// (docs/BENCHMARKS.md, 64 in flight). A slot is cleared when its call leaves, so nothing
+// the table no longer holds stays reachable from it.
+const FIRST_CAPACITY = 64; // a power of two
+// An emptied ring this large goes back to FIRST_CAPACITY (a burst of queued calls ended).
+const SHRINK_FROM = 4096;
+
 export class PendingCalls {
-  #calls = new Map(); // id -> PendingCall, in sending order
+  #slots = new Array(FIRST_CAPACITY).fill(undefined); // PendingCall | undefined (a hole)
+  #head = 0; // the oldest slot in use
+  #used = 0; // slots in use from #head on, holes included (the newest is never a hole)
+  #size = 0; // calls in the table
   #counted;
 
   /** @param {(ok: boolean) => void} [counted] told each call's outcome (stats) */
@@ -78,34 +95,42 @@ export class PendingCalls {
   }
 
   get size() {
-    return this.#calls.size;
+    return this.#size;
   }
 
-  /** Adds the call sent as `id`; returns the promise of its outcome. */
+  /** Adds the call sent as `id` (greater than every id added before); returns the promise of its outcome. */
   add(id, call) {
     return new Promise((resolve, reject) => {
-      this.#calls.set(id, new PendingCall(call, resolve, reject, this.#counted));
+      const entry = new PendingCall(call, resolve, reject, this.#counted);
+      entry.id = id;
+      if (this.#used === this.#slots.length) this.#grow();
+      this.#slots[(this.#head + this.#used) & (this.#slots.length - 1)] = entry;
+      this.#used++;
+      this.#size++;
     });
   }
 
   has(id) {
-    return this.#calls.has(id);
+    return this.#find(id) >= 0;
   }
 
   get(id) {
-    return this.#calls.get(id);
+    const offset = this.#find(id);
+    return offset < 0 ? undefined : this.#at(offset);
   }
 
   /** Removes and returns the call `id` (undefined if it was settled otherwise). */
   take(id) {
-    const call = this.#calls.get(id);
-    this.#calls.delete(id);
+    const offset = this.#find(id);
+    if (offset < 0) return undefined;
+    const call = this.#at(offset);
+    this.#remove(offset);
     return call;
   }
 
   /** The call the host runs now, or will run next. */
   oldest() {
-    return this.#calls.values().next().value;
+    return this.#used === 0 ? undefined : this.#at(0);
   }
 
   /** The hang timeout in force: the running call's own, else `fallback`. */
@@ -121,10 +146,15 @@ export class PendingCalls {
   abandon(owner, error, cancelQueued) {
     const oldest = this.oldest();
     const running = oldest !== undefined && oldest.owner === owner;
-    for (const [id, call] of this.#calls) {
-      if (call.owner !== owner) continue;
-      this.#calls.delete(id);
-      if (call !== oldest) cancelQueued(id);
+    const doomed = [];
+    for (let offset = this.#used - 1; offset >= 0; offset--) {
+      const call = this.#at(offset);
+      if (call === undefined || call.owner !== owner) continue;
+      this.#remove(offset);
+      doomed.push(call);
+    }
+    for (const call of doomed.reverse()) {
+      if (call !== oldest) cancelQueued(call.id);
       call.reject(error);
     }
     return running;
@@ -132,8 +162,15 @@ export class PendingCalls {
 
   /** Removes and returns every call, in sending order. */
   takeAll() {
-    const calls = [...this.#calls.values()];
-    this.#calls.clear();
+    const calls = [];
+    for (let offset = 0; offset < this.#used; offset++) {
+      const call = this.#at(offset);
+      if (call !== undefined) calls.push(call);
+    }
+    this.#slots = new Array(FIRST_CAPACITY).fill(undefined);
+    this.#head = 0;
+    this.#used = 0;
+    this.#size = 0;
     return calls;
   }
 
@@ -145,7 +182,7 @@ export class PendingCalls {
    * Without it (a shutdown) every call rejects.
    */
   endWith(error, { handBack, runningId }) {
-    const running = this.#calls.get(runningId);
+    const running = this.get(runningId);
     const handedBack = [];
     for (const call of this.takeAll()) {
       const doomed = !handBack || call === running || (running !== undefined && call.owner === running.owner) ||
@@ -154,5 +191,44 @@ export class PendingCalls {
       else handedBack.push(call);
     }
     return handedBack;
+  }
+
+  #at(offset) {
+    return this.#slots[(this.#head + offset) & (this.#slots.length - 1)];
+  }
+
+  // The offset of call `id` from the oldest slot, or -1. Ids grow in sending order, so the
+  // search ends at the first larger one; an answer is almost always for the oldest.
+  #find(id) {
+    for (let offset = 0; offset < this.#used; offset++) {
+      const call = this.#at(offset);
+      if (call === undefined) continue;
+      if (call.id === id) return offset;
+      if (call.id > id) return -1;
+    }
+    return -1;
+  }
+
+  // Clears the slot at `offset`; holes at either end leave the ring.
+  #remove(offset) {
+    const mask = this.#slots.length - 1;
+    this.#slots[(this.#head + offset) & mask] = undefined;
+    this.#size--;
+    while (this.#used > 0 && this.#slots[this.#head] === undefined) {
+      this.#head = (this.#head + 1) & mask;
+      this.#used--;
+    }
+    while (this.#used > 0 && this.#slots[(this.#head + this.#used - 1) & mask] === undefined) this.#used--;
+    if (this.#used === 0) {
+      this.#head = 0;
+      if (this.#slots.length >= SHRINK_FROM) this.#slots = new Array(FIRST_CAPACITY).fill(undefined);
+    }
+  }
+
+  #grow() {
+    const slots = new Array(this.#slots.length * 2).fill(undefined);
+    for (let offset = 0; offset < this.#used; offset++) slots[offset] = this.#at(offset);
+    this.#slots = slots;
+    this.#head = 0;
   }
 }

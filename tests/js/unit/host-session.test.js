@@ -224,6 +224,48 @@ test('the pending-call table after a fault: running, same owner and moved input 
   assert.equal((await last).error, fault);
 });
 
+test('the pending-call table keeps sending order through growth, wrap-around and holes', async () => {
+  const table = new PendingCalls();
+  const a = {};
+  const b = {};
+  const settled = new Map();
+  const add = (id, owner) => table.add(id, { name: `c${id}`, owner }).then((v) => settled.set(id, v), (e) => settled.set(id, e.message));
+  let next = 1;
+  // Wrap the ring many times with a few calls in flight, answered in order.
+  for (let round = 0; round < 500; round++) {
+    add(next++, a);
+    add(next++, a);
+    const oldest = table.oldest();
+    assert.equal(table.take(oldest.id), oldest);
+  }
+  assert.equal(table.size, 500);
+  // Grow past the first capacity while calls of two owners interleave; ids skip (a call that
+  // could not be sent took an id and was never added).
+  const ids = [];
+  for (let i = 0; i < 300; i++, next += 2) {
+    add(next, i % 3 === 0 ? b : a);
+    ids.push(next);
+  }
+  assert.equal(table.get(ids[0] + 1), undefined, 'an id never added is not found');
+  assert.equal(table.has(ids[150]), true);
+  // An answer out of order leaves a hole; the rest keep their order.
+  assert.equal(table.take(ids[10]).id, ids[10]);
+  assert.equal(table.take(ids[10]), undefined, 'taken once');
+  const cancelled = [];
+  assert.equal(table.abandon(b, new Error('timeout'), (id) => cancelled.push(id)), false, 'the oldest call is a\'s');
+  assert.deepEqual(cancelled, ids.filter((id, i) => i % 3 === 0), 'every queued call of b, in sending order');
+  const rest = table.takeAll();
+  assert.equal(table.size, 0);
+  assert.equal(table.oldest(), undefined);
+  const expected = [...Array.from({ length: 500 }, (_, i) => 501 + i), ...ids.filter((id, i) => i % 3 !== 0 && i !== 10)];
+  assert.deepEqual(rest.map((call) => call.id), expected);
+  // Usable again after it was emptied.
+  add(next, a);
+  assert.equal(table.oldest().id, next);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(settled.get(ids[0]), 'timeout');
+});
+
 test('the pending-call table counts each outcome once: where it settles, not where it was handed back from', async () => {
   const counts = { first: [], second: [] };
   const first = new PendingCalls((ok) => counts.first.push(ok));
