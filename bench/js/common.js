@@ -56,6 +56,31 @@ export async function waitForThreadCount(target, timeoutMs = 5000) {
   return osThreadCount();
 }
 
+/**
+ * The lanes of an interleaved benchmark in a new order each round, the same orders in every
+ * run (a fixed seed): a lane that always ran right after the same other one would always
+ * pay for what that one left behind (its garbage, the state it left the machine in).
+ */
+export function shuffledOrders(keys, seed = 0x9e3779b9) {
+  let state = seed >>> 0;
+  const next = () => {
+    // mulberry32
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  return () => {
+    const order = [...keys];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    return order;
+  };
+}
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Progress on stderr (the runner shows it; stdout is reserved for the result line). */

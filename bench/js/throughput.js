@@ -9,8 +9,10 @@
 //    concurrentTasksPerWorker = the pipeline depth, so a worker is handed the next tasks
 //    before the first returns (with its default of 1 it would be measured one call at a
 //    time per worker).
-// Calls per second, higher is better; interleaved rounds in one process.
-import { loadDemo, newManager, progress, report, reps, row, runSection } from './common.js';
+// Calls per second, higher is better; interleaved rounds in one process, the lanes in a new
+// order every round (shuffledOrders): in a fixed order our lane always ran right after
+// Piscina's, which leaves the most garbage, and paid for its collection.
+import { loadDemo, newManager, progress, report, reps, row, runSection, shuffledOrders } from './common.js';
 import { inFlight } from './drive.js';
 import { emptyTaskPool, piscinaLabel } from './piscina.js';
 import { RawChannel } from './raw-channel.js';
@@ -35,15 +37,16 @@ runSection(async () => {
     piscina2: (n) => inFlight(() => piscina2.run(null), n, DEPTH),
   };
   const results = Object.fromEntries(Object.keys(lanes).map((k) => [k, []]));
+  const nextOrder = shuffledOrders(Object.keys(lanes));
   try {
     // Warm-up: full rounds per lane, so every lane is measured in its steady state. Our
     // lane's first 20k calls run ~4x slower, and the next 40k still ~1.5x and ~1.1x, while
     // V8 optimises main's and the host's paths; one warm-up round left that in the median.
     for (let round = 0; round < WARM_ROUNDS; round++) {
-      for (const run of Object.values(lanes)) await run(total);
+      for (const name of nextOrder()) await lanes[name](total);
     }
     for (let round = 0; round < rounds; round++) {
-      for (const [name, run] of Object.entries(lanes)) results[name].push(await run(total));
+      for (const name of nextOrder()) results[name].push(await lanes[name](total));
       progress(`round ${round + 1}/${rounds}: ${Object.entries(results).map(([k, v]) => `${k} ${Math.round(v.at(-1))}/s`).join(', ')}`);
     }
   } finally {
