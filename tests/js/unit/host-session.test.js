@@ -84,6 +84,21 @@ test('calls go through the ring in order; answers in the ring and by message set
   assert.equal(session.pendingCount, 0);
 });
 
+test('an answer by message never settles before an earlier call answered in the ring', async (t) => {
+  const { session, worker, ring } = newSession(t);
+  await session.ready();
+  const settled = [];
+  const calls = [1, 2, 3].map((n) => session.call('add', [n, 0], {}).then((value) => settled.push(value)));
+  const ids = [ring.take().id, ring.take().id, ring.take().id];
+  // Main drains the output channel before it reads the ring, so the later call's message
+  // answer is collected first.
+  worker.output(toMain.result(ids[2], 3));
+  assert.ok(ring.answer(ids[0], 1));
+  assert.ok(ring.answer(ids[1], 2));
+  await Promise.all(calls);
+  assert.deepEqual(settled, [1, 2, 3]);
+});
+
 test('an answer whose wake-up is lost is read at the next heartbeat, not never', async (t) => {
   const { session, worker, ring } = newSession(t);
   await session.ready();
