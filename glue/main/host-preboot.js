@@ -48,7 +48,7 @@ export class HostPreboot {
   /** Not needed after all (the module did not load, or the session was not made): ends it. */
   discard() {
     const worker = this.#release();
-    if (worker) end(worker);
+    return worker ? end(worker) : Promise.resolve();
   }
 
   #release() {
@@ -62,7 +62,8 @@ export class HostPreboot {
 
 // Terminates a worker nobody will supervise. An error it raised while booting may still be
 // on its way to this thread: with no listener, Node would make it fatal to the process.
+// Resolves once the worker's thread is gone.
 function end(worker) {
   worker.on('error', () => {});
-  worker.terminate();
+  return worker.terminate().then(() => {}, () => {});
 }

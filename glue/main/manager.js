@@ -36,6 +36,10 @@ export class ThreadPoolManager extends EventEmitter {
   #options;
   #loaded = null; // Promise<LoadedModule>, compiled once per manager
   #moduleLoaded = false; // whether #loaded has resolved
+  // A host booting while the module first loads (host-preboot.js), for the first session
+  // made: execute() and run() load the module before they ask for a host, and their first
+  // call would otherwise wait for the load and then for a host's boot, one after the other.
+  #preboot = null;
   #supervisors; // one per host
   #dispatcher;
   #shutDown = false;
@@ -112,7 +116,10 @@ export class ThreadPoolManager extends EventEmitter {
     let route = null;
     return this.#supervised({ signal, timeoutMs, ticket }, () => route, async () => {
       const loaded = await this.#load();
-      if (!loaded.patched) throw notRoutable(loaded);
+      if (!loaded.patched) {
+        await this.#discardPreboot(); // no host is needed to refuse; none is left running after
+        throw notRoutable(loaded);
+      }
       const supervisor = this.#supervisors[await ticket.granted];
       const session = await supervisor.acquire();
       route = new Route({ owner: this, moduleId: loaded.moduleId, hangTimeoutMs, call: (r, name, args) => this.#call(r, name, args) });
@@ -219,6 +226,9 @@ export class ThreadPoolManager extends EventEmitter {
    */
   async shutdown() {
     this.#shutDown = true;
+    // Not awaited: its thread ends within milliseconds, and a shutdown() that waited for it
+    // would let a call pending meanwhile reject before its caller could see it rejected.
+    this.#discardPreboot();
     const error = new WasmShutdownError('the ThreadPoolManager was shut down while this call was pending');
     this.#dispatcher.rejectQueued(error);
     await Promise.all(this.#supervisors.map((supervisor) => supervisor.shutdown(error)));
@@ -293,7 +303,10 @@ export class ThreadPoolManager extends EventEmitter {
 
   // The module, read and checked once per manager.
   async #load() {
-    this.#loaded ??= loadModule(this.#options.module, this.#options.wasm);
+    if (this.#loaded === null) {
+      if (!this.#shutDown) this.#preboot ??= prebootHost();
+      this.#loaded = loadModule(this.#options.module, this.#options.wasm);
+    }
     try {
       const loaded = await this.#loaded;
       this.#moduleLoaded = true;
@@ -303,15 +316,30 @@ export class ThreadPoolManager extends EventEmitter {
       return loaded;
     } catch (error) {
       this.#loaded = null; // let the user fix the file and retry
+      await this.#discardPreboot();
       throw error;
     }
   }
 
+  // The host booted during the first load, for the session that takes it; or null.
+  #takePreboot() {
+    const preboot = this.#preboot;
+    this.#preboot = null;
+    return preboot;
+  }
+
+  // Resolves once its thread is gone.
+  #discardPreboot() {
+    return this.#takePreboot()?.discard() ?? Promise.resolve();
+  }
+
   async #createSession(background, handlers, reuse = null) {
-    // While the module is still to be loaded (a first start), the host boots meanwhile.
-    const preboot = reuse === null && !this.#moduleLoaded ? prebootHost() : null;
+    // While the module is still to be loaded (a first start), the host boots meanwhile: the
+    // one the first load started, or one of its own (a second host of hosts: N).
+    const loading = this.#load();
+    const preboot = reuse === null ? this.#takePreboot() ?? (this.#moduleLoaded ? null : prebootHost()) : null;
     try {
-      const loaded = await this.#load();
+      const loaded = await loading;
       return new HostSession({
         loaded,
         reuse,

@@ -223,6 +223,23 @@ test('a first start that fails to load its module, or is shut down while loading
   assert.equal(await waitForThreadCount(baseline), baseline);
 });
 
+test('a first execute() boots the host while main still loads the module, not after', async (t) => {
+  const demo = await loadDemo();
+  const baseline = osThreadCount();
+  const manager = newManager(t);
+  // Reading and compiling the module takes milliseconds, asynchronously: the host worker's
+  // thread exists before execute() returns, not once the load is done.
+  const call = manager.execute(() => demo.add(1, 2));
+  assert.equal(osThreadCount(), baseline + 1, 'the host worker was started with the load');
+  assert.equal(await call, 3);
+  assert.equal(manager.stats().starts, 1, 'that host is the one the call ran on');
+  // A module that is not patched is refused without keeping the host booted for it.
+  const unpatched = new ThreadPoolManager({ module: new URL('./helpers.js', import.meta.url), log: false });
+  const before = osThreadCount();
+  await assert.rejects(unpatched.execute(() => 1), /is not patched for wasm-threadpool/);
+  assert.equal(await waitForThreadCount(before), before, 'the early host is gone');
+});
+
 test('shutdown() rejects pending calls, later execute() says the manager is shut down, no thread is left', async (t) => {
   const demo = await loadDemo();
   const baseline = osThreadCount();
