@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { nativeFigures, poolBench, wasmFigures, wasmNoexceptFigures } from '../../bench/js/pool-binaries.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SECTIONS = ['roundTrip', 'throughput', 'safetyCost', 'crashLatency', 'hangLatency', 'startup', 'transfer', 'memory', 'serveLoad',
-  'soak', 'poolFigures'];
+const SECTIONS = ['roundTrip', 'throughput', 'safetyCost', 'crashLatency', 'hangLatency', 'startup', 'transfer', 'memory',
+  'poolFigures', 'serveLoad', 'soak'];
 
 // The rows each section must fill with a number: its baselines and the rows with verdicts.
 const FIGURE_ROWS = ['FibSerial', 'FibPool', 'FibCutoff', 'ReduceSerial', 'Reduce', 'SortSerial', 'Sort'];
