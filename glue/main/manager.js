@@ -114,14 +114,19 @@ export class ThreadPoolManager extends EventEmitter {
     const ticket = this.#dispatcher.enqueue();
     this.#stats.executes++;
     let route = null;
-    return this.#supervised({ signal, timeoutMs, ticket }, () => route, async () => {
+    // Until the route exists: an execute() aborted or timed out before its host was ready
+    // is closed here, and its callback never runs.
+    const waiting = { closed: false };
+    return this.#supervised({ signal, timeoutMs, ticket }, () => route ?? waiting, async () => {
       const loaded = await this.#load();
       if (!loaded.patched) {
         await this.#discardPreboot(); // no host is needed to refuse; none is left running after
         throw notRoutable(loaded);
       }
       const supervisor = this.#supervisors[await ticket.granted];
+      if (waiting.closed) return undefined;
       const session = await supervisor.acquire();
+      if (waiting.closed) return undefined;
       route = new Route({ owner: this, moduleId: loaded.moduleId, hangTimeoutMs, call: (r, name, args) => this.#call(r, name, args) });
       route.supervisor = supervisor;
       route.session = session;
@@ -154,7 +159,9 @@ export class ThreadPoolManager extends EventEmitter {
     const owner = { closed: false, session: null, supervisor: null };
     return this.#supervised({ signal, timeoutMs, ticket }, () => owner, async () => {
       owner.supervisor = this.#supervisors[await ticket.granted];
+      if (owner.closed) return undefined; // aborted or timed out while it waited: never sent
       const session = await owner.supervisor.acquire();
+      if (owner.closed) return undefined;
       owner.session = session;
       this.#stats.calls++;
       return session.runJob(url, input, owner, { hangTimeoutMs, transferList }); // counted by the session
@@ -201,7 +208,9 @@ export class ThreadPoolManager extends EventEmitter {
       const done = owner();
       if (done) done.closed = true;
       cleanup();
-      this.#active--;
+      // A host booted for the first load that no session took (the work was aborted or
+      // timed out while the module loaded) would wait, idle, for as long as the process.
+      if (--this.#active === 0) this.#discardPreboot();
       const index = ticket.index;
       this.#dispatcher.release(ticket);
       if (index >= 0) this.#supervisors[index].checkIdle();

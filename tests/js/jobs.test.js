@@ -83,6 +83,18 @@ test('hang and timeout: a silent job is a hang; a timed-out job is stopped by re
   assert.deepEqual([paused, after], ['paused', 'next']);
 });
 
+test('a run() aborted while its host starts is never sent', async (t) => {
+  const manager = newManager(t);
+  const controller = new AbortController();
+  const aborted = manager.run(job('faulty'), { what: 'after' }, { signal: controller.signal });
+  setTimeout(() => controller.abort(), 5); // the host takes ~100 ms to start
+  await assert.rejects(aborted, { name: 'AbortError' });
+  await manager.start();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(manager.stats().calls, 0, 'the job was not sent once the host was ready');
+  assert.equal(await manager.run(job('faulty'), { what: 'after' }), 'after');
+});
+
 test('glue a job loads itself is covered too: its threads start in the call, a trap on one is a WasmPanicError', async (t) => {
   const manager = newManager(t);
   const input = { glue: new URL('../../build/wasm/tests/modules/threads_module.mjs', import.meta.url).href };

@@ -238,6 +238,14 @@ test('a first execute() boots the host while main still loads the module, not af
   const before = osThreadCount();
   await assert.rejects(unpatched.execute(() => 1), /is not patched for wasm-threadpool/);
   assert.equal(await waitForThreadCount(before), before, 'the early host is gone');
+  // Nor when the only execute() is aborted while the module loads: no session takes that host.
+  const aborted = newManager(t);
+  const controller = new AbortController();
+  const call2 = aborted.execute(() => demo.add(1, 2), { signal: controller.signal });
+  assert.equal(osThreadCount(), before + 1);
+  controller.abort();
+  await assert.rejects(call2, { name: 'AbortError' });
+  assert.equal(await waitForThreadCount(before), before, 'the early host of an aborted first call is gone');
 });
 
 test('shutdown() rejects pending calls, later execute() says the manager is shut down, no thread is left', async (t) => {
@@ -337,6 +345,24 @@ test('an aborted call still queued in the host never runs', async (t) => {
   await waitFor(() => entries.some((e) => /^printf line 0/.test(e.message)), "the marker call's line");
   assert.equal(entries.filter((e) => /^printf line/.test(e.message)).length, 1, 'the aborted call did not run');
   assert.equal(manager.stats().recycles, 0, 'nothing to stop: the aborted call was not running');
+});
+
+test('an execute() aborted or timed out before its host is ready never runs its callback', async (t) => {
+  const demo = await loadDemo();
+  const baseline = osThreadCount();
+  const manager = newManager(t);
+  let ran = 0;
+  const controller = new AbortController();
+  const aborted = manager.execute(() => ++ran, { signal: controller.signal });
+  controller.abort(); // the module is still loading
+  await assert.rejects(aborted, { name: 'AbortError' });
+  const timedOut = manager.execute(() => ++ran, { timeoutMs: 1 });
+  await assert.rejects(timedOut, { code: 'ERR_WASM_TIMEOUT' });
+  await new Promise((resolve) => setTimeout(resolve, 300)); // long enough for a host to start
+  assert.equal(ran, 0, 'neither callback ran later');
+  assert.equal(manager.stats().starts, 0, 'no host was started for them');
+  assert.equal(await waitForThreadCount(baseline), baseline);
+  assert.equal(await manager.execute(() => demo.add(1, 2)), 3, 'the manager works');
 });
 
 test('stats() counts calls and timings', async (t) => {
