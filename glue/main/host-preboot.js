@@ -45,7 +45,10 @@ export class HostPreboot {
     return worker;
   }
 
-  /** Not needed after all (the module did not load, or the session was not made): ends it. */
+  /**
+   * Not needed after all (the module did not load, the glue was refused, the manager shut
+   * down, or no work is left to take it): ends it. Resolves once its thread is gone.
+   */
   discard() {
     const worker = this.#release();
     return worker ? end(worker) : Promise.resolve();

@@ -37,8 +37,8 @@ export class ThreadPoolManager extends EventEmitter {
   #loaded = null; // Promise<LoadedModule>, compiled once per manager
   #moduleLoaded = false; // whether #loaded has resolved
   // A host booting while the module first loads (host-preboot.js), for the first session
-  // made: execute() and run() load the module before they ask for a host, and their first
-  // call would otherwise wait for the load and then for a host's boot, one after the other.
+  // made: execute() loads the module before it asks for a host, and its first call would
+  // otherwise wait for the load and then for a host's boot, one after the other.
   #preboot = null;
   #supervisors; // one per host
   #dispatcher;
@@ -179,9 +179,16 @@ export class ThreadPoolManager extends EventEmitter {
     try {
       if (signal === undefined && timeoutMs === undefined) return await work(); // nothing can stop it early
       const stopper = new Promise((_, reject) => {
-        const onAbort = () => reject(new WasmAbortError(signal.reason));
+        // Closed at once, not when the rejection reaches the catch below: work still waiting
+        // for its host checks it after each wait, and must not start one meanwhile.
+        const stop = (error) => {
+          const stopped = owner();
+          if (stopped) stopped.closed = true;
+          reject(error);
+        };
+        const onAbort = () => stop(new WasmAbortError(signal.reason));
         signal?.addEventListener('abort', onAbort, { once: true });
-        const timer = timeoutMs === undefined ? null : setTimeout(() => reject(new WasmTimeoutError(timeoutMs)), timeoutMs);
+        const timer = timeoutMs === undefined ? null : setTimeout(() => stop(new WasmTimeoutError(timeoutMs)), timeoutMs);
         cleanup = () => {
           signal?.removeEventListener('abort', onAbort);
           if (timer) clearTimeout(timer);
@@ -210,7 +217,7 @@ export class ThreadPoolManager extends EventEmitter {
       cleanup();
       // A host booted for the first load that no session took (the work was aborted or
       // timed out while the module loaded) would wait, idle, for as long as the process.
-      if (--this.#active === 0) this.#discardPreboot();
+      if (--this.#active === 0 && this.#preboot) this.#discardPreboot();
       const index = ticket.index;
       this.#dispatcher.release(ticket);
       if (index >= 0) this.#supervisors[index].checkIdle();
@@ -235,12 +242,10 @@ export class ThreadPoolManager extends EventEmitter {
    */
   async shutdown() {
     this.#shutDown = true;
-    // Not awaited: its thread ends within milliseconds, and a shutdown() that waited for it
-    // would let a call pending meanwhile reject before its caller could see it rejected.
-    this.#discardPreboot();
+    const discarded = this.#discardPreboot();
     const error = new WasmShutdownError('the ThreadPoolManager was shut down while this call was pending');
     this.#dispatcher.rejectQueued(error);
-    await Promise.all(this.#supervisors.map((supervisor) => supervisor.shutdown(error)));
+    await Promise.all([discarded, ...this.#supervisors.map((supervisor) => supervisor.shutdown(error))]);
   }
 
   /**
@@ -313,7 +318,11 @@ export class ThreadPoolManager extends EventEmitter {
   // The module, read and checked once per manager.
   async #load() {
     if (this.#loaded === null) {
-      if (!this.#shutDown) this.#preboot ??= prebootHost();
+      try {
+        if (!this.#shutDown) this.#preboot ??= prebootHost();
+      } catch {
+        // No worker could be made now: the session's own start makes one, and says why not.
+      }
       this.#loaded = loadModule(this.#options.module, this.#options.wasm);
     }
     try {
@@ -346,8 +355,10 @@ export class ThreadPoolManager extends EventEmitter {
     // While the module is still to be loaded (a first start), the host boots meanwhile: the
     // one the first load started, or one of its own (a second host of hosts: N).
     const loading = this.#load();
-    const preboot = reuse === null ? this.#takePreboot() ?? (this.#moduleLoaded ? null : prebootHost()) : null;
+    loading.catch(() => {}); // awaited below; a throw before that must not leave it unhandled
+    let preboot = null;
     try {
+      preboot = reuse === null ? this.#takePreboot() ?? (this.#moduleLoaded ? null : prebootHost()) : null;
       const loaded = await loading;
       return new HostSession({
         loaded,

@@ -93,6 +93,14 @@ test('a run() aborted while its host starts is never sent', async (t) => {
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(manager.stats().calls, 0, 'the job was not sent once the host was ready');
   assert.equal(await manager.run(job('faulty'), { what: 'after' }), 'after');
+  // Aborted in the same turn: not even a host is started for it.
+  const other = newManager(t);
+  const stopped = new AbortController();
+  const never = other.run(job('faulty'), { what: 'after' }, { signal: stopped.signal });
+  stopped.abort();
+  await assert.rejects(never, { name: 'AbortError' });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(other.stats().starts, 0);
 });
 
 test('glue a job loads itself is covered too: its threads start in the call, a trap on one is a WasmPanicError', async (t) => {

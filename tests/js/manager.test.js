@@ -214,9 +214,9 @@ test('a first start that fails to load its module, or is shut down while loading
   await assert.rejects(missing.execute(() => 1), { code: 'ERR_WASM_HOST_START' });
   assert.equal(await waitForThreadCount(baseline), baseline, 'the early host worker is gone');
   const stopped = newManager(t);
-  const call = stopped.execute(() => demo.add(1, 2));
+  const call = assert.rejects(stopped.execute(() => demo.add(1, 2)), { code: 'ERR_WASM_POOL_SHUT_DOWN' });
   await stopped.shutdown();
-  await assert.rejects(call, { code: 'ERR_WASM_POOL_SHUT_DOWN' });
+  await call;
   assert.equal(await waitForThreadCount(baseline), baseline, 'no host worker is left');
   // The load that failed is tried again, with a host booted again beside it.
   await assert.rejects(missing.execute(() => 1), { code: 'ERR_WASM_HOST_START' });
