@@ -103,7 +103,7 @@ export class PendingCalls {
     return new Promise((resolve, reject) => {
       const entry = new PendingCall(call, resolve, reject, this.#counted);
       entry.id = id;
-      if (this.#used === this.#slots.length) this.#grow();
+      if (this.#used === this.#slots.length) this.#makeRoom();
       this.#slots[(this.#head + this.#used) & (this.#slots.length - 1)] = entry;
       this.#used++;
       this.#size++;
@@ -225,10 +225,20 @@ export class PendingCalls {
     }
   }
 
-  #grow() {
-    const slots = new Array(this.#slots.length * 2).fill(undefined);
-    for (let offset = 0; offset < this.#used; offset++) slots[offset] = this.#at(offset);
+  // The ring is full: its calls move to the front of a new ring, holes left out (calls
+  // answered out of order or abandoned behind an older one that is still pending: with a
+  // long call at the head, a server's timed-out executes would otherwise keep the ring
+  // growing). Twice the size unless holes were half of it or more.
+  #makeRoom() {
+    const capacity = this.#size * 2 <= this.#slots.length ? this.#slots.length : this.#slots.length * 2;
+    const slots = new Array(capacity).fill(undefined);
+    let used = 0;
+    for (let offset = 0; offset < this.#used; offset++) {
+      const call = this.#at(offset);
+      if (call !== undefined) slots[used++] = call;
+    }
     this.#slots = slots;
     this.#head = 0;
+    this.#used = used;
   }
 }

@@ -281,6 +281,30 @@ test('the pending-call table keeps sending order through growth, wrap-around and
   assert.equal(settled.get(ids[0]), 'timeout');
 });
 
+test('the pending-call table: calls abandoned behind a long one at its head leave no trace', async () => {
+  const table = new PendingCalls();
+  const settled = [];
+  const long = {};
+  table.add(1, { name: 'long', owner: long }).catch(() => {});
+  // A server whose executes time out behind a long call: each leaves a hole between the
+  // long call and the newest one, which the ring drops when it makes room.
+  let previous = null;
+  for (let id = 2; id < 20_000; id++) {
+    const owner = {};
+    table.add(id, { name: `c${id}`, owner }).catch((e) => settled.push(e.message));
+    if (previous) table.abandon(previous, new Error('timed out'), () => {});
+    previous = owner;
+  }
+  assert.equal(table.size, 2);
+  assert.equal(table.oldest().name, 'long');
+  assert.equal(table.get(19_999).name, 'c19999');
+  assert.equal(table.take(1).name, 'long');
+  assert.equal(table.oldest().id, 19_999, 'the holes before the newest call are gone with the long one');
+  assert.deepEqual(table.takeAll().map((call) => call.id), [19_999]);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(settled.length, 19_997);
+});
+
 test('the pending-call table counts each outcome once: where it settles, not where it was handed back from', async () => {
   const counts = { first: [], second: [] };
   const first = new PendingCalls((ok) => counts.first.push(ok));
