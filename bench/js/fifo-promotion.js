@@ -18,14 +18,16 @@ const DEPTH = 64;
 const PAIRS = numberFlag('pairs', 3_000_000);
 const variant = process.argv.find((a) => a.startsWith('--variant='))?.slice('--variant='.length);
 
+// As main's table was: keyed by an id that only grows, the oldest taken by its id.
 function mapTable() {
   const map = new Map();
   let next = 0;
+  let oldest = 1;
   return {
     add: (value) => map.set(++next, value),
     take: () => {
-      const [id, value] = map.entries().next().value;
-      map.delete(id);
+      const value = map.get(oldest);
+      map.delete(oldest++);
       return value;
     },
   };

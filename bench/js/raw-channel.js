@@ -12,25 +12,25 @@ import { Worker } from 'node:worker_threads';
 
 export class RawChannel {
   #worker;
-  #waiting = []; // [id, resolve, id, resolve, ...] from #head on, in calling order
+  // Ring of slots: ids[i] and resolvers[i] from #head on, #count of them (a power-of-two size).
+  #ids = new Float64Array(64);
+  #resolvers = new Array(64).fill(undefined);
   #head = 0;
+  #count = 0;
   #nextId = 0;
 
   constructor() {
     this.#worker = new Worker(new URL('./workers/raw-echo.js', import.meta.url));
     this.#worker.on('message', (message) => {
-      const waiting = this.#waiting;
-      if (waiting[this.#head] !== message.id) throw new Error(`raw channel: answer ${message.id} out of order`);
-      const resolve = waiting[this.#head + 1];
-      waiting[this.#head] = waiting[this.#head + 1] = undefined;
-      this.#head += 2;
-      if (this.#head === waiting.length) {
-        waiting.length = 0;
-        this.#head = 0;
-      } else if (this.#head >= 1024) {
-        waiting.splice(0, this.#head);
-        this.#head = 0;
+      const at = this.#head;
+      if (this.#count === 0 || this.#ids[at] !== message.id) {
+        console.error(`raw channel: answer ${message.id} out of order`); // the echo worker answers in order
+        return;
       }
+      const resolve = this.#resolvers[at];
+      this.#resolvers[at] = undefined;
+      this.#head = (at + 1) & (this.#resolvers.length - 1);
+      this.#count--;
       resolve(message.value);
     });
   }
@@ -38,7 +38,26 @@ export class RawChannel {
   call(name, args) {
     const id = ++this.#nextId;
     this.#worker.postMessage({ type: 'call', id, name, args });
-    return new Promise((resolve) => this.#waiting.push(id, resolve));
+    return new Promise((resolve) => {
+      if (this.#count === this.#resolvers.length) this.#grow();
+      const at = (this.#head + this.#count) & (this.#resolvers.length - 1);
+      this.#ids[at] = id;
+      this.#resolvers[at] = resolve;
+      this.#count++;
+    });
+  }
+
+  #grow() {
+    const size = this.#resolvers.length;
+    const ids = new Float64Array(size * 2);
+    const resolvers = new Array(size * 2).fill(undefined);
+    for (let i = 0; i < this.#count; i++) {
+      ids[i] = this.#ids[(this.#head + i) & (size - 1)];
+      resolvers[i] = this.#resolvers[(this.#head + i) & (size - 1)];
+    }
+    this.#ids = ids;
+    this.#resolvers = resolvers;
+    this.#head = 0;
   }
 
   async close() {
