@@ -18,10 +18,15 @@ void Latch::set() noexcept {
   // Copy what we need first: once state_ is 1 the waiter may return and free *this.
   Registry* registry = registry_;
   const std::size_t owner = owner_;
-  state_.store(1, std::memory_order_release);  // W1 of the sleep protocol (docs/POOL.md)
   if (registry != nullptr) {
-    registry->sleep().wake_worker(owner);  // the registry outlives its waiting worker
-  } else {
+    state_.store(kSet, std::memory_order_release);  // W1 of the sleep protocol (docs/POOL.md)
+    registry->sleep().wake_worker(owner);           // the registry outlives its waiting worker
+    return;
+  }
+  // Release: the waiter's acquire load of kSet sees everything done before. The exchange
+  // reads the latest value, so a waiter that marked kSleeper before it is woken; one that
+  // marks it after finds kSet instead (its compare-exchange fails) and does not sleep.
+  if (state_.exchange(kSet, std::memory_order_release) == kSleeper) {
     futex_wake(&state_, INT_MAX);  // address only; harmless if the waiter already left
   }
 }
@@ -45,7 +50,7 @@ void Latch::wait_outside() noexcept {
   // then sleep. The clock is read as an idle worker's spin reads it (kSpinRoundsPerClockRead);
   // a check is one load.
   const auto spin_start = std::chrono::steady_clock::now();
-  for (unsigned checks = 1; state_.load(std::memory_order_acquire) == 0; ++checks) {
+  for (unsigned checks = 1; state_.load(std::memory_order_acquire) != kSet; ++checks) {
     std::this_thread::yield();
     if ((checks & (kSpinRoundsPerClockRead - 1)) == 0 &&
         std::chrono::steady_clock::now() - spin_start >= kOutsideSpinTime) {
@@ -53,8 +58,12 @@ void Latch::wait_outside() noexcept {
     }
   }
 #endif
-  while (state_.load(std::memory_order_acquire) == 0) {
-    futex_wait(&state_, 0, kOutsideWaitSliceMs);
+  // Announce the sleep, then sleep while the latch is unset (set() wakes only a kSleeper).
+  std::uint32_t seen = kUnset;
+  if (state_.compare_exchange_strong(seen, kSleeper, std::memory_order_acquire)) seen = kSleeper;
+  while (seen != kSet) {
+    futex_wait(&state_, kSleeper, kOutsideWaitSliceMs);
+    seen = state_.load(std::memory_order_acquire);
   }
 #if defined(__EMSCRIPTEN__)
   if (runtime_thread) runtime_thread_wait_word().store(outer);

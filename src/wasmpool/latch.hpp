@@ -38,7 +38,7 @@ class Latch {
   Latch(const Latch& other) noexcept : registry_(other.registry_), owner_(other.owner_) {}
 
   /// Acquire: everything written before set() is visible after probe() returns true.
-  bool probe() const noexcept { return state_.load(std::memory_order_acquire) != 0; }
+  bool probe() const noexcept { return state_.load(std::memory_order_acquire) == kSet; }
 
   /// Completes the latch and wakes its waiter.
   void set() noexcept;
@@ -47,7 +47,13 @@ class Latch {
   void wait_outside() noexcept;
 
  private:
-  std::atomic<std::uint32_t> state_{0};
+  // kUnset, then kSet once. An outside waiter that is about to sleep first marks the latch
+  // kSleeper (wait_outside), and set() makes the futex wake only then: a native caller
+  // still yielding its core, the usual case, costs the setting worker no system call.
+  static constexpr std::uint32_t kUnset = 0;
+  static constexpr std::uint32_t kSet = 1;
+  static constexpr std::uint32_t kSleeper = 2;
+  std::atomic<std::uint32_t> state_{kUnset};
   Registry* registry_;
   std::size_t owner_;
 };
