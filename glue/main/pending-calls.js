@@ -17,6 +17,7 @@ export class PendingCall {
   #counted; // told the outcome once, when this call settles here (stats), or null
 
   /**
+   * @param {number} id the id it was sent as (ids grow in sending order)
    * @param {object} o
    * @param {string} o.name the export's name, or "the job <url>"
    * @param {unknown[]} [o.args] an export call's arguments
@@ -26,8 +27,8 @@ export class PendingCall {
    * @param {boolean} [o.transferred] its input was moved (transferList): it cannot be sent twice
    * @param {(ok: boolean) => void} [counted] told the outcome once, when this call settles here
    */
-  constructor({ name, args, job, owner, hangTimeoutMs, transferred = false }, resolve, reject, counted = null) {
-    this.id = 0; // the id it was sent as (PendingCalls.add)
+  constructor(id, { name, args, job, owner, hangTimeoutMs, transferred = false }, resolve, reject, counted = null) {
+    this.id = id; // the id it was sent as
     this.name = name;
     this.args = args;
     this.job = job;
@@ -81,9 +82,10 @@ export class PendingCall {
 const FIRST_CAPACITY = 64; // a power of two
 // An emptied ring this large goes back to FIRST_CAPACITY (a burst of queued calls ended).
 const SHRINK_FROM = 4096;
+const emptySlots = () => new Array(FIRST_CAPACITY).fill(undefined);
 
 export class PendingCalls {
-  #slots = new Array(FIRST_CAPACITY).fill(undefined); // PendingCall | undefined (a hole)
+  #slots = emptySlots(); // PendingCall | undefined (a hole)
   #head = 0; // the oldest slot in use
   #used = 0; // slots in use from #head on, holes included (the newest is never a hole)
   #size = 0; // calls in the table
@@ -101,8 +103,7 @@ export class PendingCalls {
   /** Adds the call sent as `id` (greater than every id added before); returns the promise of its outcome. */
   add(id, call) {
     return new Promise((resolve, reject) => {
-      const entry = new PendingCall(call, resolve, reject, this.#counted);
-      entry.id = id;
+      const entry = new PendingCall(id, call, resolve, reject, this.#counted);
       if (this.#used === this.#slots.length) this.#makeRoom();
       this.#slots[(this.#head + this.#used) & (this.#slots.length - 1)] = entry;
       this.#used++;
@@ -167,7 +168,7 @@ export class PendingCalls {
       const call = this.#at(offset);
       if (call !== undefined) calls.push(call);
     }
-    this.#slots = new Array(FIRST_CAPACITY).fill(undefined);
+    this.#slots = emptySlots();
     this.#head = 0;
     this.#used = 0;
     this.#size = 0;
@@ -221,7 +222,7 @@ export class PendingCalls {
     while (this.#used > 0 && this.#slots[(this.#head + this.#used - 1) & mask] === undefined) this.#used--;
     if (this.#used === 0) {
       this.#head = 0;
-      if (this.#slots.length >= SHRINK_FROM) this.#slots = new Array(FIRST_CAPACITY).fill(undefined);
+      if (this.#slots.length >= SHRINK_FROM) this.#slots = emptySlots();
     }
   }
 

@@ -15,7 +15,7 @@
 namespace wasmpool::detail {
 
 void Latch::set() noexcept {
-  // Copy what we need first: once state_ is 1 the waiter may return and free *this.
+  // Copy what we need first: once state_ is kSet the waiter may return and free *this.
   Registry* registry = registry_;
   const std::size_t owner = owner_;
   if (registry != nullptr) {
