@@ -98,16 +98,20 @@ inline constexpr std::chrono::microseconds kOutsideSpinTime{1000};
 /// stealing to balance uneven chunks, few enough that the splitting overhead is negligible.
 inline constexpr std::size_t kChunksPerWorker = 8;
 
-/// parallel_sort below this many elements is std::sort: a parallel sort needs a scratch
-/// buffer and merge passes that only pay off on inputs far larger than a join's cost.
+/// parallel_sort below this many elements is std::sort: below it a join costs more than
+/// the partition it would split.
 inline constexpr std::ptrdiff_t kSortSerialCutoff = std::ptrdiff_t{1} << 14;
-/// Sorted leaves per worker: enough to balance, few enough merge levels (each level moves
-/// every element once).
-inline constexpr std::ptrdiff_t kSortLeavesPerWorker = 4;
-/// Merge chunks per worker: merges are cheaper per element than sorting, so finer pieces
-/// balance better at the same overhead.
-inline constexpr std::ptrdiff_t kMergeChunksPerWorker = 8;
-/// Smallest sort leaf and merge chunk, in elements: below this a join costs more than it saves.
+/// Leaves (ranges handed to std::sort) per worker: the partitions are uneven, so stealing
+/// needs a few leaves per worker to balance them; more leaves cost nothing extra (every
+/// partition level is one level of std::sort's own recursion done in parallel).
+inline constexpr std::ptrdiff_t kSortLeavesPerWorker = 8;
+/// Chunks per worker of one parallel partition: each chunk is partitioned serially and the
+/// chunks' results are combined by swapping blocks, one pass per level of halving.
+inline constexpr std::ptrdiff_t kPartitionChunksPerWorker = 2;
+/// Elements sampled for a pivot (their median): within ~2% of the true median's rank on
+/// random input, exact on sorted or reversed input.
+inline constexpr std::ptrdiff_t kSortPivotSample = 63;
+/// Smallest sort leaf and partition chunk, in elements: below this a join costs more than it saves.
 inline constexpr std::ptrdiff_t kSortMinChunk = 4096;
 
 // --- Helpers ---

@@ -1,12 +1,18 @@
-// parallel_sort: a parallel merge sort (std::sort on the leaves, parallel merges above).
+// parallel_sort: an in-place parallel quicksort (parallel partitions, std::sort on the leaves).
+//
+// Why a quicksort and not a merge sort: every partition level replaces one level of the
+// serial sort's own recursion, so the parallel sort does about the serial sort's work and
+// no more, in place. A merge sort sorts smaller leaves but then moves every element once per
+// merge level through an n-element scratch buffer, whose pages the kernel faults in on each
+// call; on 2 cores that cost it ~15% of the serial sort's time (1.5-1.7x serial for 1e7
+// ints, against 1.8-1.9x for this one; docs/POOL.md, "parallel_sort").
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <functional>
 #include <iterator>
-#include <memory>
-#include <type_traits>
 #include <utility>
 
 #include "wasmpool/join.hpp"
@@ -15,110 +21,151 @@
 namespace wasmpool {
 namespace detail {
 
-/// Merges sorted [a, a+na) and [b, b+nb) into out (moving), splitting the larger input at
-/// its middle and the smaller one at the matching bound, so both halves of the output can
-/// be produced in parallel.
-template <class It1, class It2, class Out, class Comp>
-void parallel_merge(It1 a, std::ptrdiff_t na, It2 b, std::ptrdiff_t nb, Out out, Comp& comp,
-                    std::ptrdiff_t grain, ErrorSlot& errors) noexcept {
+/// Swaps [a, a+n) with [b, b+n) (disjoint), in parallel above `grain`.
+template <class It>
+void parallel_swap_ranges(It a, It b, std::ptrdiff_t n, std::ptrdiff_t grain,
+                          ErrorSlot& errors) noexcept {
   if (errors.cancelled()) return;
-  WASMPOOL_TRY {
-    if (na + nb <= grain) {
-      std::merge(std::make_move_iterator(a), std::make_move_iterator(a + na),
-                 std::make_move_iterator(b), std::make_move_iterator(b + nb), out, comp);
-      return;
+  if (n <= grain) {
+    WASMPOOL_TRY {
+      std::swap_ranges(a, a + n, b);
     }
-    std::ptrdiff_t ma, mb;
-    if (na >= nb) {
-      ma = na / 2;
-      mb = std::lower_bound(b, b + nb, a[ma], comp) - b;  // b's elements < a[ma] go left
-    } else {
-      mb = nb / 2;
-      ma = std::upper_bound(a, a + na, b[mb], comp) - a;  // a's elements <= b[mb] go left
+    WASMPOOL_CATCH_ALL {
+      errors.capture(WASMPOOL_CURRENT_EXCEPTION);  // a throwing move or swap
     }
-    join_into(
-        errors, [&]() noexcept { parallel_merge(a, ma, b, mb, out, comp, grain, errors); },
-        [&]() noexcept {
-          parallel_merge(a + ma, na - ma, b + mb, nb - mb, out + (ma + mb), comp, grain, errors);
-        });
+    return;
   }
-  WASMPOOL_CATCH_ALL {
-    errors.capture(WASMPOOL_CURRENT_EXCEPTION);
-  }
+  const std::ptrdiff_t half = n / 2;
+  join_into(
+      errors, [&]() noexcept { parallel_swap_ranges(a, b, half, grain, errors); },
+      [&]() noexcept { parallel_swap_ranges(a + half, b + half, n - half, grain, errors); });
 }
 
-/// Sorts [data, data+n). The sorted result ends up in `data` if to_data, else in `buf`
-/// (both have n elements). Children leave their results in the *other* array, so each level
-/// merges from one array into the other (ping-pong) and nothing is copied back.
-template <class It, class T, class Comp>
-void merge_sort(It data, T* buf, std::ptrdiff_t n, bool to_data, Comp& comp, std::ptrdiff_t leaf,
-                std::ptrdiff_t merge_grain, ErrorSlot& errors) noexcept {
-  if (errors.cancelled()) return;
-  WASMPOOL_TRY {
-    if (n <= leaf) {
-      std::sort(data, data + n, comp);
-      if (!to_data) std::move(data, data + n, buf);
+/// Partitions [first, first+n) so that the elements satisfying `pred` come first and
+/// returns their count. Above `grain` both halves are partitioned in parallel, leaving
+///   [yes1 | no1 | yes2 | no2],
+/// then the smaller of no1 and yes2 is swapped with the far end of the other, which puts
+/// every yes before every no (the order inside each group does not matter).
+template <class It, class Pred>
+std::ptrdiff_t parallel_partition(It first, std::ptrdiff_t n, Pred& pred, std::ptrdiff_t grain,
+                                  ErrorSlot& errors) noexcept {
+  if (errors.cancelled()) return 0;
+  if (n <= grain) {
+    WASMPOOL_TRY {
+      return std::partition(first, first + n, pred) - first;
+    }
+    WASMPOOL_CATCH_ALL {
+      errors.capture(WASMPOOL_CURRENT_EXCEPTION);
+    }
+    return 0;
+  }
+  const std::ptrdiff_t half = n / 2;
+  std::ptrdiff_t yes1 = 0, yes2 = 0;
+  join_into(
+      errors, [&]() noexcept { yes1 = parallel_partition(first, half, pred, grain, errors); },
+      [&]() noexcept { yes2 = parallel_partition(first + half, n - half, pred, grain, errors); });
+  if (errors.cancelled()) return 0;
+  const std::ptrdiff_t no1 = half - yes1;
+  const std::ptrdiff_t k = std::min(no1, yes2);
+  // Swapping costs less per element than partitioning: finer pieces keep both threads busy.
+  const std::ptrdiff_t swap_grain = std::max(grain / 8, kSortMinChunk);
+  parallel_swap_ranges(first + yes1, first + half + yes2 - k, k, swap_grain, errors);
+  return yes1 + yes2;
+}
+
+/// Moves a good pivot to *first: the median of up to kSortPivotSample elements spread
+/// evenly over the range (exact for sorted and reversed input, within a few percent of the
+/// median for random input, so the two sides get about equal work).
+template <class It, class Comp>
+void choose_pivot(It first, std::ptrdiff_t n, Comp& comp) {
+  constexpr std::ptrdiff_t kSample = kSortPivotSample;
+  std::array<It, kSample> sample;
+  const std::ptrdiff_t count = std::min(n, kSample);
+  for (std::ptrdiff_t i = 0; i < count; ++i) sample[i] = first + (n - 1) * i / (count - 1);
+  auto by_value = [&comp](const It& x, const It& y) { return comp(*x, *y); };
+  auto mid = sample.begin() + count / 2;
+  std::nth_element(sample.begin(), mid, sample.begin() + count, by_value);
+  std::iter_swap(first, *mid);
+}
+
+/// Sorts [first, first+n). `depth` bounds the partition levels: an input that keeps
+/// defeating the sampled pivot falls back to std::sort (itself O(n log n)) rather than
+/// going quadratic.
+template <class It, class Comp>
+void quick_sort(It first, std::ptrdiff_t n, Comp& comp, std::ptrdiff_t leaf, std::ptrdiff_t grain,
+                int depth, ErrorSlot& errors) noexcept {
+  while (!errors.cancelled()) {
+    WASMPOOL_TRY {
+      if (n <= leaf || depth == 0) {
+        std::sort(first, first + n, comp);
+        return;
+      }
+      --depth;
+      choose_pivot(first, n, comp);
+      // The pivot stays at *first, outside the partitioned range, so `pivot` stays valid.
+      const auto& pivot = *first;
+      auto less = [&](const auto& x) { return comp(x, pivot); };
+      std::ptrdiff_t lo = parallel_partition(first + 1, n - 1, less, grain, errors);
+      if (errors.cancelled()) return;
+      if (lo == 0) {
+        // Nothing is less than the pivot, so it is the minimum: the elements equal to it
+        // are in place. Skip them, else an input full of duplicates goes quadratic.
+        auto not_greater = [&](const auto& x) { return !comp(pivot, x); };
+        const std::ptrdiff_t eq = parallel_partition(first + 1, n - 1, not_greater, grain, errors);
+        first += eq + 1;
+        n -= eq + 1;
+        continue;
+      }
+      std::iter_swap(first, first + lo);  // the pivot to its final place
+      It right = first + lo + 1;
+      const std::ptrdiff_t right_n = n - lo - 1;
+      join_into(
+          errors, [&]() noexcept { quick_sort(first, lo, comp, leaf, grain, depth, errors); },
+          [&]() noexcept { quick_sort(right, right_n, comp, leaf, grain, depth, errors); });
       return;
     }
-    const std::ptrdiff_t half = n / 2;
-    join_into(
-        errors,
-        [&]() noexcept { merge_sort(data, buf, half, !to_data, comp, leaf, merge_grain, errors); },
-        [&]() noexcept {
-          merge_sort(data + half, buf + half, n - half, !to_data, comp, leaf, merge_grain, errors);
-        });
-    if (errors.cancelled()) return;
-    if (to_data) {
-      parallel_merge(buf, half, buf + half, n - half, data, comp, merge_grain, errors);
-    } else {
-      parallel_merge(data, half, data + half, n - half, buf, comp, merge_grain, errors);
+    WASMPOOL_CATCH_ALL {
+      errors.capture(WASMPOOL_CURRENT_EXCEPTION);
+      return;
     }
-  }
-  WASMPOOL_CATCH_ALL {
-    errors.capture(WASMPOOL_CURRENT_EXCEPTION);
   }
 }
 
 }  // namespace detail
 
-/// Sorts [first, last) with `comp` (a strict weak order), potentially in parallel. Not
-/// stable, like std::sort. RandomIt: random-access iterators whose value type is
-/// default-constructible and move-assignable (a scratch buffer of the same size is
-/// allocated); otherwise, and for small inputs or without a pool, it is std::sort.
+/// Sorts [first, last) with `comp` (a strict weak order), potentially in parallel. In place
+/// (no scratch buffer) and not stable, like std::sort, with the same requirements on the
+/// element type (move-constructible and move-assignable, swappable). Small inputs, and calls
+/// without a pool, are std::sort.
 ///
 /// If comp throws, the first exception is rethrown after all started work finished; the
-/// range then holds valid but unspecified values (elements may be moved-from).
+/// range then holds a permutation of its elements in an unspecified order.
 template <class RandomIt, class Comp = std::less<>>
 void parallel_sort(RandomIt first, RandomIt last, Comp comp = Comp{}) {
-  using T = typename std::iterator_traits<RandomIt>::value_type;
   const std::ptrdiff_t n = last - first;
-  if constexpr (!std::is_default_constructible_v<T>) {
+  if (n <= detail::kSortSerialCutoff) {
     std::sort(first, last, comp);
     return;
-  } else {
-    if (n <= detail::kSortSerialCutoff) {
-      std::sort(first, last, comp);
-      return;
-    }
-    detail::dispatch(
-        [&](detail::WorkerThread& w) {
-          const auto threads = static_cast<std::ptrdiff_t>(w.registry()->num_threads());
-          if (threads == 1) {
-            std::sort(first, last, comp);
-            return;
-          }
-          // Sizes: see kSortLeavesPerWorker and kMergeChunksPerWorker in config.hpp.
-          const std::ptrdiff_t leaf =
-              std::max(n / (detail::kSortLeavesPerWorker * threads), detail::kSortMinChunk);
-          const std::ptrdiff_t merge_grain =
-              std::max(n / (detail::kMergeChunksPerWorker * threads), detail::kSortMinChunk);
-          std::unique_ptr<T[]> buf(new T[static_cast<std::size_t>(n)]);
-          detail::ErrorSlot errors;
-          detail::merge_sort(first, buf.get(), n, true, comp, leaf, merge_grain, errors);
-          errors.rethrow_if_set();
-        },
-        [&] { std::sort(first, last, comp); });
   }
+  detail::dispatch(
+      [&](detail::WorkerThread& w) {
+        const auto threads = static_cast<std::ptrdiff_t>(w.registry()->num_threads());
+        if (threads == 1) {
+          std::sort(first, last, comp);
+          return;
+        }
+        // Sizes: see kSortLeavesPerWorker and kPartitionChunksPerWorker in config.hpp.
+        const std::ptrdiff_t leaf =
+            std::max(n / (detail::kSortLeavesPerWorker * threads), detail::kSortMinChunk);
+        const std::ptrdiff_t grain =
+            std::max(n / (detail::kPartitionChunksPerWorker * threads), detail::kSortMinChunk);
+        int depth = 0;
+        for (std::ptrdiff_t m = n; m > 1; m /= 2) depth += 2;  // 2 log2(n), as introsort
+        detail::ErrorSlot errors;
+        detail::quick_sort(first, n, comp, leaf, grain, depth, errors);
+        errors.rethrow_if_set();
+      },
+      [&] { std::sort(first, last, comp); });
 }
 
 }  // namespace wasmpool
