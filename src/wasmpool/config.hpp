@@ -108,6 +108,9 @@ inline constexpr std::ptrdiff_t kSortLeavesPerWorker = 8;
 /// Chunks per worker of one parallel partition: each chunk is partitioned serially and the
 /// chunks' results are combined by swapping blocks, one pass per level of halving.
 inline constexpr std::ptrdiff_t kPartitionChunksPerWorker = 2;
+/// Elements a block partition scans from each end before it swaps (offsets fit a byte):
+/// large enough to amortise the swap loop, small enough for the offsets to stay in L1.
+inline constexpr int kPartitionBlock = 128;
 /// Elements sampled for a pivot (their median): within ~2% of the true median's rank on
 /// random input, exact on sorted or reversed input.
 inline constexpr std::ptrdiff_t kSortPivotSample = 63;

@@ -1,11 +1,12 @@
-// parallel_sort: an in-place parallel quicksort (parallel partitions, std::sort on the leaves).
+// parallel_sort: an in-place parallel quicksort (parallel block partitions, std::sort on the
+// leaves).
 //
 // Why a quicksort and not a merge sort: every partition level replaces one level of the
-// serial sort's own recursion, so the parallel sort does about the serial sort's work and
-// no more, in place. A merge sort sorts smaller leaves but then moves every element once per
+// serial sort's own recursion, so the parallel sort does no more than the serial sort's
+// work, in place. A merge sort sorts smaller leaves but then moves every element once per
 // merge level through an n-element scratch buffer, whose pages the kernel faults in on each
-// call; on 2 cores that cost it ~15% of the serial sort's time (1.5-1.7x serial for 1e7
-// ints, against 1.8-1.9x for this one; docs/POOL.md, "parallel_sort").
+// call; on 2 cores that held it at 1.4-1.6x serial for 1e7 ints. docs/POOL.md,
+// "parallel_sort", has the measurements.
 #pragma once
 
 #include <algorithm>
@@ -41,6 +42,52 @@ void parallel_swap_ranges(It a, It b, std::ptrdiff_t n, std::ptrdiff_t grain,
       [&]() noexcept { parallel_swap_ranges(a + half, b + half, n - half, grain, errors); });
 }
 
+/// std::partition without a branch on the predicate (the block partition of Edelkamp and
+/// Weiss, "BlockQuicksort"). A block of kPartitionBlock elements is scanned from each end,
+/// recording the offsets of the elements on the wrong side as a count that grows by the
+/// predicate's result (no branch to mispredict); then as many pairs as both blocks have are
+/// swapped. A block is consumed when it has no misplaced element left; the other keeps its
+/// offsets for the next round. On random input std::partition mispredicts about half of
+/// its branches, which made a partition pass cost more per element than std::sort's own
+/// levels.
+///
+/// Invariant: [first, left) satisfies pred, [right, last) does not; a block being worked on
+/// stays inside [left, right), so the final std::partition of what is left (at most two
+/// blocks) sees every element not yet known to be placed.
+template <class It, class Pred>
+It block_partition(It first, It last, Pred& pred) {
+  constexpr int kBlock = kPartitionBlock;
+  unsigned char wrong_left[kBlock], wrong_right[kBlock];
+  int left_start = 0, left_count = 0, right_start = 0, right_count = 0;
+  It left = first, right = last;
+  while (right - left > 2 * kBlock) {
+    if (left_count == 0) {
+      left_start = 0;
+      for (int i = 0; i < kBlock; ++i) {
+        wrong_left[left_count] = static_cast<unsigned char>(i);
+        left_count += !pred(left[i]);
+      }
+    }
+    if (right_count == 0) {
+      right_start = 0;
+      for (int i = 0; i < kBlock; ++i) {
+        wrong_right[right_count] = static_cast<unsigned char>(i);
+        right_count += pred(*(right - 1 - i)) ? 1 : 0;
+      }
+    }
+    const int pairs = std::min(left_count, right_count);
+    for (int i = 0; i < pairs; ++i)
+      std::iter_swap(left + wrong_left[left_start + i], right - 1 - wrong_right[right_start + i]);
+    left_count -= pairs;
+    right_count -= pairs;
+    left_start += pairs;
+    right_start += pairs;
+    if (left_count == 0) left += kBlock;
+    if (right_count == 0) right -= kBlock;
+  }
+  return std::partition(left, right, pred);
+}
+
 /// Partitions [first, first+n) so that the elements satisfying `pred` come first and
 /// returns their count. Above `grain` both halves are partitioned in parallel, leaving
 ///   [yes1 | no1 | yes2 | no2],
@@ -52,7 +99,7 @@ std::ptrdiff_t parallel_partition(It first, std::ptrdiff_t n, Pred& pred, std::p
   if (errors.cancelled()) return 0;
   if (n <= grain) {
     WASMPOOL_TRY {
-      return std::partition(first, first + n, pred) - first;
+      return block_partition(first, first + n, pred) - first;
     }
     WASMPOOL_CATCH_ALL {
       errors.capture(WASMPOOL_CURRENT_EXCEPTION);
@@ -139,7 +186,8 @@ void quick_sort(It first, std::ptrdiff_t n, Comp& comp, std::ptrdiff_t leaf, std
 /// without a pool, are std::sort.
 ///
 /// If comp throws, the first exception is rethrown after all started work finished; the
-/// range then holds a permutation of its elements in an unspecified order.
+/// range then holds valid but unspecified values, as after std::sort (whose insertion sort,
+/// run on the leaves, holds one element aside while it shifts others).
 template <class RandomIt, class Comp = std::less<>>
 void parallel_sort(RandomIt first, RandomIt last, Comp comp = Comp{}) {
   const std::ptrdiff_t n = last - first;
