@@ -1,10 +1,11 @@
 // Crash/restart cycles: each cycle a pool thread traps, aborts or reads out of bounds,
 // the call rejects and the next execute() starts a fresh host. We sample the process's
 // OS thread count (/proc/self/task) and RSS along the way and after shutdown.
-// Target (DESIGN.md): no thread left behind, memory growth bounded and reported.
+// Targets (the design brief): no thread left behind; RSS growth under 10 KiB per cycle,
+// judged on the second half of the cycles (see `middle`), the whole run's reported.
 // RSS is read after full collections (gc exposed at run time: --expose-gc itself would be
 // inherited by the host workers, which refuse it).
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadDemo, newManager, numberFlag, osThreadCount, progress, QUICK, report, row, rssBytes, runSection, sleep, waitForThreadCount } from './common.js';
 import { summarize } from './stats.js';
@@ -14,6 +15,10 @@ const MiB = 2 ** 20;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');
+
+const GROWTH_LIMIT_KIB = 10;
+const perCycleKiB = (from, to) => ((to.rssMiB - from.rssMiB) * 1024) / Math.max(1, to.cycle - from.cycle);
+const newSpaceBytes = () => getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
 
 async function settledRss() {
   for (let i = 0; i < 3; i++) {
@@ -46,7 +51,7 @@ runSection(async () => {
       await manager.execute(() => demo.noop(), { timeoutMs: 15_000 });
       cycleMs.push(performance.now() - t0);
       if ((i + 1) % every === 0 || i === cycles - 1) {
-        samples.push({ cycle: i + 1, threads: osThreadCount(), rssMiB: (await settledRss()) / MiB });
+        samples.push({ cycle: i + 1, threads: osThreadCount(), rssMiB: (await settledRss()) / MiB, newSpaceMiB: newSpaceBytes() / MiB });
         if ((i + 1) % (every * 5) === 0) progress(`cycle ${i + 1}/${cycles}: ${samples.at(-1).threads} threads, RSS ${samples.at(-1).rssMiB.toFixed(0)} MiB`);
       }
     }
@@ -62,6 +67,11 @@ runSection(async () => {
   const stats = manager.stats();
   const first = samples[0];
   const last = samples.at(-1);
+  // The design brief's limit is on the growth per cycle. Over the first cycles the heaps
+  // grow to their working size (V8 doubles main's young generation, 4 -> 16 MiB, as the
+  // cycles allocate; the host's heap grows until its collections keep pace), which is not
+  // growth that goes on: the judged slope is the second half's, the whole run's is shown.
+  const middle = samples.find((s) => s.cycle >= cycles / 2) ?? first;
   report('soak', `${cycles} crash/restart cycles (trap/abort/oob in a pool thread, threads: 2)`, [
     row({ id: 'cycles', label: 'cycles completed (crashes counted by the manager)', value: stats.crashes, unit: 'crashes', target: `${cycles}, every one a WasmPanicError`, met: stats.crashes === cycles && unexpected === 0 }),
     row({ id: 'cycleMs', label: 'one cycle: crash, then restart and one call (median)', value: summarize(cycleMs).median, unit: 'ms', stats: summarize(cycleMs) }),
@@ -73,7 +83,9 @@ runSection(async () => {
     row({ id: 'rssDuring', label: 'RSS while cycling (samples, after GC)', value: rss.median, unit: 'MiB', stats: rss }),
     row({ id: 'rssEnd', label: 'RSS after shutdown (after GC)', value: rssEnd / MiB, unit: 'MiB' }),
     row({ id: 'rssGrowth', label: 'RSS growth: last sample - first sample', value: last.rssMiB - first.rssMiB, unit: 'MiB', target: 'bounded (reported)', met: null, unjudged: 'information: reported, no limit set' }),
-    row({ id: 'rssGrowthPerCycle', label: 'RSS growth per cycle, first to last sample', value: ((last.rssMiB - first.rssMiB) * 1024) / Math.max(1, last.cycle - first.cycle), unit: 'KiB' }),
+    row({ id: 'rssGrowthWholeRun', label: 'RSS growth per cycle, first to last sample (includes the heaps growing to their working size)', value: perCycleKiB(first, last), unit: 'KiB' }),
+    row({ id: 'rssGrowthPerCycle', label: `RSS growth per cycle, second half (cycles ${middle.cycle} to ${last.cycle})`, value: perCycleKiB(middle, last), unit: 'KiB',
+      target: `< ${GROWTH_LIMIT_KIB} KiB per cycle`, ...(QUICK ? { met: null, unjudged: 'quick run: too few cycles' } : { met: perCycleKiB(middle, last) < GROWTH_LIMIT_KIB }) }),
   ], [`${totalS.toFixed(1)} s in total; thread count sampled every ${every} cycles with a fresh host running; unexpected outcomes: ${unexpected}.`,
-    `Thread series: ${threadSeries.join(' ')}; RSS series (MiB): ${samples.map((s) => s.rssMiB.toFixed(0)).join(' ')}.`]);
+    `Thread series: ${threadSeries.join(' ')}; RSS series (MiB): ${samples.map((s) => s.rssMiB.toFixed(0)).join(' ')}; main's young generation (MiB, V8's new space): ${samples.map((s) => s.newSpaceMiB.toFixed(0)).join(' ')}.`]);
 });

@@ -26,7 +26,7 @@ const REQUIRED = {
   transfer: ['copy', 'shared'],
   memory: ['piscina', 'ours', 'oursThreads', 'piscinaThreads'],
   serveLoad: ['direct', 'directP99', 'hosts1Throughput', 'hosts1P99', 'hosts1Innocent', 'hosts1Lost', 'hosts2Throughput', 'hosts2Innocent', 'hosts2Lost'],
-  soak: ['cycles', 'threadsRunning', 'threadsAfter', 'rssGrowth'],
+  soak: ['cycles', 'threadsRunning', 'threadsAfter', 'rssGrowth', 'rssGrowthPerCycle', 'rssGrowthWholeRun'],
   poolFigures: ['machineCapacity'],
 };
 const programs = { native: nativeFigures(), wasm: wasmFigures(), wasmNoexcept: wasmNoexceptFigures(), poolBench: poolBench() };
@@ -67,7 +67,7 @@ if (programs.native && programs.wasmNoexcept) TARGETS['poolFigures.wasmNoexceptV
 else if (programs.native && programs.wasm) TARGETS['poolFigures.wasmVsNative_fib'] = 'native';
 if (programs.poolBench) TARGETS['poolFigures.gbFibCutoff'] = 'oneTBB';
 // Targets that are absolute checks of the soak (counts), with no baseline to be a ratio to.
-const ABSOLUTE = ['soak.cycles', 'soak.threadsRunning', 'soak.threadsAfter', 'soak.rssGrowth',
+const ABSOLUTE = ['soak.cycles', 'soak.threadsRunning', 'soak.threadsAfter', 'soak.rssGrowth', 'soak.rssGrowthPerCycle',
   ...['hosts1', 'hosts1Standby', 'hosts2'].flatMap((config) => [`serveLoad.${config}Innocent`, `serveLoad.${config}Lost`])];
 const hasVerdict = (t) => typeof t.met === 'boolean' || (t.met === null && typeof t.unjudged === 'string' && t.unjudged.length > 0);
 
