@@ -150,14 +150,16 @@ void quick_sort(It first, std::ptrdiff_t n, Comp& comp, std::ptrdiff_t leaf, std
       --depth;
       choose_pivot(first, n, comp);
       // The pivot stays at *first, outside the partitioned range, so `pivot` stays valid.
-      const auto& pivot = *first;
-      auto less = [&](const auto& x) { return comp(x, pivot); };
+      // Elements reach comp as the lvalues (or proxies) *it gives, as std::sort passes them:
+      // a comparator taking non-const references works here too.
+      auto&& pivot = *first;
+      auto less = [&](auto&& x) { return comp(x, pivot); };
       std::ptrdiff_t lo = parallel_partition(first + 1, n - 1, less, grain, errors);
       if (errors.cancelled()) return;
       if (lo == 0) {
         // Nothing is less than the pivot, so it is the minimum: the elements equal to it
         // are in place. Skip them, else an input full of duplicates goes quadratic.
-        auto not_greater = [&](const auto& x) { return !comp(pivot, x); };
+        auto not_greater = [&](auto&& x) { return !comp(pivot, x); };
         const std::ptrdiff_t eq = parallel_partition(first + 1, n - 1, not_greater, grain, errors);
         first += eq + 1;
         n -= eq + 1;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -139,4 +140,21 @@ TEST_CASE("the block partition agrees with std::partition around its block sizes
       REQUIRE(v == sorted_before);
     }
   }
+}
+
+TEST_CASE("parallel_sort takes what std::sort takes: other iterators, non-const comparators",
+          "[sort]") {
+  ThreadPool pool(2);
+  std::deque<int> d;
+  for (int i = 0; i < 200'000; ++i) d.push_back(static_cast<int>(test::rng()() % 50'000));
+  std::vector<int> expected(d.begin(), d.end());
+  std::sort(expected.begin(), expected.end(), std::greater<>{});
+  // A comparator taking non-const references, as std::sort allows (it passes *it).
+  pool.install([&] { parallel_sort(d.begin(), d.end(), [](int& a, int& b) { return a > b; }); });
+  CHECK(std::equal(d.begin(), d.end(), expected.begin(), expected.end()));
+
+  std::vector<int> v(expected.rbegin(), expected.rend());  // ascending
+  std::shuffle(v.begin(), v.end(), test::rng());
+  pool.install([&] { parallel_sort(v.rbegin(), v.rend()); });  // descending through rbegin
+  CHECK(v == expected);
 }
