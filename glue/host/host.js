@@ -394,19 +394,17 @@ async function renew(next) {
     resetInPlace(previous, workers.filter((worker, i) => outcomes[i] === 'kept'));
     trace(began, 'memory reset');
     await startPool(resetPoint.info, began, false);
-    // A reset in place leaves less behind than a new instance (the dead generation's
-    // channels, call rings and session), but left to V8's own pace it still added ~25 KiB of
-    // RSS per crash: 1000 -> 3000 soak cycles took the process from ~120 to ~190 MiB, and
-    // ~135 MiB with this (a collection here costs ~0.7 ms of the host's time, one crash in
-    // four).
-    collectGarbage();
-    return;
+  } else {
+    resetPoint = null;
+    memory = new WebAssembly.Memory({ ...memoryLimits, shared: true });
+    await start(began, false);
   }
-  resetPoint = null;
-  memory = new WebAssembly.Memory({ ...memoryLimits, shared: true });
-  await start(began, false);
   // The dead generation is unreachable (collect-garbage.cjs says why this is needed): its
-  // collection is started once the new one serves, and runs between calls.
+  // collection is started once the new one serves, and runs between calls. A reset in place
+  // leaves less behind than a new instance (the dead generation's channels, call rings and
+  // session), but left to V8's own pace that still added ~25 KiB of RSS per crash: 1000 ->
+  // 3000 soak cycles took the process from ~120 to ~190 MiB, and ~135 MiB with this (a
+  // collection costs the host ~0.7 ms there, one crash in four).
   collectGarbage();
 }
 

@@ -11,9 +11,11 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <functional>
 #include <iterator>
+#include <type_traits>
 #include <utility>
 
 #include "wasmpool/join.hpp"
@@ -21,26 +23,6 @@
 
 namespace wasmpool {
 namespace detail {
-
-/// Swaps [a, a+n) with [b, b+n) (disjoint), in parallel above `grain`.
-template <class It>
-void parallel_swap_ranges(It a, It b, std::ptrdiff_t n, std::ptrdiff_t grain,
-                          ErrorSlot& errors) noexcept {
-  if (errors.cancelled()) return;
-  if (n <= grain) {
-    WASMPOOL_TRY {
-      std::swap_ranges(a, a + n, b);
-    }
-    WASMPOOL_CATCH_ALL {
-      errors.capture(WASMPOOL_CURRENT_EXCEPTION);  // a throwing move or swap
-    }
-    return;
-  }
-  const std::ptrdiff_t half = n / 2;
-  join_into(
-      errors, [&]() noexcept { parallel_swap_ranges(a, b, half, grain, errors); },
-      [&]() noexcept { parallel_swap_ranges(a + half, b + half, n - half, grain, errors); });
-}
 
 /// std::partition without a branch on the predicate (the block partition of Edelkamp and
 /// Weiss, "BlockQuicksort"). A block of kPartitionBlock elements is scanned from each end,
@@ -115,8 +97,13 @@ std::ptrdiff_t parallel_partition(It first, std::ptrdiff_t n, Pred& pred, std::p
   const std::ptrdiff_t no1 = half - yes1;
   const std::ptrdiff_t k = std::min(no1, yes2);
   // Swapping costs less per element than partitioning: finer pieces keep both threads busy.
-  const std::ptrdiff_t swap_grain = std::max(grain / 8, kSortMinChunk);
-  parallel_swap_ranges(first + yes1, first + half + yes2 - k, k, swap_grain, errors);
+  const auto swap_grain =
+      static_cast<std::make_unsigned_t<std::ptrdiff_t>>(std::max(grain / 8, kSortMinChunk));
+  It from = first + yes1, to = first + half + yes2 - k;
+  auto swap_chunk = [&](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+    std::swap_ranges(from + lo, from + hi, to + lo);
+  };
+  split_range(std::ptrdiff_t{0}, k, swap_grain, swap_chunk, errors);
   return yes1 + yes2;
 }
 
@@ -209,8 +196,8 @@ void parallel_sort(RandomIt first, RandomIt last, Comp comp = Comp{}) {
             std::max(n / (detail::kSortLeavesPerWorker * threads), detail::kSortMinChunk);
         const std::ptrdiff_t grain =
             std::max(n / (detail::kPartitionChunksPerWorker * threads), detail::kSortMinChunk);
-        int depth = 0;
-        for (std::ptrdiff_t m = n; m > 1; m /= 2) depth += 2;  // 2 log2(n), as introsort
+        // 2 floor(log2(n)) partition levels, as introsort allows.
+        const int depth = 2 * (static_cast<int>(std::bit_width(static_cast<std::size_t>(n))) - 1);
         detail::ErrorSlot errors;
         detail::quick_sort(first, n, comp, leaf, grain, depth, errors);
         errors.rethrow_if_set();
