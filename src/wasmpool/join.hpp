@@ -91,7 +91,7 @@ JoinResult<A, B> join_on_worker(WorkerThread& worker, A&& a, B&& b) {
 }
 
 /// join() for the pool's own recursions (parallel_for's split_range, parallel_reduce's
-/// reduce_range, parallel_sort's merge_sort and parallel_merge), on a worker: `a` and `b`
+/// reduce_range, parallel_sort's quick_sort and parallel_partition), on a worker: `a` and `b`
 /// cannot throw (they record their failures in the group's `errors` and return their
 /// results through their captures), and b's cancellation at a shutdown is recorded there
 /// too, so nothing is rethrown and the caller needs no handler around the call. Why it
