@@ -273,7 +273,7 @@ function recycleWorker({ port: nextPort, channel: nextChannel, keep }, loadingTh
   parentPort.postMessage({ [BOOTSTRAP_KEY]: 'recycled' });
   // The dead generation is unreachable now (collect-garbage.cjs says why this is needed).
   // A pool thread's worker is back on its event loop only now, until the next recycling.
-  collectGarbage({ wait: true });
+  collectGarbage({ left: 'instance', wait: true });
   start();
 }
 

@@ -2,8 +2,8 @@
 // after full collections: every cycle crashes for real, no thread is left behind, and the
 // RSS growth per cycle after a warm-up stays bounded. The bound here is loose: a leak of a
 // host, its memory or its workers per cycle is megabytes. A warm restart leaves a
-// generation's garbage in the host and pool isolates, which collect it every fourth
-// generation (collect-garbage.cjs), so RSS climbs for the first few hundred cycles and
+// generation's garbage in the host and pool isolates, which collect it once enough has
+// added up (collect-garbage.cjs: a host reset in place every 32nd time), so RSS climbs for the first few hundred cycles and
 // then holds (about 100 KiB per cycle measured from cycle 100 to 300, flat after 400);
 // bench/js/soak.js measures the figure itself over 1000 cycles.
 import { test } from 'node:test';
