@@ -15,6 +15,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { coreSpeeds, describeCoreSpeeds } from './js/core-speed.js';
 import { fmt } from './js/stats.js';
 
 const HERE = new URL('./', import.meta.url);
@@ -79,6 +80,9 @@ function machine() {
     emscripten: firstLine('em++', ['--version'], { NODE_PATH: process.env.NODE_PATH ?? '/usr/share/nodejs' }),
     commit: `${commit}${dirty && !dirty.startsWith('unavailable') ? ' (with uncommitted changes)' : ''}`,
     loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
+    // Each core's speed on the same serial code (js/core-speed.js says why), at the start;
+    // main() adds the end's.
+    coreSpeedMsAtStart: coreSpeeds(),
     mode: QUICK ? 'quick' : 'full',
   };
 }
@@ -163,7 +167,9 @@ function spreadOf(r) {
 function markdown(meta, results) {
   const out = [];
   out.push(`Run ${meta.date} (${meta.mode}) on ${meta.cores} cores, ${meta.cpuModel}, ${meta.memoryGiB} GiB, ${meta.os}; ` +
-    `Node ${meta.node}; ${meta.emscripten}; commit ${meta.commit}; load average at start ${meta.loadAverageAtStart.join(' ')}.`);
+    `Node ${meta.node}; ${meta.emscripten}; commit ${meta.commit}; load average at start ${meta.loadAverageAtStart.join(' ')}. ` +
+    `Per-core speed (fib(30) in JavaScript pinned to each core, best of 7): at the start ${describeCoreSpeeds(meta.coreSpeedMsAtStart)}; ` +
+    `at the end ${describeCoreSpeeds(meta.coreSpeedMsAtEnd)}.`);
   out.push('');
   const targets = targetsOf(results);
   if (targets.length) {
@@ -215,6 +221,7 @@ async function main() {
     log(`${section.name}: ${result.ok ? `done in ${result.durationS} s` : `FAILED: ${result.error}`}`);
     results.push(result);
   }
+  meta.coreSpeedMsAtEnd = coreSpeeds();
   const md = markdown(meta, results);
   // Only a complete full run replaces latest.*: a smoke test or a partial run never does.
   const outDir = `${ROOT}bench/results`;
