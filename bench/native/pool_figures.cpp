@@ -1,5 +1,6 @@
 // A dependency-free timing harness: the same workloads as pool_bench (fib via join, reduce,
-// sort), serial and on the pool, N repetitions each, printed as JSON (median/min/max in ms).
+// sort), serial and on the pool, N repetitions each (interleaved), printed as JSON
+// (median/min/max in ms).
 // Built natively and with Emscripten (pool_figures_wasm.js, run with node), so the two
 // builds of the same pool can be compared; the Emscripten build also with -fno-exceptions
 // (pool_figures_wasm_noexcept.js), the JSON's "exceptions" says which.
@@ -8,6 +9,7 @@
 //
 // --only fib: the fib figures alone (no "reduce" or "sort" in the JSON).
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -36,22 +38,38 @@ template <class F>
   run();
 }
 
-/// One untimed warm-up call (the engine's tier-up, first-touch page faults), then `reps`
-/// timed calls.
-template <class F>
-Stats measure(int reps, F&& run) {
-  run_once(run);
-  std::vector<double> ms;
-  for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    run_once(run);
-    const auto t1 = std::chrono::steady_clock::now();
-    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
+Stats summarize(std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
   const std::size_t n = ms.size();
   const double median = n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
   return {median, ms.front(), ms.back()};
+}
+
+template <class F>
+double time_once(F& run) {
+  const auto t0 = std::chrono::steady_clock::now();
+  run_once(run);
+  const auto t1 = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::milli>(t1 - t0).count();
+}
+
+/// The variants of one workload (serial, on the pool, ...), interleaved: one untimed
+/// warm-up call of each (the engine's tier-up, first-touch page faults), then `reps`
+/// rounds of one timed call of each, in turn. This VM's speed drifts within seconds (a
+/// neighbour on a vCPU's physical core made one core 1.7x slower for a while), and with
+/// each variant's calls in a block of its own the drift landed on whichever ran in the
+/// slower spell: the serial and pool reduce are compared call for call instead.
+template <class... F>
+std::array<Stats, sizeof...(F)> measure(int reps, F&&... runs) {
+  (run_once(runs), ...);
+  std::array<std::vector<double>, sizeof...(F)> ms;
+  for (int i = 0; i < reps; ++i) {
+    std::size_t at = 0;
+    ((ms[at++].push_back(time_once(runs))), ...);
+  }
+  std::array<Stats, sizeof...(F)> stats;
+  for (std::size_t at = 0; at < stats.size(); ++at) stats[at] = summarize(std::move(ms[at]));
+  return stats;
 }
 
 std::string json(const Stats& s) {
@@ -96,11 +114,12 @@ int main(int argc, char** argv) {
   wasmpool::ThreadPool pool(threads);
   pool.install([] {});  // make sure the workers are up before timing
 
-  const Stats fib_serial = measure(reps, [&] { g_sink = bench::fib_serial(fib_n); });
-  const Stats fib_pool =
-      measure(reps, [&] { g_sink = pool.install([&] { return bench::fib_pool(fib_n); }); });
-  const Stats fib_cutoff =
-      measure(reps, [&] { g_sink = pool.install([&] { return bench::fib_pool_cutoff(fib_n); }); });
+  // Named copies, not structured bindings: clang before 16 cannot capture those in lambdas.
+  const auto fib = measure(
+      reps, [&] { g_sink = bench::fib_serial(fib_n); },
+      [&] { g_sink = pool.install([&] { return bench::fib_pool(fib_n); }); },
+      [&] { g_sink = pool.install([&] { return bench::fib_pool_cutoff(fib_n); }); });
+  const Stats fib_serial = fib[0], fib_pool = fib[1], fib_cutoff = fib[2];
 #if defined(__EMSCRIPTEN__)
   const char* platform = "wasm";
 #else
@@ -124,9 +143,10 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::uint32_t> data = bench::reduce_input(reduce_n);
-  const Stats reduce_serial = measure(reps, [&] { g_sink = bench::reduce_serial(data); });
-  const Stats reduce_pool =
-      measure(reps, [&] { g_sink = pool.install([&] { return bench::reduce_pool(data); }); });
+  const auto reduce = measure(
+      reps, [&] { g_sink = bench::reduce_serial(data); },
+      [&] { g_sink = pool.install([&] { return bench::reduce_pool(data); }); });
+  const Stats reduce_serial = reduce[0], reduce_pool = reduce[1];
   if (bench::reduce_serial(data) != pool.install([&] { return bench::reduce_pool(data); })) {
     std::fprintf(stderr, "reduce mismatch\n");
     return 1;
@@ -137,14 +157,18 @@ int main(int argc, char** argv) {
   const std::vector<int> input = bench::sort_input(sort_n);
   std::vector<int> v;
   // Copying the input is part of each timed run for both variants (a few ms, identical).
-  const Stats sort_serial = measure(reps, [&] {
-    v = input;
-    std::sort(v.begin(), v.end());
-  });
-  const Stats sort_pool = measure(reps, [&] {
-    v = input;
-    pool.install([&] { wasmpool::parallel_sort(v.begin(), v.end()); });
-  });
+  // The pool's call is the last of each round: `v` is checked once they are done.
+  const auto sort = measure(
+      reps,
+      [&] {
+        v = input;
+        std::sort(v.begin(), v.end());
+      },
+      [&] {
+        v = input;
+        pool.install([&] { wasmpool::parallel_sort(v.begin(), v.end()); });
+      });
+  const Stats sort_serial = sort[0], sort_pool = sort[1];
   if (!std::is_sorted(v.begin(), v.end())) {
     std::fprintf(stderr, "sort failed\n");
     return 1;
