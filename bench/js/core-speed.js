@@ -1,13 +1,15 @@
-// How fast each core runs the same serial loop, for the machine record of a run. On a VM
-// the cores need not be alike: on the "AMD EPYC" KVM guest one vCPU ran serial code 1.7x
-// slower than the other for a whole session (fib(30): 2.0 ms on cpu0, 1.17 ms on cpu1,
-// each pinned with taskset), presumably sharing its physical core with a busy neighbour.
-// An hour later both ran it alike. While it lasts, a single-threaded baseline (the direct
-// HTTP server, a serial loop) runs at the speed of whichever core it lands on, while the
-// pool uses both: the ratios move with the scheduler's placement. The runner probes at
-// the start and at the end of a run, and records both.
+// How fast each core runs the same serial code, for the machine record of a run. On a VM
+// the cores need not be alike: on the "AMD EPYC" KVM guest one vCPU ran call-heavy serial
+// code 1.3-1.75x slower than the other in spells of minutes (the native fib(30) pinned with
+// taskset: 2.0 ms on cpu0, 1.17 ms on cpu1), either vCPU being the slow one in turn, and
+// both alike in between; presumably a busy neighbour on the same physical core. During a
+// spell, a single-threaded baseline (the direct HTTP server, a serial loop) runs at the
+// speed of whichever core it lands on, and no pool on 2 threads gets much past 1 + 1/1.75x:
+// the ratios move with the spells. The runner probes at the start and at the end of a
+// run, and records both; `node bench/js/core-speed.js` probes once.
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
+import { pathToFileURL } from 'node:url';
 
 // Recursive fib: calls, returns and branches, the front end an SMT sibling shares (a loop
 // of dependent multiplies ran alike on both vCPUs of that guest while fib did not).
@@ -41,3 +43,6 @@ export function describeCoreSpeeds(speeds) {
   const spread = Math.max(...speeds) / Math.min(...speeds);
   return `${speeds.map((ms, core) => `cpu${core} ${ms.toFixed(2)} ms`).join(', ')} (slowest / fastest ${spread.toFixed(2)}x)`;
 }
+
+const runAsScript = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (runAsScript) console.log(describeCoreSpeeds(coreSpeeds()));
