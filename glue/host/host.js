@@ -163,14 +163,18 @@ const supervised = superviseWorkers({ limit: threadLimit, announce: hooksConfig.
   onLimit: hooksConfig.onThreadLimit });
 // Patched glue asks for `threads` workers once its instance exists (__wasmpoolStart). As
 // many of them as there are cores besides this thread's are started now, so that their boot
-// runs while this thread loads and instantiates the glue; the rest start when the instance
-// exists (the glue's prewarm). More than that only slowed this thread's own start, which
-// every first call waits for: each Node boot is ~50 ms of CPU, and on 2 cores booting both
-// pool workers beside the host made a first call ~25 ms later (150 vs 121 ms), while a
-// first call that uses the pool, served by the first pool thread, came no later.
+// runs while this thread loads and instantiates the glue; the glue loads its instance into
+// them as soon as it exists (prewarm: firstWorkers), and the rest start with the pool's
+// threads (__wasmpoolStart), once the static constructors and embind's registrations have
+// run. More than that only slowed this thread's own start, which every first call waits
+// for: each Node boot is ~30-50 ms of CPU, and on 2 cores booting both pool workers beside
+// the host made a first call ~25 ms later (150 vs 121 ms); the second worker's boot during
+// the constructors, ~6 ms later (69.7 vs 63.9 ms, interleaved, medians of 16). A first
+// call that uses the pool, served by the first pool thread, came no later either way.
+const firstWorkers = Math.min(threads, Math.max(1, availableParallelism() - 1));
 if (glueUrl && patched) {
   supervised.recyclable = true;
-  supervised.standby(Math.min(threads, Math.max(1, availableParallelism() - 1)));
+  supervised.standby(firstWorkers);
 }
 
 // WASMPOOL_TRACE_START=1: the start's phases on the host's stderr (bench/js/startup-phases.js).
@@ -211,7 +215,8 @@ async function start(began = performance.now(), early = true) {
       return wasmInstance.exports;
     },
     ...moduleOutput,
-    __wasmpool: { ...hooksConfig, workerIsGlue, prewarm: threads },
+    // A renew's workers are booted already (recycled into standbys): all of them load it.
+    __wasmpool: { ...hooksConfig, workerIsGlue, prewarm: early ? firstWorkers : threads },
   });
   // Patched glue a job instantiates in this host later (a package's own init()) finds the
   // same channels, limit and log here.

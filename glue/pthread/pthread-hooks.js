@@ -15,7 +15,8 @@
 //     the worker, the other to Node's main thread (config.announce). Every thread, pool
 //     thread or a std::thread the module made, has a direct line to main;
 //   - prewarms as many workers as the pool has threads (whatever -sPTHREAD_POOL_SIZE the
-//     glue was built with), as soon as the instance exists (config.prewarm);
+//     glue was built with): config.prewarm of them as soon as the instance exists, the
+//     rest when the host starts the pool (__wasmpoolStart);
 //   - lets a thread start while the host is blocked: stock glue posts a new thread's 'run'
 //     only after its worker answered 'loaded', on the host's event loop, which a host
 //     blocked in a call (joining the std::thread it just made) never reaches. The patched
