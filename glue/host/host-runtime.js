@@ -73,6 +73,7 @@ export class HostRuntime {
   #queue = [];
   #running = false;
   #sleeping = false;
+  #sleeps = 0; // sleeps begun so far: a sleep's end counts only if it is still the latest
 
   /**
    * @param {object} o
@@ -121,11 +122,16 @@ export class HostRuntime {
 
   /**
    * Each heartbeat: a request waiting while this runtime sleeps on its event loop (main's
-   * notify lost on the way) is taken now rather than never. The wait it slept in stays
-   * armed and serves as its next sleep.
+   * notify lost on the way) is taken now rather than never, and the wait it slept in is
+   * forgotten: its next sleep arms a new one. Kept as its next sleep, a wait whose wake-up
+   * was lost would make every later request wait for a heartbeat.
    */
   poll() {
-    if (this.#usable && this.#sleeping && !this.#running && this.#ring.requestWaiting) this.#pump();
+    if (this.#usable && this.#sleeping && !this.#running && this.#ring.requestWaiting) {
+      this.#sleeping = false;
+      this.#sleeps++;
+      this.#pump();
+    }
   }
 
   /** A thread was refused past the limit: the running call's error says why (if it fails). */
@@ -218,7 +224,9 @@ export class HostRuntime {
   #sleep() {
     if (!this.#usable || this.#sleeping) return;
     this.#sleeping = true;
+    const sleep = ++this.#sleeps;
     this.#ring.requested().then(() => {
+      if (sleep !== this.#sleeps) return; // forgotten by poll(), which took its requests
       this.#sleeping = false;
       this.#pump();
     });

@@ -729,10 +729,12 @@ export class HostSession {
       case 'heartbeat':
         // A net under the rings' wake-ups: answers main was not woken for are read at the
         // next heartbeat instead of never (a notified Atomics.waitAsync that never
-        // resolves happens, rarely: docs/ARCHITECTURE.md, "Wake-ups"). Not while a read
+        // resolves happens, rarely: docs/ARCHITECTURE.md, "Wake-ups"), and the wait that
+        // missed them is forgotten, so that main's next wait is a new one. Not while a read
         // is under way (this heartbeat was drained by it): that read takes them.
         if (this.#collected === null && this.#pending.size > 0 && this.#ring.answersWaiting &&
             (this.state === 'ready' || this.state === 'stopping')) {
+          this.#ring.abandonWait();
           this.#takeAnswers();
         }
         break;

@@ -192,10 +192,13 @@ function allNumbers(args) {
   return true;
 }
 
-// Wakes the other side if it sleeps, once per sleep (it re-arms when it wakes).
+// Wakes the other side if it sleeps, once per sleep (it re-arms when it wakes). Every
+// waiter on the head, not one: only the other side waits there, but a wait whose wake-up
+// was lost stays registered beside the one that side armed after it (abandonWait(), the
+// host's poll), and a notify of one goes to the oldest, which nobody counts on any more.
 function wake(words, flag, head) {
   if (Atomics.load(words, flag) === 1 && Atomics.compareExchange(words, flag, 1, 0) === 1) {
-    Atomics.notify(words, head, 1);
+    Atomics.notify(words, head);
   }
 }
 
@@ -233,6 +236,7 @@ export class CallRingClient {
   #names = new Map();
   #spin = new AdaptiveSpin();
   #armed = false;
+  #waits = 0; // waits armed so far: a wait's end disarms only if it is still the latest
 
   constructor(buffer) {
     this.#words = new Int32Array(buffer, 0, HEADER_BYTES / 4);
@@ -349,8 +353,9 @@ export class CallRingClient {
     Atomics.store(this.#words, MAIN_WAITING, 1);
     const wait = Atomics.waitAsync(this.#words, ANSWER_HEAD, this.#answers.consumed);
     this.#armed = true;
+    const armed = ++this.#waits;
     const done = () => {
-      this.#armed = false;
+      if (this.#waits === armed) this.#armed = false;
     };
     if (!wait.async) {
       // Answers came meanwhile: main does not sleep, so the host need not notify it.
@@ -359,6 +364,20 @@ export class CallRingClient {
       return Promise.resolve();
     }
     return wait.value.then(done);
+  }
+
+  /**
+   * Forgets the armed wait: answers were found waiting while it slept (at a heartbeat:
+   * host-session.js), so its wake-up was lost, and it may never resolve. Kept armed, it
+   * would stand for every later wait (one at a time), each answer then waiting for a
+   * heartbeat: one lost wake-up made every later call of a pipelined caller ~1000x slower.
+   * The next waitForAnswers() arms a new one; the forgotten one, if it resolves after all,
+   * settles nothing of the new one's.
+   */
+  abandonWait() {
+    if (!this.#armed) return;
+    this.#armed = false;
+    this.#waits++;
   }
 
   /** Whether answers are in the ring, unread (each heartbeat looks: host-session.js). */

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { CallRingClient, CallRingServer, MAX_CLONE, createCallRings } from '../../../glue/shared/call-ring.js';
+import { CallRingClient, CallRingServer, MAX_CLONE, WAITING_FLAGS, createCallRings } from '../../../glue/shared/call-ring.js';
 
 function pair() {
   const buffer = createCallRings();
@@ -246,4 +246,28 @@ test('release() ends main\'s wait when the host is gone', { timeout: 60_000 }, a
   client.release();
   await wait;
   assert.deepEqual(answers(client), []);
+});
+
+test('a wait whose wake-up was lost, once abandoned, does not take the next wake-up from the new one', { timeout: 60_000 }, async () => {
+  const buffer = createCallRings();
+  const client = new CallRingClient(buffer);
+  const server = new CallRingServer(buffer);
+  const flags = new Int32Array(buffer);
+  const lost = client.waitForAnswers();
+  assert.equal(Atomics.load(flags, WAITING_FLAGS.main), 1);
+  Atomics.store(flags, WAITING_FLAGS.main, 0); // so the answer will not notify: a lost wake-up
+  assert.ok(server.answer(1, 1));
+  assert.equal(client.answersWaiting, true);
+  client.abandonWait(); // what main's heartbeat net does when it finds answers it was not woken for
+  assert.deepEqual(answers(client), [[1, 1]]);
+  const fresh = client.waitForAnswers();
+  assert.notEqual(fresh, null, 'a new wait, not the lost one standing in for it');
+  assert.ok(server.answer(2, 2));
+  // The lost wait is still registered, and older: a notify of one waiter would go to it.
+  const timedOut = new Promise((resolve) => setTimeout(resolve, 2000, 'not woken'));
+  assert.notEqual(await Promise.race([fresh.then(() => 'woken'), timedOut]), 'not woken');
+  await lost; // woken by the same notify; it disarms nothing of the new wait's
+  assert.deepEqual(answers(client), [[2, 2]]);
+  assert.notEqual(client.waitForAnswers(), null, 'and the wait after it is new again');
+  client.release();
 });

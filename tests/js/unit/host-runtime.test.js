@@ -297,7 +297,11 @@ test('a request whose wake-up is lost is taken at the next heartbeat (poll), not
   // Without the poll the call would wait forever: nothing else wakes a sleeping host.
   const messages = await h.posted(2);
   assert.deepEqual(messages[1], { type: 'result', id: 2, value: 7 });
-  // The wait it slept in is still armed: the next request wakes it as usual.
+  // The wait it slept in is forgotten: past its window of blocked waits the host sleeps
+  // again in a new one, which the next request wakes as usual, with no poll. Kept as its
+  // sleep, the lost wait made every later request wait for a heartbeat.
+  await sleep(60);
+  assert.equal(Atomics.load(flags, WAITING_FLAGS.host), 1, 'the host sleeps again, in a new wait');
   h.send(toHost.call(3, 'add', [5, 6]));
   assert.deepEqual((await h.posted(3))[2], { type: 'result', id: 3, value: 11 });
 });

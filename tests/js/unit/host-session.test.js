@@ -115,6 +115,15 @@ test('an answer whose wake-up is lost is read at the next heartbeat, not never',
   worker.send(toMain.heartbeat());
   assert.equal(await call, 3);
   assert.equal(session.pendingCount, 0);
+  // The wait that missed it is forgotten: main's next wait is a new one, which the next
+  // answer wakes without a heartbeat. Kept armed, the lost wait stood for every later one,
+  // and every later answer waited for a heartbeat.
+  const next = session.call('add', [2, 2], {});
+  const second = ring.take();
+  await turn();
+  assert.equal(Atomics.load(flags, WAITING_FLAGS.main), 1, 'main waits again, in a new wait');
+  assert.ok(ring.answer(second.id, 4));
+  assert.equal(await Promise.race([next, new Promise((resolve) => setTimeout(resolve, 2000, 'not woken'))]), 4);
 });
 
 test('output the host posted before a result reaches the sink before the call settles', async (t) => {
