@@ -207,17 +207,22 @@ test('many calls in flight between two threads: each answered once, none lost, w
   };
   let stop = false;
   let settledCount = 0;
-  (async () => {
-    while (!stop) {
-      await client.waitForAnswers();
+  // As host-session.js does: after each read, a new wait; a lost one is forgotten by the poll.
+  const arm = () => {
+    if (stop) return;
+    client.waitForAnswers()?.then(() => {
       settledCount += client.takeAnswers(settle);
-    }
-  })();
+      arm();
+    });
+  };
+  arm();
   let settledAtLastPoll = -1;
   const poll = setInterval(() => {
     if (client.answersWaiting && settledCount === settledAtLastPoll) {
       mainRescued++;
+      client.abandonWait();
       settledCount += client.takeAnswers(settle);
+      arm();
     }
     settledAtLastPoll = settledCount;
   }, POLL_MS);
