@@ -431,7 +431,8 @@ async function renew(next) {
 parentPort.on('message', (message) => {
   if (message?.type === 'renew' && isMainMessage(message)) {
     renew(message).catch((error) => post(toMain.startFailed(errorPayload(error))));
-  } else if (runtime) runtime.receive(message);
+  } else if (message?.type === 'poll' && isMainMessage(message)) runtime?.poll();
+  else if (runtime) runtime.receive(message);
   else if (message?.type === 'terminate') process.exit(0); // no instance has a pool to join yet
   else early.push(message);
 });

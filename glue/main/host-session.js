@@ -72,13 +72,15 @@ const DEFERRED_CRASH_MS = 250;
 // How long a renewed host may take to read 'renew' (its thread unwinds from the dead
 // instance within a futex slice) before it is terminated and a new one started instead.
 const RENEW_ACK_MS = 500;
-// While calls are pending, how often main looks for answers its wait on the ring missed
-// (a notified Atomics.waitAsync that never resolves: docs/ARCHITECTURE.md, "Wake-ups").
-// Answers seen unread at two looks in a row, with none written in between, were missed.
-// Such a loss is rare (bench/js/ring-stress.js: one in hundreds of runs of 16,000 calls),
-// but at the heartbeat's pace alone it held every call in flight for up to 250 ms; at
-// this pace, 10-20 ms, for a timer that runs only while calls are pending.
-const MISSED_ANSWERS_MS = 10;
+// While calls are pending, how often main looks for wake-ups lost on the ring (a notified
+// Atomics.waitAsync that never resolves: docs/ARCHITECTURE.md, "Wake-ups"). Answers seen
+// unread at two looks in a row, with none written in between, were missed by main's wait:
+// main reads them. Requests seen untaken at two looks while the host ran nothing were
+// missed by the host's: main tells it (toHost.poll). Such a loss is rare
+// (bench/js/ring-stress.js: one in hundreds of runs of 16,000 calls), but at the heartbeat's
+// pace alone it held every call in flight for up to 250 ms; at this pace, 10-20 ms, for a
+// timer that runs only while calls are pending.
+const MISSED_WAKE_UP_MS = 10;
 
 // A crashed host's worker, handed to the supervisor for the next session to renew, with the
 // memory its instance used (the host may reset that memory in place). The supervisor only
@@ -304,8 +306,10 @@ export class HostSession {
   // An answer read from the ring, to settle in id order with those that came by message.
   #collectAnswer = (id, value) => this.#collect(id, resolveCall, value);
   #answeredAt = 0; // when the host last answered, or went from no call pending to one
-  #missedAnswersTimer = null; // runs while calls are pending (MISSED_ANSWERS_MS)
+  #missedWakeUpTimer = null; // runs while calls are pending (MISSED_WAKE_UP_MS)
   #unreadMark = -1; // the answer ring's head at the last look, when answers were unread
+  #untakenMark = -1; // the request ring's tail at the last look, when requests were untaken
+  #pokedAt = -1; // the tail when main last told the host to poll (once per stall)
   #cancelRing;
   #ring;
   #requestPort;
@@ -425,7 +429,7 @@ export class HostSession {
       this.#answeredAt = performance.now();
       this.#worker.ref();
       this.#watchdog.alive(); // now busy: the watchdog checks at the pace of this call's timeout
-      this.#watchForMissedAnswers();
+      this.#watchForMissedWakeUps();
     }
     // One call at a time: its answer usually comes within microseconds (call-ring.js). A
     // caller whose last answers came several at once has calls in flight: the first call
@@ -436,23 +440,25 @@ export class HostSession {
     return settled;
   }
 
-  #watchForMissedAnswers() {
-    if (this.#missedAnswersTimer) return;
+  #watchForMissedWakeUps() {
+    if (this.#missedWakeUpTimer) return;
     this.#unreadMark = -1;
-    this.#missedAnswersTimer = setInterval(() => this.#lookForMissedAnswers(), MISSED_ANSWERS_MS);
-    this.#missedAnswersTimer.unref();
+    this.#untakenMark = -1;
+    this.#missedWakeUpTimer = setInterval(() => this.#lookForMissedWakeUps(), MISSED_WAKE_UP_MS);
+    this.#missedWakeUpTimer.unref();
   }
 
-  #stopWatchingForMissedAnswers() {
-    clearInterval(this.#missedAnswersTimer);
-    this.#missedAnswersTimer = null;
+  #stopWatchingForMissedWakeUps() {
+    clearInterval(this.#missedWakeUpTimer);
+    this.#missedWakeUpTimer = null;
   }
 
-  #lookForMissedAnswers() {
+  #lookForMissedWakeUps() {
     if (this.#pending.size === 0 || (this.state !== 'ready' && this.state !== 'stopping')) {
-      this.#stopWatchingForMissedAnswers();
+      this.#stopWatchingForMissedWakeUps();
       return;
     }
+    this.#lookForUntakenRequests();
     // Not while a read is under way (it takes them), nor when nothing is unread.
     if (this.#collected !== null || !this.#ring.answersWaiting) {
       this.#unreadMark = -1;
@@ -466,6 +472,23 @@ export class HostSession {
     this.#unreadMark = -1;
     this.#ring.abandonWait();
     this.#takeAnswers();
+  }
+
+  // A host running a call or a job takes no requests meanwhile, rightly; one running
+  // nothing takes them within a millisecond of its wake-up.
+  #lookForUntakenRequests() {
+    if (!this.#ring.requestsWaiting || this.#ring.running() !== 0) {
+      this.#untakenMark = -1;
+      return;
+    }
+    const mark = this.#ring.requestsMark();
+    if (mark !== this.#untakenMark) {
+      this.#untakenMark = mark;
+      return;
+    }
+    if (this.#pokedAt === mark) return;
+    this.#pokedAt = mark;
+    this.#worker.postMessage(toHost.poll());
   }
 
   #awaitAnswers() {
@@ -688,7 +711,7 @@ export class HostSession {
     this.state = 'failed';
     this.failure = error;
     this.#watchdog.stop();
-    this.#stopWatchingForMissedAnswers();
+    this.#stopWatchingForMissedWakeUps();
     if (this.#renewTimer) clearTimeout(this.#renewTimer);
     // The host marks the call it runs in shared memory and leaves the mark when the
     // instance dies in it: a call still in the ring, or queued in the host, is not it.

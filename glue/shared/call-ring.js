@@ -165,6 +165,11 @@ class Ring {
     return Atomics.load(this.#words, this.#headWord);
   }
 
+  /** The consumer's tail now (entries before it are consumed). */
+  get tail() {
+    return Atomics.load(this.#words, this.#tailWord);
+  }
+
   /** Consumer: whether an entry is waiting. */
   get ready() {
     return Atomics.load(this.#words, this.#headWord) !== this.#mine;
@@ -378,6 +383,20 @@ export class CallRingClient {
     if (!this.#armed) return;
     this.#armed = false;
     this.#waits++;
+  }
+
+  /**
+   * How far the host has taken requests (the request ring's tail): while requests wait
+   * untaken (requestsWaiting) and the host runs nothing, a mark that does not move means
+   * its wake-up was lost (host-session.js).
+   */
+  requestsMark() {
+    return this.#requests.tail;
+  }
+
+  /** Whether requests are in the ring that the host has not taken. */
+  get requestsWaiting() {
+    return this.#requests.tail !== this.#requests.head;
   }
 
   /** Whether answers are in the ring, unread (each heartbeat looks: host-session.js). */

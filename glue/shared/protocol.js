@@ -19,6 +19,9 @@ const MAIN_TO_HOST = {
   call: { id: 'integer', name: 'string', args: 'array' }, // run export `name`; args are structured-cloned
   job: { id: 'integer', url: 'string', input: 'any' }, // run the default export of module `url` in the host (manager.run())
   terminate: {}, // exitThreadPool() (if the runtime is there), then exit the worker
+  // Requests sat untaken in the call ring while the host ran nothing: its wake-up was lost
+  // (call-ring.js). The host takes them now (HostRuntime.poll), as at its heartbeat.
+  poll: {},
   // A host started before main had its module (host-preboot.js) gets what it would have had
   // as workerData (the module, the memory, its first generation's channels) as its first
   // message.
@@ -112,6 +115,7 @@ export const toHost = Object.freeze({
   call: (id, name, args) => ({ type: 'call', id, name, args }),
   job: (id, url, input) => ({ type: 'job', id, url, input }),
   terminate: () => ({ type: 'terminate' }),
+  poll: () => ({ type: 'poll' }),
   start: (data) => ({ type: 'start', data }),
   renew: ({ cancelRing, callRings, requestPort, outputPort }) =>
     ({ type: 'renew', cancelRing, callRings, requestPort, outputPort }),

@@ -126,6 +126,38 @@ test('an answer whose wake-up is lost is read within milliseconds, with no heart
   assert.equal(await Promise.race([next, notRead(2000)]), 4);
 });
 
+test('a request the host leaves untaken while it runs nothing (its wake-up lost) makes main tell it to poll, once', async (t) => {
+  const { session, worker, ring } = newSession(t);
+  await session.ready();
+  const call = session.call('add', [1, 2], {});
+  // The fake host takes nothing, as a host asleep whose wake-up was lost; it runs nothing
+  // (the ring's running mark is 0). Main looks every 10 ms and tells it after two looks.
+  const polls = () => worker.posted.filter((message) => message.type === 'poll').length;
+  for (let waited = 0; polls() === 0 && waited < 2000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(polls(), 1, 'main told the host to take its requests');
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(polls(), 1, 'once for one stall, however long it lasts');
+  const { id } = ring.take(); // what HostRuntime.poll() does
+  assert.ok(ring.answer(id, 3));
+  assert.equal(await call, 3);
+});
+
+test('a host running a call takes no requests meanwhile, and main does not tell it to', async (t) => {
+  const { session, worker, ring } = newSession(t);
+  await session.ready();
+  const first = session.call('add', [1, 2], {});
+  const second = session.call('add', [3, 4], {});
+  const { id } = ring.take();
+  ring.markRunning(id);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(worker.posted.filter((message) => message.type === 'poll').length, 0);
+  ring.markRunning(0);
+  assert.ok(ring.answer(id, 3));
+  const next = ring.take();
+  assert.ok(ring.answer(next.id, 7));
+  assert.deepEqual(await Promise.all([first, second]), [3, 7]);
+});
+
 test('output the host posted before a result reaches the sink before the call settles', async (t) => {
   const { session, worker, seen, ring } = newSession(t);
   await session.ready();
