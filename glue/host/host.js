@@ -246,7 +246,8 @@ function startThreads(info) {
 // The instance exists, with no pool thread yet: its pool starts, and on a first start it
 // serves at once: it posts 'ready' first and starts the threads while main reads it and
 // writes its first calls (a first call 4-7 ms sooner on 2 cores, interleaved, medians of
-// 20; the threads' start is ~3 ms of this thread's time: a worker made, the pthreads). A call that uses the pool before its threads run waits for them in the
+// 20; the threads' start is ~3 ms of this thread's time: a worker made, the pthreads). A
+// call that uses the pool before its threads run waits for them in the
 // pool itself (its jobs stay queued until a thread takes them); one that does not is not
 // held up by their start (measured: ~50 ms of a cold start, the pool workers loading the
 // glue). Main learns when every thread runs ('pool-running'): manager.start() waits for

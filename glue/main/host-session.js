@@ -78,8 +78,8 @@ const RENEW_ACK_MS = 500;
 // main reads them. Requests seen untaken at two looks while the host ran nothing were
 // missed by the host's: main tells it (toHost.poll). Such a loss is rare
 // (bench/js/ring-stress.js: one in hundreds of runs of 16,000 calls), but at the heartbeat's
-// pace alone it held every call in flight for up to 250 ms; at this pace, 10-20 ms, for a
-// timer that runs only while calls are pending.
+// pace, where this net used to be, it held every call in flight for up to 250 ms; at this
+// pace, 10-20 ms, for a timer that runs only while calls are pending.
 const MISSED_WAKE_UP_MS = 10;
 
 // A crashed host's worker, handed to the supervisor for the next session to renew, with the
@@ -793,16 +793,8 @@ export class HostSession {
     this.#watchdog.alive();
     switch (message.type) {
       case 'heartbeat':
-        // A net under the rings' wake-ups: answers main was not woken for are read at the
-        // next heartbeat instead of never (a notified Atomics.waitAsync that never
-        // resolves happens, rarely: docs/ARCHITECTURE.md, "Wake-ups"), and the wait that
-        // missed them is forgotten, so that main's next wait is a new one. Not while a read
-        // is under way (this heartbeat was drained by it): that read takes them.
-        if (this.#collected === null && this.#pending.size > 0 && this.#ring.answersWaiting &&
-            (this.state === 'ready' || this.state === 'stopping')) {
-          this.#ring.abandonWait();
-          this.#takeAnswers();
-        }
+        // Evidence of life only (the watchdog, above). Answers main's wait missed are found
+        // by #lookForMissedWakeUps, which runs whenever calls are pending.
         break;
       case 'result':
         this.#takeAnswers(message.id, resolveCall, message.value);

@@ -372,10 +372,10 @@ export class CallRingClient {
   }
 
   /**
-   * Forgets the armed wait: answers were found waiting while it slept (at a heartbeat:
-   * host-session.js), so its wake-up was lost, and it may never resolve. Kept armed, it
-   * would stand for every later wait (one at a time), each answer then waiting for a
-   * heartbeat: one lost wake-up made every later call of a pipelined caller ~1000x slower.
+   * Forgets the armed wait: answers were found unread while it slept (host-session.js,
+   * #lookForMissedWakeUps), so its wake-up was lost, and it may never resolve. Kept armed,
+   * it would stand for every later wait (one at a time), each answer then waiting for the
+   * net: one lost wake-up made every later call of a pipelined caller ~1000x slower.
    * The next waitForAnswers() arms a new one; the forgotten one, if it resolves after all,
    * settles nothing of the new one's.
    */
@@ -399,7 +399,7 @@ export class CallRingClient {
     return this.#requests.tail !== this.#requests.head;
   }
 
-  /** Whether answers are in the ring, unread (each heartbeat looks: host-session.js). */
+  /** Whether answers are in the ring, unread (host-session.js looks while calls are pending). */
   get answersWaiting() {
     return this.#answers.ready;
   }

@@ -110,8 +110,7 @@ test('an answer whose wake-up is lost is read within milliseconds, with no heart
   Atomics.store(flags, WAITING_FLAGS.main, 0); // so the answer will not notify: a lost wake-up
   assert.ok(ring.answer(id, 3));
   // No heartbeat comes (the fake host sends none): while calls are pending main looks for
-  // answers its wait missed every 10 ms (the heartbeat, 250 ms by default, is the net
-  // under that one).
+  // answers its wait missed every 10 ms.
   const notRead = (ms) => new Promise((resolve) => setTimeout(resolve, ms, 'not read'));
   assert.equal(await Promise.race([call, notRead(2000)]), 3);
   assert.equal(session.pendingCount, 0);
