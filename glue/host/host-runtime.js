@@ -121,8 +121,9 @@ export class HostRuntime {
   }
 
   /**
-   * Each heartbeat: a request waiting while this runtime sleeps on its event loop (main's
-   * notify lost on the way) is taken now rather than never, and the wait it slept in is
+   * At each heartbeat, and when main says requests sat untaken (toHost.poll): a request
+   * waiting while this runtime sleeps on its event loop (main's notify lost on the way)
+   * is taken now rather than never, and the wait it slept in is
    * forgotten: its next sleep arms a new one. Kept as its next sleep, a wait whose wake-up
    * was lost would make every later request wait for a heartbeat.
    */

@@ -463,7 +463,7 @@ export class CallRingServer {
     return request;
   }
 
-  /** Whether a request is in the ring, not taken yet (each heartbeat looks: host.js). */
+  /** Whether a request is in the ring, not taken yet (HostRuntime.poll looks). */
   get requestWaiting() {
     return this.#requests.ready;
   }
