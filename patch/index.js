@@ -12,6 +12,7 @@ import { PatchError, parseGlue } from './ast.js';
 import { locate } from './locate.js';
 import { formatPatchMarker, moduleIdOf, readPatchMarker } from './marker.js';
 import { writeFilesAtomic } from './write-atomic.js';
+import { evaluableAsScript } from './as-script.js';
 import { routingPrelude } from './rewrites/prelude.js';
 import * as hooks from './rewrites/hooks.js';
 import * as rawExports from './rewrites/raw-exports.js';
@@ -67,7 +68,10 @@ export function patchGlueText(text, options = {}) {
   s.appendLeft(glue.preJsAnchor.start, ctx.preJs.join('') + prelude);
   rewrites.splice(1, 0, { name: 'routing-prelude', applied: true,
     detail: `Module.__wasmProxyModuleId = ${moduleId}; ${ctx.exportNames.length} static export name(s)` });
-  s.prepend(formatPatchMarker(marker) + '\n' + ctx.top.join(''));
+  s.prepend(ctx.top.join(''));
+  // ES module glue the host may load without Node's ES module loader (as-script.js).
+  if (glue.es6 && glue.pthread) marker.asScript = evaluableAsScript(s.toString());
+  s.prepend(formatPatchMarker(marker) + '\n');
 
   const outputName = options.outputName || 'glue.js';
   const mapName = `${outputName}.map`;

@@ -6,8 +6,10 @@ import { createHash } from 'node:crypto';
 export const MARKER_PREFIX = '// wasm-threadpool-patch v1 ';
 const MARKER_KEYS = ['moduleId', 'wasm', 'worker', 'es6', 'pthreads'];
 // Written only when set: workerIsGlue (-pthread glue only) is true when the glue file is
-// itself the pthread worker script (Emscripten 3.1.58+), and then `worker` is its name.
-const OPTIONAL_KEYS = ['workerIsGlue'];
+// itself the pthread worker script (Emscripten 3.1.58+), and then `worker` is its name;
+// asScript (-pthread ES module glue only) is true when the host may evaluate the glue as a
+// function body instead of importing it (as-script.js).
+const OPTIONAL_KEYS = ['workerIsGlue', 'asScript'];
 
 export function formatPatchMarker(marker) {
   const ordered = {};

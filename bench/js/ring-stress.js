@@ -9,7 +9,7 @@
 //
 //   node bench/js/ring-stress.js [--runs=500] [--stall-ms=3000]
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { CallRingClient, WAITING_FLAGS, createCallRings } from '../../glue/shared/call-ring.js';
+import { CallRingClient, WAITING_FLAGS, createCallRings } from '../../glue/shared/call-ring.cjs';
 import { numberFlag } from './common.js';
 
 const RUNS = numberFlag('runs', 500);

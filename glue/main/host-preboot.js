@@ -3,11 +3,11 @@
 // compiled, ~20 ms before) while the host's Node boot (~55-65 ms there) runs, instead of
 // before it. The host waits for its start data (what it would otherwise get as
 // workerData: the module, the memory, its first generation's channels) as its first
-// message (host.js, firstStartMessage).
+// message (host.cjs, firstStartMessage).
 //
 // Until a session takes the worker, this file listens to it: an 'error' nobody listens to
 // would throw on main, and a worker that died while booting must not be handed on.
-import { toHost } from '../shared/protocol.js';
+import { toHost } from '../shared/protocol.cjs';
 
 export class HostPreboot {
   #worker;
@@ -18,7 +18,7 @@ export class HostPreboot {
 
   /**
    * @param {(url: URL, options: object) => import('node:worker_threads').Worker} createWorker
-   * @param {URL} url host.js
+   * @param {URL} url host.cjs
    * @param {object} options the worker's options besides workerData
    */
   constructor(createWorker, url, options) {

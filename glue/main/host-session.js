@@ -17,17 +17,17 @@ import { readCrashRecord, readProgress } from './crash-record.js';
 import { cloneError } from './arguments.js';
 import { WasmHangError, WasmHostStartError, WasmPanicError, WasmCallError, WasmPoolError } from './errors.js';
 import { Watchdog } from './watchdog.js';
-import { LOG_LEVELS, isHostMessage, isThreadMessage, toHost } from '../shared/protocol.js';
+import { LOG_LEVELS, isHostMessage, isThreadMessage, toHost } from '../shared/protocol.cjs';
 import { createWorker as createNodeWorker } from './worker-flags.js';
 import { HostPreboot } from './host-preboot.js';
 import { PendingCalls } from './pending-calls.js';
 import { crashVerdict, hostDeathVerdict } from './crash-verdict.js';
 import { DETECTORS } from './detectors.js';
-import { CallRingClient, createCallRings } from '../shared/call-ring.js';
-import { CancelRingWriter, createCancelRing } from '../shared/cancel-ring.js';
+import { CallRingClient, createCallRings } from '../shared/call-ring.cjs';
+import { CancelRingWriter, createCancelRing } from '../shared/cancel-ring.cjs';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 
-const HOST_URL = new URL('../host/host.js', import.meta.url);
+const HOST_URL = new URL('../host/host.cjs', import.meta.url);
 // The host's own console goes through main's streams, but module output and logs come as
 // messages so they can be routed to the user's log sink.
 const HOST_WORKER_OPTIONS = Object.freeze({ stdout: false, stderr: false });
@@ -142,6 +142,8 @@ export class HostSession {
       patched: loaded.patched,
       wasmUrl: loaded.wasmUrl,
       workerIsGlue: loaded.workerIsGlue === true,
+      // How the host loads patched glue (host/glue-loader.cjs); null: as it is (import()).
+      glueForm: loaded.patched ? { es6: loaded.es6 !== false, asScript: loaded.asScript === true } : null,
       module: loaded.module,
       threads,
       threadLimit: threads + maxExtraThreads,
@@ -200,7 +202,7 @@ export class HostSession {
     this.#cancelRing = new CancelRingWriter(cancelRing);
     const callRings = createCallRings();
     this.#ring = new CallRingClient(callRings);
-    // Requests the ring cannot carry (call-ring.js); main never listens on its end.
+    // Requests the ring cannot carry (call-ring.cjs); main never listens on its end.
     const requests = new MessageChannel();
     this.#requestPort = requests.port1;
     this.#requestPort.unref();
@@ -431,7 +433,7 @@ export class HostSession {
       this.#watchdog.alive(); // now busy: the watchdog checks at the pace of this call's timeout
       this.#watchForMissedWakeUps();
     }
-    // One call at a time: its answer usually comes within microseconds (call-ring.js). A
+    // One call at a time: its answer usually comes within microseconds (call-ring.cjs). A
     // caller whose last answers came several at once has calls in flight: the first call
     // of its next burst finds nothing pending, but spinning for its answer would only hold
     // back the calls still to come in this turn.
@@ -871,7 +873,7 @@ export class HostSession {
     this.#ports.push({ channel, port });
   }
 
-  // A message that does not match protocol.js is a bug on the other side: said, not acted on.
+  // A message that does not match protocol.cjs is a bug on the other side: said, not acted on.
   #malformed(from, message) {
     this.#events.log({ level: 'warn', thread: -1, time: Date.now(),
       message: `wasm-threadpool: ignored a malformed message from ${from}: ${JSON.stringify(message)?.slice(0, 200)}` });

@@ -55,6 +55,8 @@ async function loadsAsEsModule(file) {
  * @property {{initial:number, maximum?:number} | null} memoryLimits (patched glue only)
  * @property {string | null} moduleId (patched glue only)
  * @property {boolean} [workerIsGlue] the patched glue is its own pthread worker script (patch marker)
+ * @property {boolean} [es6] the patched glue is an ES module (patch marker)
+ * @property {boolean} [asScript] the host may evaluate the patched glue as a function body (patch marker)
  */
 
 /**
@@ -97,7 +99,7 @@ export async function loadModule(module, wasm) {
   }
   const compiled = await WebAssembly.compile(bytes);
   return { glueUrl: glueUrl.href, patched: true, wasmUrl: wasmUrl.href, module: compiled, memoryLimits, moduleId,
-    workerIsGlue: marker.workerIsGlue === true };
+    workerIsGlue: marker.workerIsGlue === true, es6: marker.es6 !== false, asScript: marker.asScript === true };
 }
 
 // Glue the host instantiates as it is. Its .wasm is handed to it when known (options.wasm,

@@ -346,7 +346,7 @@ var __wasmpoolHooks = (function () {
     function warn(message) {
       if (warned || !config.log) return;
       warned = true;
-      config.log({ type: 'log', channel: -1, thread: -1, pthread: 0, level: 3 /* warn: protocol.js LOG_LEVELS */, message: message, time: Date.now() });
+      config.log({ type: 'log', channel: -1, thread: -1, pthread: 0, level: 3 /* warn: protocol.cjs LOG_LEVELS */, message: message, time: Date.now() });
     }
 
     function checkPThread() {
@@ -464,7 +464,7 @@ var __wasmpoolHooks = (function () {
       for (var i = 0; i < workers.length; i++) workers[i].postMessage({ cmd: RUNTIME_COMMAND, runtime: runtime });
       prewarm(count);
     };
-    // A warm restart in place (host.js, resetInPlace): the host keeps this instance and puts
+    // A warm restart in place (host.cjs, resetInPlace): the host keeps this instance and puts
     // its memory back as it was when __wasmpoolResetPoint() was called. What this glue's
     // JavaScript knows of threads and stacks lives beside that memory and must go back
     // with it. null when this glue cannot: no stackSave/stackRestore in its scope, a PThread
@@ -493,7 +493,7 @@ var __wasmpoolHooks = (function () {
     };
     // The memory is back at the reset point: no pthread runs. `kept`: the workers of the
     // dead generation that keep this glue loaded (their threads unwound, none crashed: the
-    // host's supervised-worker.js asked each); they are idle workers again, each with a new
+    // host's supervised-worker.cjs asked each); they are idle workers again, each with a new
     // channel to main. Every other worker was recycled or terminated, and new ones are asked
     // for as at the first start. The host thread's stack pointer, which a fault unwinding
     // through wasm leaves where it was, goes back to where it was then, and what a fault of

@@ -1,4 +1,4 @@
-// The first script of every worker the host creates (supervised-worker.js). It installs
+// The first script of every worker the host creates (supervised-worker.cjs). It installs
 // the thread's safety, then loads the script that was asked for, as that script's own
 // author expects: the original workerData, the original parentPort, the same global.
 //
@@ -17,7 +17,7 @@
 //   - its identity: the pthread it runs, read from Emscripten's 'run' message as the
 //     glue's own listener receives it.
 //
-// The messages are protocol.js's thread messages (THREAD_TO_MAIN: 'output', 'crash').
+// The messages are protocol.cjs's thread messages (THREAD_TO_MAIN: 'output', 'crash').
 //
 // Recycling (the host's warm restart, docs/ARCHITECTURE.md): after a crash the host resets
 // its instance's memory in place (or makes a new instance) in the same workers. A
@@ -55,7 +55,7 @@ const { collectGarbage } = require('../shared/collect-garbage.cjs');
 const { streams, recyclable } = workerThreads.workerData[BOOTSTRAP_KEY];
 // Replaced when the worker is recycled: a new generation talks to main on a new port.
 let { port, channel } = workerThreads.workerData[BOOTSTRAP_KEY];
-// A standby worker (supervised-worker.js) learns what to run, and its workerData, from its
+// A standby worker (supervised-worker.cjs) learns what to run, and its workerData, from its
 // first message, when the host hands it to whoever asked for a worker.
 let { target, workerData } = workerThreads.workerData[BOOTSTRAP_KEY];
 workerThreads.workerData = workerData;

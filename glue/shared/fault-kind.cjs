@@ -1,5 +1,5 @@
 // What kind of fault a JS-visible error is, and which errors are faults at all. One
-// definition for the host thread (host.js) and every thread it starts (worker-bootstrap.cjs,
+// definition for the host thread (host.cjs) and every thread it starts (worker-bootstrap.cjs,
 // which also publishes it to the pthread hooks pasted into patched glue). CommonJS, so the
 // bootstrap loads it without Node's ES module loader.
 //

@@ -7,7 +7,7 @@
 // globalThis, on Node's main thread and in the host:
 //   __wasmProxy              the router patched exports consult (main/proxy.js installs it)
 // globalThis, in the host:
-//   __wasmpoolHostConfig     channels, thread limit and log for patched glue a job loads (host/host.js)
+//   __wasmpoolHostConfig     channels, thread limit and log for patched glue a job loads (host/host.cjs)
 // globalThis, in the host and every supervised worker:
 //   __wasmpoolClassify       shared/fault-kind.cjs's classifier, for the pthread hooks
 //   __wasmpoolCrashReported  set by the pthread hooks once they reported this thread's death,
@@ -22,7 +22,7 @@
 // The glue's scope (pthread/pthread-hooks.js, a pre-js):
 //   __wasmpoolHooks          the hooks' object, called from C++ through EM_JS (bindThread, log)
 // Emscripten Module of patched glue, set by the host or the hooks:
-//   __wasmpool               the hooks' config (host/host.js)
+//   __wasmpool               the hooks' config (host/host.cjs)
 //   __wasmpoolStart          prewarm and runtime info, called by the host after instantiation
 //   __wasmpoolPrintErr       the pthread side's printErr, for the patched worker file
 //   __wasmProxyExports, __wasmProxyModuleId, __wasmpoolModuleId, __wasmpoolExports

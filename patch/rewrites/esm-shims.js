@@ -4,8 +4,12 @@
 // workers import this same file, so they get the same shims.
 export const name = 'esm-node-shims';
 
+// The one import statement of patched glue (the host spells it as a parameter when it
+// evaluates the glue as a function body: as-script.js, glue/host/glue-loader.cjs).
+export const SHIM_IMPORT = 'import { createRequire as __wasmpoolCreateRequire } from "module";';
+
 export const SHIMS = [
-  'import { createRequire as __wasmpoolCreateRequire } from "module";',
+  SHIM_IMPORT,
   'var require = __wasmpoolCreateRequire(import.meta.url);',
   'var __filename = require("url").fileURLToPath(import.meta.url);',
   'var __dirname = require("path").dirname(__filename);',

@@ -111,7 +111,7 @@ for (const [fault, kind, pattern] of [['trapOnStdThread', 'trap', /unreachable/]
     assert.match(error.message, /in thread 0x[0-9a-f]+ \(a pthread of the module, not a pool thread\)/);
     assert.ok(maxLagMs < MAX_LAG_MS, `main stayed responsive (${maxLagMs.toFixed(1)} ms)`);
     assert.equal(await manager.execute(() => mod.joinOneThread()), 42, 'the next call works');
-    assert.deepEqual(entries.filter((e) => /malformed/.test(e.message)), [], 'every message matched protocol.js');
+    assert.deepEqual(entries.filter((e) => /malformed/.test(e.message)), [], 'every message matched protocol.cjs');
   });
 }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { readCrashRecord, readProgress } from '../../glue/main/crash-record.js';
 import { MAX_THREADS } from '../../glue/main/options.js';
-import { LOG_LEVELS } from '../../glue/shared/protocol.js';
+import { LOG_LEVELS } from '../../glue/shared/protocol.cjs';
 
 const THREADS_GLUE = fileURLToPath(new URL('../../build/wasm/tests/modules/threads_module.mjs', import.meta.url));
 

@@ -1,6 +1,6 @@
 // Published threaded Emscripten packages, as they are on npm, run safely in a host of jobs:
 // no patch, Closure-compiled glue included. Each package is driven through its own JS API
-// inside the host (run()); its threads are supervised workers (glue/host/supervised-worker.js).
+// inside the host (run()); its threads are supervised workers (glue/host/supervised-worker.cjs).
 //   - stockfish 19, the multithreaded lite engine: Closure glue that is its own pthread
 //     worker (Emscripten 3.1.7), through its UCI API;
 //   - @tensorflow/tfjs-backend-wasm 4.22.0, threaded: pthread workers from blob: URLs, which

@@ -165,7 +165,7 @@ test('the instance is kept and its memory put back as it was made: a heap the de
 test('every worker keeps its glue after a trap, an abort() and an exception ended by terminate; C++ exceptions work after each', async (t) => {
   const demo = await loadDemo();
   const messages = [];
-  // The host's start trace (host.js) names what the renew did with each worker; a worker
+  // The host's start trace (host.cjs) names what the renew did with each worker; a worker
   // reads the environment when it is created.
   process.env.WASMPOOL_TRACE_START = '1';
   const manager = newManager(t, { threads: 3, log: (entry) => messages.push(entry.message) });

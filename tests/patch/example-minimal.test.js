@@ -23,7 +23,8 @@ test('examples/minimal builds, is patched, and runs the pool', { skip, timeout: 
   const marker = readPatchMarker(fs.readFileSync(glue, 'utf8'));
   assert.ok(marker, 'the POST_BUILD step patched the glue');
   assert.deepEqual({ ...marker, moduleId: 'x' },
-    { moduleId: 'x', wasm: 'minimal.wasm', worker: 'minimal.worker.cjs', es6: true, pthreads: true, workerIsGlue: false });
+    { moduleId: 'x', wasm: 'minimal.wasm', worker: 'minimal.worker.cjs', es6: true, pthreads: true, workerIsGlue: false,
+      asScript: true });
   assert.match(marker.moduleId, /^[0-9a-f]{16}$/);
   assert.ok(fs.existsSync(path.join(BUILD, 'minimal.worker.cjs')));
 

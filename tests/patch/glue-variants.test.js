@@ -42,6 +42,8 @@ for (const variant of VARIANTS) {
       assert.ok(!fs.existsSync(path.join(paths.patchedDir, 'calls.worker.js')));
     }
     assert.ok(fs.existsSync(`${paths.patchedGlue}.map`));
+    // Every ES module build of 3.1.6 may be loaded by the host as a function body.
+    assert.equal(marker.asScript, variant.kind === 'es6' && variant.pthreads ? true : undefined);
 
     const [stock, ours] = await Promise.all([
       runGlue(paths.stockGlue, variant, 'stock', 'behaviour'),
@@ -67,6 +69,15 @@ for (const variant of VARIANTS) {
       assert.ok(ours.printed.includes('hello 5'));
     }
     if (variant.threads) assert.deepEqual(ourResults.threadSum, { ok: true, value: 500500 });
+
+    // Loaded as the host loads it (a function body, not a module), it behaves the same.
+    if (marker.asScript) {
+      const script = await runGlue(paths.patchedGlue, variant, 'script', 'behaviour');
+      const { listeners: scriptListeners, ...scriptResults } = script.results;
+      assert.deepEqual(scriptResults, ourResults);
+      assert.deepEqual(script.printed, ours.printed);
+      assert.deepEqual(scriptListeners, ourListeners);
+    }
   });
 
   test(`${variant.name}: routed through a claiming proxy`, { skip, timeout: 60000 }, async () => {

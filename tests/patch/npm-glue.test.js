@@ -87,7 +87,8 @@ test('@jsquash/avif 2.1.1: moduleArg ES6 glue with a .worker.mjs; encode() gives
   const enc = path.join(copy, 'codec/enc');
   const mt = patchTwice(path.join(enc, 'avif_enc_mt.js'));
   assert.deepEqual({ ...mt.marker, moduleId: 'x' },
-    { moduleId: 'x', wasm: 'avif_enc_mt.wasm', worker: 'avif_enc_mt.worker.mjs', es6: true, pthreads: true, workerIsGlue: false });
+    { moduleId: 'x', wasm: 'avif_enc_mt.wasm', worker: 'avif_enc_mt.worker.mjs', es6: true, pthreads: true, workerIsGlue: false,
+      asScript: true });
   assert.equal(rewrite(mt, 'embind').applied, true);
   assert.equal(rewrite(mt, 'esm-node-shims').applied, true);
   assert.match(rewrite(mt, 'pthread-pool-size').detail, /Promise\.all/);

@@ -1,10 +1,10 @@
-// The call rings alone (glue/shared/call-ring.js), without a host: the two encodings, what
+// The call rings alone (glue/shared/call-ring.cjs), without a host: the two encodings, what
 // goes by message instead, a full ring, wrapping past the end, and the wake-up protocol
 // between two real threads with many calls in flight.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { CallRingClient, CallRingServer, MAX_CLONE, WAITING_FLAGS, createCallRings } from '../../../glue/shared/call-ring.js';
+import { CallRingClient, CallRingServer, MAX_CLONE, WAITING_FLAGS, createCallRings } from '../../../glue/shared/call-ring.cjs';
 
 function pair() {
   const buffer = createCallRings();
@@ -166,7 +166,7 @@ test('a full ring refuses without writing; entries wrap past the end intact, in 
 const RING_HOST = new URL('../fixtures/ring-host.mjs', import.meta.url);
 const POLL_MS = 200;
 
-// Both sides poll as the real ones do at each heartbeat (host-session.js, host-runtime.js),
+// Both sides poll as the real ones do at each heartbeat (host-session.js, host-runtime.cjs),
 // so a lost wake-up costs a poll period instead of hanging the test; each one is counted.
 // This test hung twice in some hundreds of runs before the polls, and a stress copy of it
 // lost one wake-up on each side in ~1,000 runs: a notified Atomics.waitAsync that never

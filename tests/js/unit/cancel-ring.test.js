@@ -1,10 +1,10 @@
-// The cancel ring alone (glue/shared/cancel-ring.js): main's writer and the host's reader on one
+// The cancel ring alone (glue/shared/cancel-ring.cjs): main's writer and the host's reader on one
 // SharedArrayBuffer, in one thread. What the file's header promises: ids are seen once,
 // the ring wraps (its entries and its 32-bit count), and a reader that fell behind by more
 // than the capacity loses the oldest ids and only those.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CAPACITY, CancelRingReader, CancelRingWriter, createCancelRing } from '../../../glue/shared/cancel-ring.js';
+import { CAPACITY, CancelRingReader, CancelRingWriter, createCancelRing } from '../../../glue/shared/cancel-ring.cjs';
 
 function ring(capacity) {
   const buffer = createCancelRing(capacity);

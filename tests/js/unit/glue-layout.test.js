@@ -24,16 +24,17 @@ const ALLOWED = {
   shared: ['shared'],
 };
 
-// The worker scripts a folder starts (new URL('...', import.meta.url)): the code runs in
-// another thread, so it is no import; only these starts exist.
+// The worker scripts a folder starts (new URL('...', import.meta.url) in an ES module,
+// path.join(__dirname, '...') in CommonJS): the code runs in another thread, so it is no
+// import; only these starts exist.
 const STARTS = {
-  main: [path.join(GLUE, 'host', 'host.js')],
+  main: [path.join(GLUE, 'host', 'host.cjs')],
   host: [path.join(GLUE, 'pthread', 'worker-bootstrap.cjs')],
 };
 
-// Static imports, dynamic import() and require() of literal specifiers: what a supervised
-// worker's bootstrap loads is CommonJS (so a worker starts without the ES module loader),
-// and ES modules load those helpers with createRequire(import.meta.url).
+// Static imports, dynamic import() and require() of literal specifiers: what the host and a
+// supervised worker's bootstrap load is CommonJS (so neither starts Node's ES module
+// loader), and main's ES modules import it.
 function specifiers(text) {
   const found = [];
   for (const pattern of [/\bfrom\s+'([^']+)'/g, /\bimport\(\s*'([^']+)'\s*\)/g, /\brequire\(\s*'([^']+)'\s*\)/g,
@@ -44,7 +45,8 @@ function specifiers(text) {
 }
 
 function starts(text) {
-  return [...text.matchAll(/new URL\(\s*'([^']+)',\s*import\.meta\.url\)/g)].map((match) => match[1]);
+  return [/new URL\(\s*'([^']+)',\s*import\.meta\.url\)/g, /path\.join\(__dirname,\s*'([^']+)'\)/g]
+    .flatMap((pattern) => [...text.matchAll(pattern)].map((match) => match[1]));
 }
 
 function allowed(file, folder, spec) {

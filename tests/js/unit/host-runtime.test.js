@@ -1,15 +1,15 @@
-// HostRuntime alone (glue/host/host-runtime.js), without Emscripten and without a worker: the
+// HostRuntime alone (glue/host/host-runtime.cjs), without Emscripten and without a worker: the
 // instance is a plain object of JS functions, `post` records what would go to main (after
 // checking it is a well-formed host message that postMessage could clone), and the call
 // rings, the request port and the cancel ring are the real ones, with main's ends held by
 // the test, which sends calls and jobs the way main's HostSession does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HostRuntime } from '../../../glue/host/host-runtime.js';
+import { HostRuntime } from '../../../glue/host/host-runtime.cjs';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import { CallRingClient, CallRingServer, MAX_CLONE, WAITING_FLAGS, createCallRings } from '../../../glue/shared/call-ring.js';
-import { CancelRingReader, CancelRingWriter, createCancelRing } from '../../../glue/shared/cancel-ring.js';
-import { isHostMessage, toHost } from '../../../glue/shared/protocol.js';
+import { CallRingClient, CallRingServer, MAX_CLONE, WAITING_FLAGS, createCallRings } from '../../../glue/shared/call-ring.cjs';
+import { CancelRingReader, CancelRingWriter, createCancelRing } from '../../../glue/shared/cancel-ring.cjs';
+import { isHostMessage, toHost } from '../../../glue/shared/protocol.cjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -29,7 +29,7 @@ function host({ exports = {}, exportNames = Object.keys(exports), instance = exp
   // host gave them (the ring is read before each message is recorded).
   const collect = () => client.takeAnswers((id, value) => messages.push({ type: 'result', id, value }));
   const post = (message) => {
-    assert.ok(isHostMessage(message), `a host message as protocol.js defines it: ${JSON.stringify(message)}`);
+    assert.ok(isHostMessage(message), `a host message as protocol.cjs defines it: ${JSON.stringify(message)}`);
     structuredClone(message); // throws DataCloneError where postMessage would
     collect();
     messages.push(message);

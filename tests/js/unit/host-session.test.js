@@ -1,6 +1,6 @@
 // HostSession without Emscripten: its worker factory is injected, so a fake host worker
-// (an EventEmitter that records what main posts) stands in for host.js. What the fake
-// host sends follows protocol.js, through the same paths the real host uses: messages
+// (an EventEmitter that records what main posts) stands in for host.cjs. What the fake
+// host sends follows protocol.cjs, through the same paths the real host uses: messages
 // on the worker, the output channel from workerData, thread ports it announces, the call
 // rings. Also the pure parts the session is made of: the pending-call table and the crash
 // verdict.
@@ -11,8 +11,8 @@ import { MessageChannel } from 'node:worker_threads';
 import { HostSession } from '../../../glue/main/host-session.js';
 import { PendingCalls } from '../../../glue/main/pending-calls.js';
 import { crashVerdict, hostDeathVerdict } from '../../../glue/main/crash-verdict.js';
-import { CallRingServer, WAITING_FLAGS } from '../../../glue/shared/call-ring.js';
-import { toMain } from '../../../glue/shared/protocol.js';
+import { CallRingServer, WAITING_FLAGS } from '../../../glue/shared/call-ring.cjs';
+import { toMain } from '../../../glue/shared/protocol.cjs';
 import { WasmHangError, WasmPanicError } from '../../../glue/main/errors.js';
 
 class FakeHostWorker extends EventEmitter {

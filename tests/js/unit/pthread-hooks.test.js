@@ -1,7 +1,7 @@
 // The pthread side of glue/pthread/pthread-hooks.js, run as the glue runs it (its text, in a vm
 // context standing for a pthread worker's global scope), against the decoder main uses
 // (glue/main/crash-record.js) on a shared memory, and the guard main applies to what arrives
-// on a thread's port (glue/shared/protocol.js). The layout is the one C++ reports
+// on a thread's port (glue/shared/protocol.cjs). The layout is the one C++ reports
 // (src/runtime/crash_record.hpp; layout.test.js checks it against a real module).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { MessageChannel } from 'node:worker_threads';
 import { readCrashRecord } from '../../../glue/main/crash-record.js';
-import { isThreadCommand, isThreadMessage, toThread } from '../../../glue/shared/protocol.js';
+import { isThreadCommand, isThreadMessage, toThread } from '../../../glue/shared/protocol.cjs';
 
 import { classifyFault } from '../../../glue/shared/fault-kind.cjs';
 import { CLASSIFY } from '../../../glue/shared/global-names.cjs';
@@ -72,7 +72,7 @@ test('an out-of-bounds trap in a pthread: the crash record has its kind, message
     { thread: 1, pthread: PTHREAD, kind: 'oob', message: 'memory access out of bounds' });
 
   const [crash] = await arrived(1);
-  assert.ok(isThreadMessage(crash), `protocol.js accepts it: ${JSON.stringify(crash)}`);
+  assert.ok(isThreadMessage(crash), `protocol.cjs accepts it: ${JSON.stringify(crash)}`);
   assert.equal(crash.type, 'crash');
   assert.equal(crash.channel, 3);
   assert.equal(crash.thread, 1);

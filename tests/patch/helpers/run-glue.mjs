@@ -1,11 +1,14 @@
 // Child process: loads one glue file (stock or patched), runs a fixed script of calls
 // and prints one result line `@@RESULT@@{json}` after whatever the module printed.
-//   node run-glue.mjs <glue> <kind: es6|cjs|plain> <stock|patched> <behaviour|routing> <features json>
+//   node run-glue.mjs <glue> <kind: es6|cjs|plain> <stock|patched|script> <behaviour|routing> <features json>
+// script: patched ES module glue loaded as the host loads it when its marker allows
+// (glue/host/glue-loader.cjs: evaluated as a function body, not imported).
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
+import { loadGlueFactory } from '../../../glue/host/glue-loader.cjs';
 
 const [gluePath, kind, mode, scenario, featuresJson] = process.argv.slice(2);
 const features = JSON.parse(featuresJson || '{}');
@@ -25,6 +28,11 @@ async function load(extra = {}) {
     }
   } else if (features.threads) {
     options.pthreadPoolSize = 2;
+  }
+  if (kind === 'es6' && mode === 'script') {
+    const { factory, loadedAs } = await loadGlueFactory(pathToFileURL(gluePath).href, { es6: true, asScript: true });
+    if (loadedAs !== 'script') throw new Error(`the glue was loaded by ${loadedAs}, not as a script`);
+    return factory(options);
   }
   if (kind === 'es6') {
     const factory = (await import(pathToFileURL(gluePath).href)).default;

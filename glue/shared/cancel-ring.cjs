@@ -24,13 +24,15 @@
 // An id main cancels just as its call starts (main could not know yet) is read and kept
 // until asked for, which it never is: one number in a Set, rarely.
 
+'use strict';
+
 /** How many ids the ring keeps unread: a power of two (see above). */
-export const CAPACITY = 256;
+const CAPACITY = 256;
 const WRITTEN = 0;
 const HEADER_WORDS = 1;
 
 /** The ring's shared memory, made by main and given to the host with its workerData. */
-export function createCancelRing(capacity = CAPACITY) {
+function createCancelRing(capacity = CAPACITY) {
   if (!Number.isInteger(capacity) || capacity <= 0 || (capacity & (capacity - 1)) !== 0 || capacity > 2 ** 30) {
     throw new RangeError(`a cancel ring's capacity must be a power of two, got ${capacity}`);
   }
@@ -51,7 +53,7 @@ function entry(n, capacity) {
 }
 
 /** Main's end. */
-export class CancelRingWriter {
+class CancelRingWriter {
   #words;
 
   constructor(buffer) {
@@ -67,7 +69,7 @@ export class CancelRingWriter {
 }
 
 /** The host's end. */
-export class CancelRingReader {
+class CancelRingReader {
   #words;
   #seen;
   // Ids read from the ring whose call has not been asked about yet.
@@ -95,3 +97,5 @@ export class CancelRingReader {
     this.#seen = written;
   }
 }
+
+module.exports = { CAPACITY, createCancelRing, CancelRingWriter, CancelRingReader };

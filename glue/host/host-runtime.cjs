@@ -1,25 +1,25 @@
 // What the host worker does once its instance exists: run the calls and jobs main sends,
 // one at a time, in arrival order, and report each one's result, error or crash.
 //
-// host.js sets the worker up (supervision, output capture, the instance) and hands this
+// host.cjs sets the worker up (supervision, output capture, the instance) and hands this
 // class what it made; everything the class touches comes through its constructor, so a
 // test can run it without Emscripten: a plain object of functions as the instance, a
 // function that records messages as `post`, and real call rings and a cancel ring.
 //
 // Order: calls and jobs run one at a time, in the order main wrote them into the call ring
-// (call-ring.js), including across a job's own awaits (main relies on "the oldest
+// (call-ring.cjs), including across a job's own awaits (main relies on "the oldest
 // unanswered is the one running"); one that travelled by message has its place in the
 // ring. The call or job running is marked in the ring's header, and the mark is left when
 // the instance dies in it, so main fails that call and only it.
 //
 // Usable: false once a fault of this thread (or a thread's death seen while waiting) made
 // the instance unusable. Main terminates the worker on the crash it is told of, or has
-// host.js renew it (the instance reset or made again, and a new HostRuntime); nothing more
+// host.cjs renew it (the instance reset or made again, and a new HostRuntime); nothing more
 // runs here meanwhile, and nothing more is answered.
-import { LOG_LEVELS, isMainMessage, toMain } from '../shared/protocol.js';
-import { createRequire } from 'node:module';
+'use strict';
 
-const { classifyFault, describeFault, isFault } = createRequire(import.meta.url)('../shared/fault-kind.cjs');
+const { LOG_LEVELS, isMainMessage, toMain } = require('../shared/protocol.cjs');
+const { classifyFault, describeFault, isFault } = require('../shared/fault-kind.cjs');
 
 // How long after its last request the host waits blocked (see #blockThenSleep), and in
 // what slices.
@@ -30,7 +30,7 @@ const BLOCK_SLICE_MS = 1;
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype', 'then']);
 
 /** An error as it crosses to main: { name, message, code, stack }. */
-export function errorPayload(error) {
+function errorPayload(error) {
   if (error && typeof error === 'object') {
     return {
       name: String(error.name ?? 'Error'),
@@ -44,16 +44,16 @@ export function errorPayload(error) {
 
 /**
  * The crash message for a fault of the host thread itself (fault-kind.cjs): the instance
- * may be corrupt, so it is not used again. Also what host.js sends for an error nobody
+ * may be corrupt, so it is not used again. Also what host.cjs sends for an error nobody
  * caught, with `exiting`: the worker ends right after it (no warm restart in it).
  */
-export function crashReport(error, { exiting = false } = {}) {
+function crashReport(error, { exiting = false } = {}) {
   const kind = classifyFault(error);
   return toMain.crash({ thread: -1, kind: kind === 'unknown' && isFault(error) ? 'trap' : kind,
     message: describeFault(error), stack: String(error?.stack ?? ''), exiting });
 }
 
-export class HostRuntime {
+class HostRuntime {
   #instance;
   #memory;
   #exportNames;
@@ -85,10 +85,10 @@ export class HostRuntime {
    * @param {(message: object) => void} o.postAnswer sends an answer that is not in the ring
    *   (an error, a large result) on the channel main drains before it reads the ring;
    *   throws like postMessage (DataCloneError) for what cannot be cloned
-   * @param {import('../shared/call-ring.js').CallRingServer} o.ring
+   * @param {import('../shared/call-ring.cjs').CallRingServer} o.ring
    * @param {() => object|undefined} o.nextPortRequest the request port's next message
    *   (receiveMessageOnPort): what a BY_PORT entry stands for
-   * @param {import('../shared/cancel-ring.js').CancelRingReader} o.cancelRing
+   * @param {import('../shared/cancel-ring.cjs').CancelRingReader} o.cancelRing
    * @param {(code: number) => void} [o.exit] ends the worker (after 'terminate')
    */
   constructor({ instance = null, memory = null, exportNames = [], post, postAnswer = post, ring, nextPortRequest,
@@ -109,7 +109,7 @@ export class HostRuntime {
     return this.#usable;
   }
 
-  /** The instance is being replaced (host.js, renew): nothing more runs or is answered here. */
+  /** The instance is being replaced (host.cjs, renew): nothing more runs or is answered here. */
   retire() {
     this.#usable = false;
     this.#ring.release();
@@ -361,3 +361,5 @@ export class HostRuntime {
     return value;
   }
 }
+
+module.exports = { errorPayload, crashReport, HostRuntime };

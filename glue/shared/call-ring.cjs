@@ -9,7 +9,7 @@
 //     SPIN_MS after its last call while that keeps paying off or main's own spin found
 //     its last answer (MAIN_SPINS), then blocked in
 //     Atomics.wait slices for a while:
-//     host-runtime.js) takes it within microseconds, writes the answer, and main, which
+//     host-runtime.cjs) takes it within microseconds, writes the answer, and main, which
 //     spins a little too (MAIN_SPIN_MS, while that keeps paying off), reads it without an
 //     event-loop turn on either side;
 //   - many calls in flight: main writes them as they come; the host runs them back to
@@ -37,7 +37,9 @@
 // A producer writes the entry, then Atomics.store()s its head; a consumer Atomics.load()s
 // the head, reads the entry, then Atomics.store()s its tail. Atomics are sequentially
 // consistent, so what was written before a store is visible after the load that sees it.
-import { deserialize, serialize } from 'node:v8';
+'use strict';
+
+const { deserialize, serialize } = require('node:v8');
 
 const RING_BYTES = 1 << 16;
 const MASK = RING_BYTES - 1;
@@ -47,7 +49,7 @@ const LINE_WORDS = 16;
 const HEADER_BYTES = 8 * LINE_WORDS * 4;
 const ENTRY_HEADER = 16;
 /** Largest structured-clone payload an entry carries; larger ones go by message. */
-export const MAX_CLONE = RING_BYTES / 4;
+const MAX_CLONE = RING_BYTES / 4;
 const MAX_NUMBERS = 64;
 
 // Words.
@@ -64,7 +66,7 @@ const MAIN_SPINS = 7 * LINE_WORDS; // 1: main found the answer it last waited fo
  * lose a wake-up on purpose: clearing a flag before the other side writes makes it skip
  * its notify, as a lost wake-up would.
  */
-export const WAITING_FLAGS = Object.freeze({ main: MAIN_WAITING, host: HOST_WAITING });
+const WAITING_FLAGS = Object.freeze({ main: MAIN_WAITING, host: HOST_WAITING });
 
 // Entry kinds.
 const PAD = 0;
@@ -76,11 +78,11 @@ const RESULT_NOTHING = 5; // undefined
 const RESULT_CLONE = 6; // a = byte length of v8.serialize(value)
 
 /** How long the host keeps looking for the next call after its queue emptied. */
-export const SPIN_MS = 0.05;
+const SPIN_MS = 0.05;
 /** How long main looks for answers before it sleeps on them. */
-export const MAIN_SPIN_MS = 0.05;
+const MAIN_SPIN_MS = 0.05;
 
-export function createCallRings() {
+function createCallRings() {
   return new SharedArrayBuffer(HEADER_BYTES + 2 * RING_BYTES);
 }
 
@@ -233,7 +235,7 @@ class AdaptiveSpin {
 }
 
 /** Main's end. */
-export class CallRingClient {
+class CallRingClient {
   #words;
   #requests;
   #answers;
@@ -417,7 +419,7 @@ export class CallRingClient {
 }
 
 /** The host's end. */
-export class CallRingServer {
+class CallRingServer {
   #words;
   #requests;
   #answers;
@@ -548,3 +550,5 @@ export class CallRingServer {
     Atomics.store(this.#words, RUNNING_ID, id);
   }
 }
+
+module.exports = { MAX_CLONE, WAITING_FLAGS, SPIN_MS, MAIN_SPIN_MS, createCallRings, CallRingClient, CallRingServer };

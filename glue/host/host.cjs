@@ -1,5 +1,5 @@
 // ThreadPoolHost: the worker thread that owns the pool. This file sets it up; what it
-// does once the instance exists is HostRuntime's (host-runtime.js).
+// does once the instance exists is HostRuntime's (host-runtime.cjs).
 //
 // It instantiates the patched glue with the WebAssembly.Module and the shared memory the
 // manager made, which makes this worker Emscripten's main runtime thread; starts the pool
@@ -17,49 +17,40 @@
 // was made (resetInPlace); otherwise it instantiates the glue again with a new memory. Either
 // way: a new generation in the same isolates, without a single Node boot
 // (docs/ARCHITECTURE.md, "Warm restart").
-import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import workerThreads, { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { LOG_LEVELS, isMainMessage, toMain } from '../shared/protocol.js';
-import { CallRingServer } from '../shared/call-ring.js';
-import { CancelRingReader } from '../shared/cancel-ring.js';
-import { HostRuntime, crashReport, errorPayload } from './host-runtime.js';
-import { superviseWorkers } from './supervised-worker.js';
+'use strict';
 
-// CommonJS helpers, shared with the supervised workers' bootstrap (worker-bootstrap.cjs).
-const require = createRequire(import.meta.url);
+const { existsSync, readFileSync } = require('node:fs');
+const { availableParallelism } = require('node:os');
+const { fileURLToPath } = require('node:url');
+const workerThreads = require('node:worker_threads');
+const { syncBuiltinESMExports } = require('node:module');
+const { LOG_LEVELS, isMainMessage, toMain } = require('../shared/protocol.cjs');
+const { CallRingServer } = require('../shared/call-ring.cjs');
+const { CancelRingReader } = require('../shared/cancel-ring.cjs');
+const { HostRuntime, crashReport, errorPayload } = require('./host-runtime.cjs');
+const { superviseWorkers } = require('./supervised-worker.cjs');
+const { loadGlueFactory } = require('./glue-loader.cjs');
+// Helpers shared with the supervised workers' bootstrap (worker-bootstrap.cjs).
 const { captureOutput } = require('../shared/output-capture.cjs');
 const { classifyFault, isControlFlow } = require('../shared/fault-kind.cjs');
 const { CLASSIFY } = require('../shared/global-names.cjs');
 const { collectGarbage } = require('../shared/collect-garbage.cjs');
 
-// A host started before main had its module (a manager's first start: main/host-preboot.js)
-// boots while main reads and compiles it, then gets its start data as its first message.
-// Until then main sends nothing else, and stopping it terminates it.
-const startData = workerData?.early ? await firstStartMessage() : workerData;
-function firstStartMessage() {
-  return new Promise((resolve) => {
-    const take = (message) => {
-      if (message?.type !== 'start' || !isMainMessage(message)) return;
-      parentPort.off('message', take);
-      resolve(message.data);
-    };
-    parentPort.on('message', take);
-  });
-}
+const { parentPort, receiveMessageOnPort, workerData } = workerThreads;
 
+// The start data (begin() below sets these once it has them).
 // glueUrl: null for a host of jobs only; patched: whether the glue carries the patch (only
 // then does main route execute() calls here, and give it the module and memory).
 // workerIsGlue: the patch marker main already read says the glue is its own pthread worker.
-const { glueUrl, patched, wasmUrl, workerIsGlue, module, memoryLimits, threads, threadLimit, heartbeatIntervalMs } = startData;
+// glueForm: how patched glue is loaded (glue-loader.cjs), null for other glue.
+// wasmModule: the WebAssembly.Module main compiled (patched glue only).
+let glueUrl, patched, wasmUrl, workerIsGlue, glueForm, wasmModule, memoryLimits, threads, threadLimit;
 // What one generation has of its own (a renew brings new channels): the call rings, the
 // cancel ring, the request port and the output channel; and the shared memory of patched
 // glue's instance (null otherwise: other glue makes its own). Main makes the first one, so
 // main can read the crash record and progress after a death; a renew keeps it (reset in
 // place) or makes a new one here, and 'ready' tells main which.
-let { memory, cancelRing, callRings, requestPort, outputPort } = startData;
+let memory, cancelRing, callRings, requestPort, outputPort;
 
 const START_TIMEOUT_MS = 10_000;
 // How long a recycled worker's thread may take to come back to its event loop (the pool
@@ -90,10 +81,6 @@ process.on('uncaughtException', (error) => {
 // The pthread hooks of patched glue classify faults with the same function (global-names.cjs).
 globalThis[CLASSIFY] = classifyFault;
 
-// What this thread prints (a package's own print to console, a job's console.log) goes to
-// main's log sink as the module's output, like patched glue's print.
-captureOutput((stream, text) => postOutput(toMain.output(stream, text)));
-
 // The call rings and the cancel ring are read from the start, before main can write them
 // (it sends nothing before 'ready'): the host's ends count from what they hold now.
 // Requests too large for the ring, and jobs, come on the request port; the ring says when.
@@ -103,7 +90,6 @@ function openGeneration() {
   cancels = new CancelRingReader(cancelRing);
   requestPort.unref();
 }
-openGeneration();
 const nextPortRequest = () => receiveMessageOnPort(requestPort)?.message;
 
 // Runs the calls and jobs once start() made it; null until then. The host listens to main
@@ -139,7 +125,9 @@ const moduleOutput = {
 
 // What the pthread hooks of a glue instantiated in this host need from it.
 const hooksConfig = {
-  threadLimit,
+  get threadLimit() {
+    return threadLimit;
+  },
   announce: (port, channel) => postOutput(toMain.threadPort(channel, port), [port]),
   onThreadLimit: (live, limit) => {
     // Only a call's error mentions it, and none runs before the runtime exists.
@@ -149,18 +137,8 @@ const hooksConfig = {
   log: (entry) => postOutput(toMain.logHost(entry)),
 };
 
-// Published glue decides whether it is one of its own pthread workers by asking whether it
-// runs on Node's main thread (stockfish: !isMainThread, then it waits for a 'load'
-// message). This host is the main runtime thread of every module it hosts, so code loaded
-// here is told it is on the main thread; the threads it starts see the truth.
-workerThreads.isMainThread = true;
-syncBuiltinESMExports();
-
-// From here on, every worker created in this host (by our glue, by a package's glue, by a
-// job) is a supervised worker with its own line to main, its last word and its output
-// (supervised-worker.js), within the host's thread budget.
-const supervised = superviseWorkers({ limit: threadLimit, announce: hooksConfig.announce,
-  onLimit: hooksConfig.onThreadLimit });
+// Every worker this host creates (supervised-worker.cjs), from begin() on.
+let supervised = null;
 // Patched glue asks for `threads` workers once its instance exists (__wasmpoolStart). As
 // many of them as there are cores besides this thread's are started now, so that their boot
 // runs while this thread loads and instantiates the glue; the glue loads its instance into
@@ -171,11 +149,7 @@ const supervised = superviseWorkers({ limit: threadLimit, announce: hooksConfig.
 // the host made a first call ~25 ms later (150 vs 121 ms); the second worker's boot during
 // the constructors, ~6 ms later (69.7 vs 63.9 ms, interleaved, medians of 16). A first
 // call that uses the pool, served by the first pool thread, came no later either way.
-const firstWorkers = Math.min(threads, Math.max(1, availableParallelism() - 1));
-if (glueUrl && patched) {
-  supervised.recyclable = true;
-  supervised.standby(firstWorkers);
-}
+let firstWorkers = 1;
 
 // WASMPOOL_TRACE_START=1: the start's phases on the host's stderr (bench/js/startup-phases.js).
 function trace(began, what, detail = '') {
@@ -193,8 +167,8 @@ async function start(began = performance.now(), early = true) {
     return;
   }
   // The factory: the default export of ES6 glue, or module.exports of CommonJS glue.
-  const factory = (await import(glueUrl)).default;
-  mark('glue imported');
+  const { factory, loadedAs } = await loadGlueFactory(glueUrl, glueForm);
+  trace(began, 'glue imported', loadedAs);
   if (typeof factory !== 'function') {
     throw new Error(`${glueUrl} exports no module factory: build it with -sMODULARIZE=1 (and -sEXPORT_ES6=1 for an ES module)`);
   }
@@ -210,8 +184,8 @@ async function start(began = performance.now(), early = true) {
     ...(workerIsGlue ? { mainScriptUrlOrBlob: fileURLToPath(glueUrl) } : {}),
     wasmMemory: memory,
     instantiateWasm(imports, receiveInstance) {
-      const wasmInstance = new WebAssembly.Instance(module, imports);
-      receiveInstance(wasmInstance, module);
+      const wasmInstance = new WebAssembly.Instance(wasmModule, imports);
+      receiveInstance(wasmInstance, wasmModule);
       return wasmInstance.exports;
     },
     ...moduleOutput,
@@ -428,24 +402,68 @@ async function renew(next) {
   collectGarbage({ left: inPlace ? 'reset-in-place' : 'instance' });
 }
 
-// Main's messages go to the runtime (see `runtime` above for those that come before it).
-parentPort.on('message', (message) => {
-  if (message?.type === 'renew' && isMainMessage(message)) {
-    renew(message).catch((error) => post(toMain.startFailed(errorPayload(error))));
-  } else if (message?.type === 'poll' && isMainMessage(message)) runtime?.poll();
-  else if (runtime) runtime.receive(message);
-  else if (message?.type === 'terminate') process.exit(0); // no instance has a pool to join yet
-  else early.push(message);
-});
+// The host's start, once it has its start data.
+function begin(startData) {
+  ({ glueUrl, patched, wasmUrl, workerIsGlue, glueForm, memoryLimits, threads, threadLimit } = startData);
+  wasmModule = startData.module;
+  ({ memory, cancelRing, callRings, requestPort, outputPort } = startData);
 
-// From the start, not from the runtime: main's watchdog counts a starting host as busy,
-// so a long start must beat too.
-const heartbeat = setInterval(() => {
-  post(toMain.heartbeat());
-  runtime?.poll(); // a request whose wake-up was lost (host-runtime.js)
-}, heartbeatIntervalMs);
-heartbeat.unref();
+  // What this thread prints (a package's own print to console, a job's console.log) goes to
+  // main's log sink as the module's output, like patched glue's print.
+  captureOutput((stream, text) => postOutput(toMain.output(stream, text)));
+  openGeneration();
 
-start().catch((error) => {
-  post(toMain.startFailed(errorPayload(error)));
-});
+  // Published glue decides whether it is one of its own pthread workers by asking whether it
+  // runs on Node's main thread (stockfish: !isMainThread, then it waits for a 'load'
+  // message). This host is the main runtime thread of every module it hosts, so code loaded
+  // here is told it is on the main thread; the threads it starts see the truth.
+  workerThreads.isMainThread = true;
+  syncBuiltinESMExports();
+
+  // From here on, every worker created in this host (by our glue, by a package's glue, by a
+  // job) is a supervised worker with its own line to main, its last word and its output
+  // (supervised-worker.cjs), within the host's thread budget.
+  supervised = superviseWorkers({ limit: threadLimit, announce: hooksConfig.announce,
+    onLimit: hooksConfig.onThreadLimit });
+  firstWorkers = Math.min(threads, Math.max(1, availableParallelism() - 1));
+  if (glueUrl && patched) {
+    supervised.recyclable = true;
+    supervised.standby(firstWorkers);
+  }
+
+  // Main's messages go to the runtime (see `runtime` above for those that come before it).
+  parentPort.on('message', (message) => {
+    if (message?.type === 'renew' && isMainMessage(message)) {
+      renew(message).catch((error) => post(toMain.startFailed(errorPayload(error))));
+    } else if (message?.type === 'poll' && isMainMessage(message)) runtime?.poll();
+    else if (runtime) runtime.receive(message);
+    else if (message?.type === 'terminate') process.exit(0); // no instance has a pool to join yet
+    else early.push(message);
+  });
+
+  // From the start, not from the runtime: main's watchdog counts a starting host as busy,
+  // so a long start must beat too.
+  const heartbeat = setInterval(() => {
+    post(toMain.heartbeat());
+    runtime?.poll(); // a request whose wake-up was lost (host-runtime.cjs)
+  }, startData.heartbeatIntervalMs);
+  heartbeat.unref();
+
+  start().catch((error) => {
+    post(toMain.startFailed(errorPayload(error)));
+  });
+}
+
+// A host started before main had its module (a manager's first start: main/host-preboot.js)
+// boots while main reads and compiles it, then gets its start data as its first message.
+// Until then main sends nothing else, and stopping it terminates it.
+if (workerData?.early) {
+  const take = (message) => {
+    if (message?.type !== 'start' || !isMainMessage(message)) return;
+    parentPort.off('message', take);
+    begin(message.data);
+  };
+  parentPort.on('message', take);
+} else {
+  begin(workerData);
+}

@@ -1,4 +1,4 @@
-// The messages between Node's main thread (HostSession), the host worker (host.js) and
+// The messages between Node's main thread (HostSession), the host worker (host.cjs) and
 // the threads (the pthread hooks, the supervised workers' bootstrap), in one place: their
 // types, the fields each must carry and their types, constructors for the ones main and
 // the host build, and the guard main applies to everything it receives. The pthread hooks are pasted into generated glue and cannot
@@ -6,12 +6,14 @@
 // checks every one of them with isThreadMessage() before acting on it, so a drift shows up
 // as a refused message in the tests that provoke each fault for real.
 
+'use strict';
+
 /** Log levels of wasmpool::log, by their numeric value in C++ (runtime/thread_log.hpp). */
-export const LOG_LEVELS = Object.freeze(['trace', 'debug', 'info', 'warn', 'error']);
+const LOG_LEVELS = Object.freeze(['trace', 'debug', 'info', 'warn', 'error']);
 
 // type -> { field: its type } (beyond `type`). Types are typeof's answers, plus 'array',
 // 'integer' and 'any'; every listed field must be present with that type.
-// Calls travel through the call ring (call-ring.js) with the same fields; only a call the
+// Calls travel through the call ring (call-ring.cjs) with the same fields; only a call the
 // ring cannot carry, and a job, come as these messages, on the request port, with their
 // place marked in the ring. Answers in the ring need no message; errors and results the
 // ring cannot carry come as `error` and `result` messages on the output channel.
@@ -20,13 +22,13 @@ const MAIN_TO_HOST = {
   job: { id: 'integer', url: 'string', input: 'any' }, // run the default export of module `url` in the host (manager.run())
   terminate: {}, // exitThreadPool() (if the runtime is there), then exit the worker
   // Requests sat untaken in the call ring while the host ran nothing: its wake-up was lost
-  // (call-ring.js). The host takes them now (HostRuntime.poll), as at its heartbeat.
+  // (call-ring.cjs). The host takes them now (HostRuntime.poll), as at its heartbeat.
   poll: {},
   // A host started before main had its module (host-preboot.js) gets what it would have had
   // as workerData (the module, the memory, its first generation's channels) as its first
   // message.
   start: { data: 'object' },
-  // After a crash: a new generation in the same worker, with its own channels (host.js,
+  // After a crash: a new generation in the same worker, with its own channels (host.cjs,
   // renew), instead of a new worker. The host resets its memory or makes a new one, and
   // says which in 'ready'. Sent on the worker's parent port.
   renew: { cancelRing: 'object', callRings: 'object', requestPort: 'object', outputPort: 'object' },
@@ -91,27 +93,27 @@ function conforms(table, message, key = 'type') {
 }
 
 /** A well-formed message from the host worker. */
-export function isHostMessage(message) {
+function isHostMessage(message) {
   return conforms(HOST_TO_MAIN, message);
 }
 
 /** A well-formed message from a pthread's own channel. */
-export function isThreadMessage(message) {
+function isThreadMessage(message) {
   return conforms(THREAD_TO_MAIN, message);
 }
 
 /** A well-formed message from main (the host's guard). */
-export function isMainMessage(message) {
+function isMainMessage(message) {
   return conforms(MAIN_TO_HOST, message);
 }
 
 /** A well-formed command from the host to a pthread worker (what the pthread hooks accept). */
-export function isThreadCommand(message) {
+function isThreadCommand(message) {
   return conforms(HOST_TO_THREAD, message, 'cmd');
 }
 
 // Constructors: the only way main and the host build messages.
-export const toHost = Object.freeze({
+const toHost = Object.freeze({
   call: (id, name, args) => ({ type: 'call', id, name, args }),
   job: (id, url, input) => ({ type: 'job', id, url, input }),
   terminate: () => ({ type: 'terminate' }),
@@ -121,7 +123,7 @@ export const toHost = Object.freeze({
     ({ type: 'renew', cancelRing, callRings, requestPort, outputPort }),
 });
 
-export const toMain = Object.freeze({
+const toMain = Object.freeze({
   ready: (runtime, hostPthread, startMs, memory = null, poolRunning = true) =>
     ({ type: 'ready', runtime, hostPthread, startMs, memory, poolRunning }),
   poolRunning: () => ({ type: 'pool-running' }),
@@ -138,7 +140,9 @@ export const toMain = Object.freeze({
   threadLimit: (live, limit) => ({ type: 'thread-limit', live, limit }),
 });
 
-export const toThread = Object.freeze({
+const toThread = Object.freeze({
   port: (port, channel, runtime = null) => ({ cmd: 'wasmpool:port', port, channel, runtime }),
   runtime: (runtime) => ({ cmd: 'wasmpool:runtime', runtime }),
 });
+
+module.exports = { LOG_LEVELS, isHostMessage, isThreadMessage, isMainMessage, isThreadCommand, toHost, toMain, toThread };

@@ -28,14 +28,16 @@
 // untouched. Scripts Node itself cannot start in a worker are accepted too where the
 // intent is plain: a blob: URL (what browser-first builds hand to `new Worker`) is run from
 // the Blob's text.
-import workerThreads from 'node:worker_threads';
-import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { resolveObjectURL } from 'node:buffer';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+'use strict';
 
-const { BOOTSTRAP_KEY } = createRequire(import.meta.url)('../shared/global-names.cjs');
-const BOOTSTRAP_URL = new URL('../pthread/worker-bootstrap.cjs', import.meta.url);
+const workerThreads = require('node:worker_threads');
+const { syncBuiltinESMExports } = require('node:module');
+const { resolveObjectURL } = require('node:buffer');
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+const { BOOTSTRAP_KEY } = require('../shared/global-names.cjs');
+
+const BOOTSTRAP_URL = pathToFileURL(path.join(__dirname, '../pthread/worker-bootstrap.cjs'));
 // Channel numbers of supervised workers, apart from the pthread hooks' own (0, 1, ...),
 // which are per instance: only a label in log entries and crash notices.
 const FIRST_CHANNEL = 1 << 20;
@@ -53,7 +55,7 @@ let installed = null;
  * @param {(port: MessagePort, channel: number) => void} o.announce hands main the near end
  * @param {(live: number, limit: number) => void} o.onLimit a worker was refused
  */
-export function superviseWorkers({ limit, announce, onLimit }) {
+function superviseWorkers({ limit, announce, onLimit }) {
   if (installed) return installed;
   const Original = workerThreads.Worker;
   let live = 0;
@@ -70,7 +72,7 @@ export function superviseWorkers({ limit, announce, onLimit }) {
     own.get(worker)?.delete(listener);
     worker.off(event, listener);
   }
-  // Whether workers made from now on may be recycled (host.js: patched glue).
+  // Whether workers made from now on may be recycled (host.cjs: patched glue).
   let recyclable = false;
 
   // Workers started ahead of need (standby()): booted on the bootstrap, waiting to be told
@@ -246,3 +248,5 @@ function describeTarget(filename, options) {
   throw Object.assign(new TypeError('The worker script or module filename must be an absolute path or a relative ' +
     `path starting with './' or '../'. Received "${filename}"`), { code: 'ERR_WORKER_PATH' });
 }
+
+module.exports = { superviseWorkers };
