@@ -365,10 +365,12 @@ class CallRingClient {
       if (this.#waits === armed) this.#armed = false;
     };
     if (!wait.async) {
-      // Answers came meanwhile: main does not sleep, so the host need not notify it.
+      // Answers came meanwhile: main does not sleep, so the host need not notify it. The
+      // wait stays armed until its reader runs (a microtask): calls sent before then, in
+      // this same turn, are answered by that one read, not each by a wait and a read of its
+      // own (at 64 in flight, one per call: ~30% of main's time per call).
       Atomics.store(this.#words, MAIN_WAITING, 0);
-      done();
-      return Promise.resolve();
+      return Promise.resolve().then(done);
     }
     return wait.value.then(done);
   }

@@ -72,6 +72,20 @@ test('answers are read up to a mark: one written after it waits for the next rea
   assert.deepEqual(answers(client, mark), [], 'a stale mark after laps of the ring');
 });
 
+test('a wait that finds answers there already stays armed until its reader runs: calls sent meanwhile share that read', async () => {
+  const { client, server } = pair();
+  server.answer(1, 10);
+  const wait = client.waitForAnswers();
+  assert.notEqual(wait, null);
+  // More calls sent in the same turn (a pipelined caller): no wait, no read of their own.
+  server.answer(2, 20);
+  assert.equal(client.waitForAnswers(), null);
+  assert.equal(client.waitForAnswers(), null);
+  await wait;
+  assert.deepEqual(answers(client), [[1, 10], [2, 20]], 'one read takes them all');
+  assert.notEqual(client.waitForAnswers(), null, 'once it ran, the next wait is new');
+});
+
 test('the host spins for a request while that pays off; after a spin that found none, one try in 16, but a request there is always seen', () => {
   const { client, server } = pair();
   client.sendCall(1, 'f', [1]);
