@@ -27,7 +27,15 @@ const SORT_SPEEDUP = 1.8;
 const SIZES = QUICK ? ['--fib', '22', '--reduce-n', '2000000', '--sort-n', '200000'] : [];
 
 function runJson(command, args, timeoutMs) {
-  const out = execFileSync(command, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out;
+  try {
+    out = execFileSync(command, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    // How it ended, and the end of what it printed: execFileSync's message has only stderr.
+    const how = error.signal ? `killed by ${error.signal}` : `exit status ${error.status}`;
+    throw new Error(`${command} ${args.join(' ')}: ${how}\nstdout: ${String(error.stdout ?? '').slice(-2000)}\n` +
+      `stderr: ${String(error.stderr ?? '').slice(-2000)}`, { cause: error });
+  }
   return JSON.parse(out.slice(out.indexOf('{')));
 }
 
