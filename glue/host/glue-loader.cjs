@@ -4,7 +4,7 @@
 // The host's own files are CommonJS for the same reason.
 //
 //   - CommonJS glue (patched without -sEXPORT_ES6): require().
-//   - ES module glue whose patch marker says `asScript` (patch/rewrites/as-script.js checked,
+//   - ES module glue whose patch marker says `asScript` (patch/as-script.js checked,
 //     on the patched text, that its only module syntax is the patch's own createRequire
 //     import, `import.meta.url` and one `export default <name>;`): its text is compiled as a
 //     function body in strict mode, as a module is, with those three spelled as a parameter,

@@ -3,7 +3,7 @@
 // compiled, ~20 ms before) while the host's Node boot (~55-65 ms there) runs, instead of
 // before it. The host waits for its start data (what it would otherwise get as
 // workerData: the module, the memory, its first generation's channels) as its first
-// message (host.cjs, firstStartMessage).
+// message (host.cjs waits for it before begin()).
 //
 // Until a session takes the worker, this file listens to it: an 'error' nobody listens to
 // would throw on main, and a worker that died while booting must not be handed on.
