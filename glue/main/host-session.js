@@ -142,8 +142,7 @@ export class HostSession {
       patched: loaded.patched,
       wasmUrl: loaded.wasmUrl,
       workerIsGlue: loaded.workerIsGlue === true,
-      // How the host loads patched glue (host/glue-loader.cjs); null: as it is (import()).
-      glueForm: loaded.patched ? { es6: loaded.es6 !== false, asScript: loaded.asScript === true } : null,
+      glueForm: loaded.glueForm ?? null,
       module: loaded.module,
       threads,
       threadLimit: threads + maxExtraThreads,

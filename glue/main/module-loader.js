@@ -55,8 +55,8 @@ async function loadsAsEsModule(file) {
  * @property {{initial:number, maximum?:number} | null} memoryLimits (patched glue only)
  * @property {string | null} moduleId (patched glue only)
  * @property {boolean} [workerIsGlue] the patched glue is its own pthread worker script (patch marker)
- * @property {boolean} [es6] the patched glue is an ES module (patch marker)
- * @property {boolean} [asScript] the host may evaluate the patched glue as a function body (patch marker)
+ * @property {{ es6: boolean, asScript: boolean }} [glueForm] how the host loads the patched glue
+ *   (host/glue-loader.cjs), from the patch marker; absent for other glue (imported as it is)
  */
 
 /**
@@ -99,7 +99,7 @@ export async function loadModule(module, wasm) {
   }
   const compiled = await WebAssembly.compile(bytes);
   return { glueUrl: glueUrl.href, patched: true, wasmUrl: wasmUrl.href, module: compiled, memoryLimits, moduleId,
-    workerIsGlue: marker.workerIsGlue === true, es6: marker.es6 !== false, asScript: marker.asScript === true };
+    workerIsGlue: marker.workerIsGlue === true, glueForm: { es6: marker.es6 !== false, asScript: marker.asScript === true } };
 }
 
 // Glue the host instantiates as it is. Its .wasm is handed to it when known (options.wasm,
